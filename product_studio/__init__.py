@@ -1,0 +1,26 @@
+"""Product Studio: marketplace-ready product photos, offline, on a CPU.
+
+    >>> from product_studio import load_image, run_recipe, save_image, preset_recipe
+    >>> item = load_image("photo.jpg")
+    >>> ready = run_recipe(item, preset_recipe("amazon-main"))
+    >>> save_image(ready, "ready.jpg")
+"""
+
+__version__ = "0.1.0"
+
+from .errors import StudioError  # noqa: E402
+from .imageio import encode_image, load_image, save_image  # noqa: E402
+from .item import ImageItem  # noqa: E402
+from .pipeline import Recipe, Step, run_recipe  # noqa: E402
+
+__all__ = [
+    "ImageItem",
+    "Recipe",
+    "Step",
+    "StudioError",
+    "__version__",
+    "encode_image",
+    "load_image",
+    "run_recipe",
+    "save_image",
+]

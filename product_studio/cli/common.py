@@ -1,0 +1,54 @@
+"""What every command shares: exit codes, error reporting, --json output, option definitions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+
+from ..errors import StudioError, UsageError
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Options shared by several commands, defined once.
+JsonOption = typer.Option(False, "--json", help="Print one machine-readable JSON document on stdout; progress and logs go to stderr.")
+OutputDirOption = typer.Option(..., "-o", "--output", help="Folder the outputs are written to (created if missing).")
+OverwriteOption = typer.Option(False, "--overwrite", help="Replace existing outputs (never the inputs unless they are the same path and you ask).")
+PresetOption = typer.Option("amazon-main", "--preset", "-p", help="Marketplace preset; `product-studio presets` lists them.")
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print an error on stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(function: F) -> F:
+    """Turn the core's typed errors into a one-line message and a meaningful exit code."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except UsageError as exc:
+            fail(str(exc), EXIT_USAGE)
+        except StudioError as exc:
+            fail(str(exc), EXIT_SOME_FAILED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def info(message: str) -> None:
+    """Human-readable progress and notes: always stderr, so stdout stays clean for --json."""
+    typer.echo(message, err=True)

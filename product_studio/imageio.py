@@ -1,0 +1,340 @@
+"""Safe image loading and saving.
+
+Loading: the format is judged by magic bytes, never by the file name; size limits (bytes, then
+pixels from the header) are checked before the full decode, so a decompression bomb costs a
+header read. EXIF orientation is applied, ICC profiles are converted to sRGB, and every mode
+(16-bit, palette, CMYK, grayscale, with or without alpha) becomes RGB uint8 plus an optional
+alpha plane.
+
+Saving: JPEG, PNG or WebP; metadata (EXIF, GPS, XMP) is dropped unless asked, the sRGB profile
+is embedded; JPEG/WebP quality can be searched to meet a byte cap; the file appears under its
+final name only when complete (write to a temporary file, then ``os.replace``); an existing file
+or an input is never overwritten unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageFile, ImageOps
+
+from .errors import (
+    CorruptImageError,
+    EmptyFileError,
+    ImageTooLargeError,
+    OutputError,
+    UnsupportedFormatError,
+    UsageError,
+)
+from .item import ImageItem, check_rgb
+
+DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+INPUT_FORMATS = ("jpeg", "png", "webp", "tiff", "bmp", "gif", "heif")
+OUTPUT_FORMATS = ("jpeg", "png", "webp")
+EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
+INPUT_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif")
+
+# Never let Pillow hand us a half-decoded image, and make its bomb check ours.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+try:  # HEIC/HEIF where pillow-heif is installed
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_AVAILABLE = True
+except ImportError:  # pragma: no cover - depends on the platform
+    HEIF_AVAILABLE = False
+
+_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+SRGB_ICC_BYTES = _SRGB_PROFILE.tobytes()
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The image format of a file from its first bytes, or None if it is not one we accept.
+
+    >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n....")
+    'png'
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return "bmp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+        return "heif"
+    return None
+
+
+@dataclass(frozen=True)
+class SavedImage:
+    path: Path
+    format: str
+    bytes: int
+    quality: int | None
+    width: int
+    height: int
+
+
+def read_bytes(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a file's bytes, refusing directories, missing files and files over ``max_bytes``."""
+    p = Path(path)
+    if not p.exists():
+        raise UsageError("no such file; check the path", path=str(p))
+    if p.is_dir():
+        raise UsageError("is a folder, not an image file", path=str(p))
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise ImageTooLargeError(
+            f"file is {size:,} bytes, over the limit of {max_bytes:,}; raise max_bytes if this is intended", path=str(p)
+        )
+    return p.read_bytes()
+
+
+def load_image(
+    source: str | os.PathLike | bytes,
+    *,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    min_side: int | None = None,
+) -> ImageItem:
+    """Decode an image file (or its bytes) into an ImageItem: RGB uint8 sRGB plus optional alpha.
+
+    min_side: when given, a JPEG may be decoded at a reduced scale (1/2, 1/4, 1/8) as long as
+        both sides stay at or above ``min_side`` -- the fast path for jobs that will downscale.
+    Raises EmptyFileError, UnsupportedFormatError, CorruptImageError, ImageTooLargeError, each
+    naming the file.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        label = name or "<bytes>"
+        if len(data) > max_bytes:
+            raise ImageTooLargeError(f"{len(data):,} bytes is over the limit of {max_bytes:,}", path=label)
+    else:
+        label = name or str(source)
+        data = read_bytes(source, max_bytes=max_bytes)
+    if not data:
+        raise EmptyFileError("file is empty (0 bytes); re-export or re-download it", path=label)
+    fmt = sniff_format(data[:32])
+    if fmt is None:
+        raise UnsupportedFormatError(
+            f"not a supported image (accepted: {', '.join(INPUT_FORMATS)}; judged by content, not by name)", path=label
+        )
+    if fmt == "heif" and not HEIF_AVAILABLE:
+        raise UnsupportedFormatError("HEIC/HEIF needs the pillow-heif package; install it or convert to JPEG", path=label)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[_pillow_name(fmt)])
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(
+                    f"{width}x{height} = {width * height / 1e6:.1f} MP is over the limit of {max_pixels / 1e6:.0f} MP"
+                    " (checked before decoding); raise max_pixels if this is intended",
+                    path=label,
+                )
+            if fmt == "jpeg" and min_side:
+                scale = min(width, height) // min_side
+                if scale >= 2:
+                    image.draft("RGB", (width // scale, height // scale))
+            image.load()
+            metadata = {
+                "source_format": fmt,
+                "source_size": [width, height],
+                "source_bytes": len(data),
+                "source_mode": image.mode,
+            }
+            if getattr(image, "n_frames", 1) > 1:
+                metadata["frames"] = image.n_frames
+            image = ImageOps.exif_transpose(image)
+            pixels, alpha, icc_note = _to_rgb(image)
+    except (ImageTooLargeError, UnsupportedFormatError):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeError(f"decompression bomb refused: {exc}", path=label) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImageError(f"damaged or truncated {fmt.upper()} data ({exc}); re-export the file", path=label) from None
+    metadata["icc"] = icc_note
+    if alpha is not None and alpha.min() == 255:
+        alpha = None
+    return ImageItem(pixels=pixels, alpha=alpha, source=label, metadata=metadata)
+
+
+def _pillow_name(fmt: str) -> str:
+    return {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF", "bmp": "BMP", "gif": "GIF", "heif": "HEIF"}[fmt]
+
+
+def _to_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Any Pillow mode -> (RGB uint8 sRGB, alpha uint8 or None, a note on the colour profile)."""
+    icc = image.info.get("icc_profile")
+    alpha = None
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if arr.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif mode == "F":
+        arr = np.asarray(image, dtype=np.float64)
+        arr = arr / arr.max() if arr.max() > 1.0 else arr
+        image = Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif mode == "1":
+        image = image.convert("L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        alpha = np.asarray(image.getchannel("A"), dtype=np.uint8).copy()
+        image = image.convert("RGB" if image.mode.startswith(("RGB", "P")) else "L")
+    note = "none (assumed sRGB)"
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            desc = ImageCms.getProfileDescription(src).strip()
+            if image.mode not in ("RGB", "L", "CMYK"):
+                image = image.convert("RGB")
+            if "srgb" in desc.lower() and image.mode == "RGB":
+                note = f"sRGB ({desc})"
+            else:
+                image = ImageCms.profileToProfile(image, src, _SRGB_PROFILE, outputMode="RGB")
+                note = f"converted from {desc}"
+        except (ImageCms.PyCMSError, OSError, TypeError):
+            note = "unreadable profile ignored (assumed sRGB)"
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.asarray(image, dtype=np.uint8).copy(), alpha, note
+
+
+def output_format_for(path: str | os.PathLike, default: str = "jpeg") -> str:
+    """The output format a path's extension asks for (jpeg/png/webp)."""
+    ext = Path(path).suffix.lower()
+    return {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}.get(ext, default)
+
+
+def encode_image(
+    item: ImageItem | np.ndarray,
+    *,
+    format: str = "jpeg",
+    quality: int | None = None,
+    max_bytes: int | None = None,
+    keep_alpha: bool = True,
+) -> tuple[bytes, int | None]:
+    """Encode to bytes; returns (data, quality used). sRGB profile embedded, no EXIF/XMP.
+
+    With ``max_bytes`` and no fixed ``quality``, JPEG/WebP quality is the highest (95 down to 40)
+    that meets the cap, found by bisection; PNG is compressed at the highest level.
+    """
+    fmt = format.lower().replace("jpg", "jpeg")
+    if fmt not in OUTPUT_FORMATS:
+        raise UsageError(f"cannot write format '{format}'; choose one of {', '.join(OUTPUT_FORMATS)}")
+    if isinstance(item, ImageItem):
+        pixels, alpha = item.pixels, item.alpha
+    else:
+        check_rgb(item)
+        pixels, alpha = item, None
+    if alpha is not None and keep_alpha and fmt in ("png", "webp"):
+        image = Image.fromarray(np.dstack([pixels, alpha]), "RGBA")
+    else:
+        if alpha is not None and fmt == "jpeg":
+            # JPEG has no alpha: composite on white rather than letting black show through.
+            a = alpha[..., None].astype(np.float32) / 255.0
+            pixels = np.clip(pixels * a + 255.0 * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
+        image = Image.fromarray(pixels, "RGB")
+
+    def encode(q: int | None) -> bytes:
+        buf = io.BytesIO()
+        if fmt == "jpeg":
+            image.save(buf, "JPEG", quality=q or 92, optimize=True, icc_profile=SRGB_ICC_BYTES, subsampling=0 if (q or 92) >= 90 else 2)
+        elif fmt == "webp":
+            image.save(buf, "WEBP", quality=q or 90, method=4, icc_profile=SRGB_ICC_BYTES)
+        else:
+            image.save(buf, "PNG", optimize=max_bytes is not None, compress_level=6, icc_profile=SRGB_ICC_BYTES)
+        return buf.getvalue()
+
+    if fmt == "png" or quality is not None or max_bytes is None:
+        data = encode(quality)
+        used = None if fmt == "png" else (quality or (92 if fmt == "jpeg" else 90))
+        if max_bytes is not None and len(data) > max_bytes:
+            raise OutputError(f"{fmt.upper()} is {len(data):,} bytes, over the cap of {max_bytes:,}; use JPEG or WebP, or a smaller size")
+        return data, used
+    data = encode(95)
+    if len(data) <= max_bytes:
+        return data, 95
+    lo, hi, best = 40, 94, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        candidate = encode(mid)
+        if len(candidate) <= max_bytes:
+            best, lo = (candidate, mid), mid + 1
+        else:
+            hi = mid - 1
+    if best is None:
+        raise OutputError(f"even at quality 40 the {fmt.upper()} is over the cap of {max_bytes:,} bytes; reduce the size")
+    return best
+
+
+def save_image(
+    item: ImageItem | np.ndarray,
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    quality: int | None = None,
+    max_bytes: int | None = None,
+    overwrite: bool = False,
+    protect: tuple[str | os.PathLike, ...] = (),
+) -> SavedImage:
+    """Encode and write atomically. Refuses to replace an existing file, or any path in ``protect``
+    (the inputs), unless ``overwrite=True``."""
+    target = Path(path)
+    fmt = (format or output_format_for(target)).lower().replace("jpg", "jpeg")
+    resolved = target.resolve()
+    if not overwrite:
+        if any(resolved == Path(p).resolve() for p in protect):
+            raise OutputError("this output would overwrite its input; choose another -o folder or pass --overwrite", path=str(target))
+        if target.exists():
+            raise OutputError("file exists; pass --overwrite to replace it or choose another output", path=str(target))
+    data, used = encode_image(item, format=fmt, quality=quality, max_bytes=max_bytes)
+    write_atomic(target, data)
+    pixels = item.pixels if isinstance(item, ImageItem) else item
+    return SavedImage(path=target, format=fmt, bytes=len(data), quality=used, width=pixels.shape[1], height=pixels.shape[0])
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` so that ``path`` holds either its old content or all of ``data``, never a part."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def safe_output_path(out_dir: str | os.PathLike, relative: str | os.PathLike) -> Path:
+    """``out_dir / relative``, refusing names that escape ``out_dir`` (``..``, absolute paths)."""
+    root = Path(out_dir).resolve()
+    rel = Path(relative)
+    if rel.is_absolute() or any(part == ".." for part in rel.parts):
+        raise OutputError(f"output name '{relative}' would leave the output folder; rename the file", path=str(relative))
+    candidate = (root / rel).resolve()
+    if root != candidate and root not in candidate.parents:
+        raise OutputError(f"output name '{relative}' would leave the output folder; rename the file", path=str(relative))
+    return candidate

@@ -1,0 +1,1 @@
+"""Background removal and compositing (filled in below)."""

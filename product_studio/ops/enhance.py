@@ -1,0 +1,1 @@
+"""Enhancement (filled in below)."""

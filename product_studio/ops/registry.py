@@ -1,0 +1,94 @@
+"""The one list of steps a recipe can name.
+
+Each op module registers its steps with ``@register_op(name, options=OptionsModel)``; the
+recipe schema, the CLI, the API and the batch engine all look them up here. A step is a
+function ``(item: ImageItem, options: OptionsModel) -> ImageItem``; ``apply_op`` validates
+the options, times the call and appends a ``StepRecord`` to the item's log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import RecipeError
+from ..item import ImageItem, StepRecord, Timer
+
+StepFunction = Callable[[ImageItem, Any], ImageItem]
+
+
+class OpOptions(BaseModel):
+    """Base of every op's options: unknown keys are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    function: StepFunction
+    options: type[OpOptions]
+    summary: str
+
+    def parse_options(self, raw: Mapping[str, Any] | OpOptions | None) -> OpOptions:
+        if isinstance(raw, self.options):
+            return raw
+        try:
+            return self.options.model_validate(dict(raw or {}))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(options)'}: {err['msg']}" for err in exc.errors()
+            )
+            fields = ", ".join(self.options.model_fields) or "none"
+            raise RecipeError(f"step '{self.name}' has bad options: {problems}. Options it takes: {fields}") from None
+
+
+_REGISTRY: dict[str, OpSpec] = {}
+
+
+def register_op(name: str, *, options: type[OpOptions]) -> Callable[[StepFunction], StepFunction]:
+    """Register a step function under ``name`` (snake_case, unique)."""
+
+    def decorate(function: StepFunction) -> StepFunction:
+        if name in _REGISTRY and _REGISTRY[name].function is not function:
+            raise RuntimeError(f"op '{name}' registered twice")
+        summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
+        _REGISTRY[name] = OpSpec(name=name, function=function, options=options, summary=summary)
+        return function
+
+    return decorate
+
+
+def get_op(name: str) -> OpSpec:
+    """The registered op called ``name``; RecipeError listing the known ones otherwise."""
+    _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise RecipeError(f"unknown step '{name}'. Known steps: {known}") from None
+
+
+def list_ops() -> list[OpSpec]:
+    _load_all()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def apply_op(item: ImageItem, name: str, options: Mapping[str, Any] | OpOptions | None = None) -> ImageItem:
+    """Run one registered step on ``item`` and log it."""
+    spec = get_op(name)
+    parsed = spec.parse_options(options)
+    with Timer() as timer:
+        out = spec.function(item, parsed)
+    model = out.metadata.pop("_model", None)
+    out.log.append(StepRecord(op=name, params=parsed.model_dump(mode="json"), seconds=round(timer.seconds, 4), model=model))
+    return out
+
+
+def _load_all() -> None:
+    # Importing the op modules registers their steps; kept here so the registry has no
+    # hand-written list of names anywhere else.
+    from . import background, enhance, layout  # noqa: F401
