@@ -52,6 +52,9 @@ try:  # HEIC/HEIF where pillow-heif is installed
 except ImportError:  # pragma: no cover - depends on the platform
     HEIF_AVAILABLE = False
 
+_UMASK = os.umask(0o022)  # read the process umask (only settable, so set and restore it)
+os.umask(_UMASK)
+
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 SRGB_ICC_BYTES = _SRGB_PROFILE.tobytes()
 
@@ -139,7 +142,9 @@ def load_image(
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns from 89 MP, below our own limit; the max_pixels check just below is the
+            # one that counts. Its hard error (from 179 MP) stays as a backstop.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[_pillow_name(fmt)])
             width, height = image.size
             if width * height > max_pixels:
@@ -186,7 +191,8 @@ def _to_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, str]:
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if arr.max() > 255 else 255.0
+        # 16-bit modes are always 0..65535 (a dark 16-bit image must stay dark); plain "I" is guessed.
+        peak = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
         image = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     elif mode == "F":
         arr = np.asarray(image, dtype=np.float64)
@@ -257,7 +263,14 @@ def encode_image(
     def encode(q: int | None) -> bytes:
         buf = io.BytesIO()
         if fmt == "jpeg":
-            image.save(buf, "JPEG", quality=q or 92, optimize=True, icc_profile=SRGB_ICC_BYTES, subsampling=0 if (q or 92) >= 90 else 2)
+            options = {"quality": q or 92, "icc_profile": SRGB_ICC_BYTES, "subsampling": 0 if (q or 92) >= 90 else 2}
+            try:
+                image.save(buf, "JPEG", optimize=True, **options)
+            except OSError:
+                # Pillow gives optimize one buffer of ~1 byte per pixel; very detailed images at high
+                # quality need more ("Suspension not allowed here"). Unoptimised output streams.
+                buf = io.BytesIO()
+                image.save(buf, "JPEG", optimize=False, **options)
         elif fmt == "webp":
             image.save(buf, "WEBP", quality=q or 90, method=4, icc_profile=SRGB_ICC_BYTES)
         else:
@@ -296,16 +309,19 @@ def save_image(
     overwrite: bool = False,
     protect: tuple[str | os.PathLike, ...] = (),
 ) -> SavedImage:
-    """Encode and write atomically. Refuses to replace an existing file, or any path in ``protect``
-    (the inputs), unless ``overwrite=True``."""
+    """Encode and write atomically.
+
+    Refuses to replace an existing file unless ``overwrite=True``, and never writes over a path
+    in ``protect`` (the inputs of the job), whatever ``overwrite`` says: to edit in place, leave
+    the input out of ``protect`` on purpose.
+    """
     target = Path(path)
     fmt = (format or output_format_for(target)).lower().replace("jpg", "jpeg")
     resolved = target.resolve()
-    if not overwrite:
-        if any(resolved == Path(p).resolve() for p in protect):
-            raise OutputError("this output would overwrite its input; choose another -o folder or pass --overwrite", path=str(target))
-        if target.exists():
-            raise OutputError("file exists; pass --overwrite to replace it or choose another output", path=str(target))
+    if any(resolved == Path(p).resolve() for p in protect):
+        raise OutputError("this output would overwrite its input; choose another output folder", path=str(target))
+    if not overwrite and target.exists():
+        raise OutputError("file exists; pass --overwrite to replace it or choose another output", path=str(target))
     data, used = encode_image(item, format=fmt, quality=quality, max_bytes=max_bytes)
     write_atomic(target, data)
     pixels = item.pixels if isinstance(item, ImageItem) else item
@@ -318,6 +334,7 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the permissions open() would
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -42,8 +42,10 @@ def expand_inputs(specs: list[str | os.PathLike], *, recursive: bool = True) -> 
         if p.is_dir():
             walker = p.rglob("*") if recursive else p.glob("*")
             for f in sorted(walker):
-                if f.is_file() and f.suffix.lower() in INPUT_EXTENSIONS and not f.name.startswith("."):
-                    found.setdefault(f.resolve(), InputFile(f, f.relative_to(p)))
+                relative = f.relative_to(p)
+                hidden = any(part.startswith(".") for part in relative.parts)  # .thumbs/, ._x.jpg, .git/
+                if f.is_file() and f.suffix.lower() in INPUT_EXTENSIONS and not hidden:
+                    found.setdefault(f.resolve(), InputFile(f, relative))
         else:
             found.setdefault(p.resolve(), InputFile(p, Path(p.name)))
     if not found:
