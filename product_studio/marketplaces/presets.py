@@ -1,0 +1,252 @@
+"""Marketplace presets: the rules of one marketplace's main image, kept as data.
+
+Each preset is a YAML file in ``product_studio/marketplaces/presets/`` (one per preset, named
+after it) holding the measurable rules, the rules a person has to review, where each rule comes
+from, and the default recipe that makes an image meet them::
+
+    >>> preset = load_preset("amazon-main")
+    >>> preset.fill_min
+    0.85
+    >>> recipe = preset.recipe()          # a Recipe with recipe.preset == "amazon-main"
+
+A user's own preset is a YAML file with the same schema: ``load_preset("my-shop.yaml")``.
+
+Sizes are in pixels. ``max_bytes`` reads "MB" in a marketplace's rule as 10**6 bytes, the
+stricter reading, so a file that passes here passes whichever the marketplace means.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import PresetError, RecipeError
+from ..pipeline import Recipe
+
+FileFormat = Literal["jpeg", "png", "webp", "tiff", "bmp", "gif", "heif"]
+ColorMode = Literal["RGB", "CMYK", "grayscale"]
+
+# Names of the rules a preset can set; ``sources`` and ``advice`` may only name these.
+RULE_NAMES = (
+    "format",
+    "file_bytes",
+    "color_mode",
+    "min_side",
+    "min_long_side",
+    "max_side",
+    "max_megapixels",
+    "aspect",
+    "background",
+    "fill",
+    "centered",
+    "recommended_side",
+    "zoom_side",
+    "prohibited",
+)
+_FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff", "heic": "heif"}
+# Preset field -> the rule it sets (for the "every rule has a source" check).
+_FIELD_RULES = {
+    "formats": "format",
+    "max_bytes": "file_bytes",
+    "color_modes": "color_mode",
+    "min_side": "min_side",
+    "min_long_side": "min_long_side",
+    "max_side": "max_side",
+    "max_megapixels": "max_megapixels",
+    "aspect": "aspect",
+    "fill_min": "fill",
+    "center_tolerance": "centered",
+    "recommended_side": "recommended_side",
+    "zoom_side": "zoom_side",
+}
+
+
+class Preset(BaseModel):
+    """One marketplace image slot and its rules. Unknown keys are an error (a typo is not a rule)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="preset id, e.g. amazon-main")
+    title: str = Field(description="one line for people: which marketplace and which image")
+    marketplace: str = Field(description="marketplace name, e.g. Amazon")
+    description: str = ""
+    background: Literal["white", "none"] = Field(
+        "none", description="white: the border must be exactly RGB 255,255,255; none: not checked"
+    )
+    min_side: int | None = Field(None, ge=1, description="both sides at least this (e.g. 800 for 800x800)")
+    min_long_side: int | None = Field(None, ge=1, description="the longest side at least this")
+    max_side: int | None = Field(None, ge=1, description="the longest side at most this")
+    recommended_side: int = Field(ge=16, description="advised longest side; the default recipe's canvas")
+    zoom_side: int | None = Field(None, ge=1, description="advised longest side for the marketplace's zoom")
+    aspect: float | None = Field(None, gt=0, description="width / height required (1.0 = square); null: any")
+    aspect_tolerance: float = Field(0.005, ge=0, le=0.5, description="allowed relative deviation from aspect")
+    fill_min: float | None = Field(None, gt=0, le=1, description="product's longest side / canvas side, at least")
+    center_tolerance: float | None = Field(
+        None, gt=0, le=0.5, description="product box centre within this share of the canvas side of the centre"
+    )
+    formats: tuple[FileFormat, ...] | None = Field(None, description="file formats allowed; null: any")
+    max_bytes: int | None = Field(None, gt=0, description="file size cap in bytes")
+    max_megapixels: float | None = Field(None, gt=0, description="width x height / 10**6, at most")
+    color_modes: tuple[ColorMode, ...] | None = Field(("RGB",), description="colour modes allowed; null: any")
+    prohibited: tuple[str, ...] = Field((), description="content not allowed; reported for manual review")
+    advice: tuple[str, ...] = Field(
+        ("recommended_side", "zoom_side"), description="rules reported but not counted in pass/fail"
+    )
+    sources: dict[str, tuple[str, ...]] = Field(description="rule name -> where the rule comes from")
+    default_recipe: dict[str, Any] = Field(alias="recipe", description="the Recipe that makes an image comply")
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _normalise_formats(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return tuple(_FORMAT_ALIASES.get(str(v).lower(), str(v).lower()) for v in value)
+        return value
+
+    @field_validator("sources", "advice")
+    @classmethod
+    def _known_rules(cls, value: Any) -> Any:
+        names = value.keys() if isinstance(value, dict) else value
+        unknown = sorted(set(names) - set(RULE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown rule name(s) {', '.join(unknown)}; rules are: {', '.join(RULE_NAMES)}")
+        return value
+
+    @field_validator("default_recipe")
+    @classmethod
+    def _recipe_shape(cls, value: dict[str, Any]) -> dict[str, Any]:
+        steps = value.get("steps")
+        if not isinstance(steps, list) or not all(isinstance(s, dict) and isinstance(s.get("op"), str) for s in steps):
+            raise ValueError("recipe needs 'steps:', a list of mappings each with an 'op:'")
+        return value
+
+    @model_validator(mode="after")
+    def _every_rule_has_a_source(self) -> Preset:
+        missing = [rule for field, rule in _FIELD_RULES.items() if getattr(self, field) is not None and rule not in self.sources]
+        if self.background == "white" and "background" not in self.sources:
+            missing.append("background")
+        if self.prohibited and "prohibited" not in self.sources:
+            missing.append("prohibited")
+        if missing:
+            raise ValueError(f"sources: no source given for rule(s) {', '.join(missing)}; say where each rule comes from")
+        for field in ("min_side", "min_long_side"):
+            low = getattr(self, field)
+            if low is not None and self.max_side is not None and low > self.max_side:
+                raise ValueError(f"{field} ({low}) is above max_side ({self.max_side})")
+        return self
+
+    def recipe(self) -> Recipe:
+        """The preset's default recipe as a validated Recipe with ``preset`` set to this preset.
+
+        Raises PresetError when a step is unknown or has bad options (for example an op that is
+        not installed in this version)."""
+        data = {"name": self.name, **self.default_recipe, "preset": self.name}
+        try:
+            return Recipe.from_dict(data, source=f"preset '{self.name}' recipe")
+        except RecipeError as exc:
+            raise PresetError(str(exc)) from None
+
+    def rules_summary(self) -> dict[str, str]:
+        """rule name -> the expected value in words (what ``product-studio presets`` prints)."""
+        out: dict[str, str] = {}
+        if self.formats is not None:
+            out["format"] = ", ".join(self.formats)
+        if self.max_bytes is not None:
+            out["file_bytes"] = f"<= {self.max_bytes:,} bytes"
+        if self.color_modes is not None:
+            out["color_mode"] = " or ".join(self.color_modes)
+        if self.min_side is not None:
+            out["min_side"] = f"both sides >= {self.min_side} px"
+        if self.min_long_side is not None:
+            out["min_long_side"] = f"longest side >= {self.min_long_side} px"
+        if self.max_side is not None:
+            out["max_side"] = f"longest side <= {self.max_side} px"
+        if self.max_megapixels is not None:
+            out["max_megapixels"] = f"<= {self.max_megapixels:g} MP"
+        if self.aspect is not None:
+            out["aspect"] = f"width/height = {self.aspect:g} (±{self.aspect_tolerance:.1%})"
+        if self.background == "white":
+            out["background"] = "pure white RGB 255,255,255"
+        if self.fill_min is not None:
+            out["fill"] = f"product's longest side >= {self.fill_min:.0%} of the canvas"
+        if self.center_tolerance is not None:
+            out["centered"] = f"product centred within {self.center_tolerance:.0%} of the canvas side"
+        out["recommended_side"] = f"longest side >= {self.recommended_side} px (advised)"
+        if self.zoom_side is not None:
+            out["zoom_side"] = f"longest side >= {self.zoom_side} px for zoom (advised)"
+        if self.prohibited:
+            out["prohibited"] = "no " + ", ".join(self.prohibited) + " (manual review)"
+        return out
+
+
+def _preset_dir() -> resources.abc.Traversable:
+    return resources.files(__package__).joinpath("presets")
+
+
+@functools.cache
+def list_presets() -> list[str]:
+    """Names of the presets shipped with the package, sorted."""
+    return sorted(p.name.removesuffix(".yaml") for p in _preset_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+@functools.cache
+def _load_packaged(name: str) -> Preset:
+    text = _preset_dir().joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    preset = parse_preset(text, source=f"preset '{name}'")
+    if preset.name != name:
+        raise PresetError(f"preset file {name}.yaml says name: {preset.name}; the name must match the file name")
+    return preset
+
+
+def parse_preset(text: str, *, source: str = "preset") -> Preset:
+    """A Preset from YAML text; PresetError listing every problem otherwise."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PresetError(f"{source}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise PresetError(f"{source}: a preset is a mapping with name:, title:, marketplace:, sources:, recipe: ...")
+    try:
+        return Preset.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise PresetError(f"{source}: {problems}") from None
+
+
+def load_preset(name_or_path: str | Path) -> Preset:
+    """A shipped preset by name (case-insensitive), or a user's preset file by path.
+
+    A value ending in .yaml/.yml, or naming an existing file, is read as a file. An unknown name
+    raises PresetError listing the known presets.
+    """
+    if isinstance(name_or_path, Preset):
+        return name_or_path
+    text = str(name_or_path).strip()
+    path = Path(text)
+    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise PresetError(f"preset file not found: {path}. Known presets: {', '.join(list_presets())}")
+        try:
+            content = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PresetError(f"cannot read preset file {path}: {exc}") from None
+        return parse_preset(content, source=str(path))
+    key = text.lower()
+    if key not in list_presets():
+        raise PresetError(
+            f"unknown preset '{text}'. Known presets: {', '.join(list_presets())}; or give the path of a preset YAML file"
+        )
+    return _load_packaged(key)
+
+
+def preset_recipe(name_or_path: str | Path) -> Recipe:
+    """The default recipe of a preset: ``run_recipe(item, preset_recipe("amazon-main"))``."""
+    return load_preset(name_or_path).recipe()
+
