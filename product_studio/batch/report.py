@@ -30,9 +30,14 @@ def write_reports(report: BatchReport, out_dir: str | Path) -> dict[str, Path]:
 
 
 def failed_rules(compliance: dict | None) -> list[str]:
+    """The required rules that failed (advice such as a recommended size is not counted)."""
     if not compliance:
         return []
-    return [rule["name"] for rule in compliance.get("rules", []) if rule.get("passed") is False]
+    return [
+        rule["name"]
+        for rule in compliance.get("rules", [])
+        if rule.get("passed") is False and rule.get("severity", "required") == "required"
+    ]
 
 
 def render_csv(report: BatchReport) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -39,7 +40,7 @@ def process(
     from tqdm import tqdm
 
     from ..batch import process_batch
-    from ..batch.report import write_reports
+    from ..batch.report import failed_rules, write_reports
     from ..inputs import expand_inputs
     from ..marketplaces import load_preset
     from ..pipeline import Recipe
@@ -52,12 +53,12 @@ def process(
     else:
         recipe = load_preset(preset).recipe()
     info(f"{len(files)} input(s) -> {output}  (recipe '{recipe.name}', preset {recipe.preset}, hash {recipe.hash})")
-    bar = tqdm(total=len(files), unit="img", disable=quiet, file=None, dynamic_ncols=True)
+    bar = tqdm(total=len(files), unit="img", disable=quiet, file=sys.stderr, dynamic_ncols=True)
 
     def on_result(result) -> None:  # noqa: ANN001
         bar.update(1)
         if result.status != "done":
-            bar.write(f"failed: {result.input}: {result.error}", file=None)
+            bar.write(f"failed: {result.error}", file=sys.stderr)
 
     try:
         report = process_batch(
@@ -72,8 +73,7 @@ def process(
         print_json({**report.to_dict(), "reports": {k: str(v) for k, v in paths.items()}})
     else:
         for r in report.non_compliant:
-            rules = [x["name"] for x in r.compliance["rules"] if x.get("passed") is False]
-            info(f"does not pass {recipe.preset}: {r.output}: {', '.join(rules)}")
+            info(f"does not pass {recipe.preset}: {r.output}: {', '.join(failed_rules(r.compliance))}")
         typer.echo(
             f"{summary['done']}/{summary['inputs']} processed, {summary['failed']} failed"
             + (f", {summary['compliant']}/{summary['done']} pass {recipe.preset}" if recipe.preset else "")

@@ -31,7 +31,6 @@ import numpy as np
 
 from ..imageio import load_image, read_bytes
 from ..item import ImageItem, check_rgb
-from ..ops.registry import apply_op
 from ..pipeline import run_recipe
 from .presets import Preset, load_preset
 
@@ -345,22 +344,6 @@ def check_file(path: str | os.PathLike, preset: Preset | str) -> ComplianceRepor
 
 
 def fix_image(item: ImageItem, preset: Preset | str) -> ImageItem:
-    """Run the preset's default recipe on ``item``; save the result with ``preset.recipe().output``.
-
-    For a preset with a pure-white background rule whose recipe ends in ``white_background`` with
-    a shadow: when the shadow reaches the border band (a tall product at a high fill leaves a
-    narrow bottom margin) the background is composited again without the shadow, so the result
-    keeps the rule; ``metadata["fix_note"]`` says so.
-    """
+    """Run the preset's default recipe on ``item``; save the result with ``preset.recipe().output``."""
     p = load_preset(preset) if not isinstance(preset, Preset) else preset
-    recipe = p.recipe()
-    last = recipe.steps[-1] if recipe.steps else None
-    shadow = getattr(last.options, "shadow", "none") if last is not None and last.op == "white_background" else "none"
-    if p.background != "white" or shadow == "none":
-        return run_recipe(item, recipe)
-    cut_out = run_recipe(item, recipe.model_copy(update={"steps": recipe.steps[:-1]}))
-    out = apply_op(cut_out, last.op, last.options)
-    if border_whiteness(out.pixels, out.alpha)["exact_white_share"] < WHITE_SHARE_MIN:
-        out = apply_op(cut_out, last.op, last.options.model_copy(update={"shadow": "none"}))
-        out.metadata["fix_note"] = f"{shadow} shadow left out: it reached the border and broke the pure-white background rule"
-    return out
+    return run_recipe(item, p.recipe())

@@ -672,6 +672,9 @@ def _check_color(color: Any) -> np.ndarray:
     return np.array(values, np.uint8)
 
 
+SHADOW_MARGIN = 0.015  # share of the canvas side kept free of shadow at every edge
+
+
 def _shadow_small(alpha: np.ndarray, kind: str) -> tuple[np.ndarray, float]:
     """The shadow at <= 512 px (it is smooth) and the scale from full size to it."""
     h, w = alpha.shape
@@ -684,10 +687,14 @@ def _shadow_small(alpha: np.ndarray, kind: str) -> tuple[np.ndarray, float]:
     cols = np.flatnonzero((a_small[rows[0] : rows[-1] + 1] > 8).any(axis=0))
     x0, x1, y0, y1 = int(cols[0]), int(cols[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
     bw, bh = x1 - x0, y1 - y0
+    margin = max(2.0, SHADOW_MARGIN * max(sh, sw))
     if kind == "contact":
         small = np.zeros((sh, sw), np.float32)
         cx, cy = (x0 + x1) / 2, y1 - 0.5
-        rx, ry = max(1.0, 0.46 * bw), max(1.0, 0.045 * bw)
+        # The visible half of the ellipse plus its blur (about 1.8 ry) must end above the margin:
+        # a product that nearly fills the canvas gets a flatter shadow, not a cut one.
+        room = max(0.0, sh - margin - cy)
+        rx, ry = max(1.0, 0.46 * bw), max(0.5, min(0.045 * bw, room / 2.8))
         cv2.ellipse(
             small,
             (round(cx * 16), round(cy * 16)),
@@ -709,7 +716,18 @@ def _shadow_small(alpha: np.ndarray, kind: str) -> tuple[np.ndarray, float]:
     peak = float(small.max())
     if peak > 0:
         small *= 1.0 / peak
+    small *= _border_window(sh, sw, margin)
     return small, scale
+
+
+def _border_window(h: int, w: int, margin: float) -> np.ndarray:
+    """1 inside, 0 on the outer ``margin`` pixels, a smooth ramp between: no shadow ever reaches
+    the canvas border, where marketplaces measure the pure-white background."""
+    def ramp(n: int) -> np.ndarray:
+        d = np.minimum(np.arange(n, dtype=np.float32) + 0.5, n - 0.5 - np.arange(n, dtype=np.float32))
+        return np.clip((d - margin) / max(1.0, margin), 0.0, 1.0)
+
+    return ramp(h)[:, None] * ramp(w)[None, :]
 
 
 def _enlarge_region(small: np.ndarray, full_hw: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:

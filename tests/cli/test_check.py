@@ -14,13 +14,9 @@ from typer.testing import CliRunner
 
 from product_studio.cli.app import app
 from product_studio.marketplaces import list_presets, load_preset
-from product_studio.ops.registry import list_ops
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
-PRESET_OPS = ("enhance", "remove_background", "fit_to_canvas", "white_background")
-_missing = [n for n in PRESET_OPS if n not in {s.name for s in list_ops()}]
-needs_preset_ops = pytest.mark.skipif(bool(_missing), reason=f"ops not registered yet: {_missing}")
 
 
 def on_white(path: Path, size=(800, 800), fill=0.9, fmt="JPEG") -> Path:
@@ -135,7 +131,6 @@ def test_fix_writes_outputs_and_rechecks_them(tmp_path):
     assert runner.invoke(app, ["check", str(tmp_path / "in"), "-p", str(preset), "--fix", "-o", str(out), "--overwrite"]).exit_code == 0
 
 
-@needs_preset_ops
 def test_fix_with_the_default_recipe(tmp_path):
     rng = np.random.default_rng(1)
     photo = np.clip(rng.normal(150, 4, (480, 640, 3)), 0, 255).astype(np.uint8)

@@ -3,25 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from product_studio.marketplaces import Preset, load_preset
-from product_studio.ops.registry import list_ops
-
-PRESET_OPS = ("enhance", "remove_background", "fit_to_canvas", "white_background")
-
-
-def missing_ops(*names: str) -> list[str]:
-    have = {spec.name for spec in list_ops()}
-    return [n for n in names if n not in have]
-
-
-# The default recipes name ops other engineers write; these tests run once they are registered.
-needs_preset_ops = pytest.mark.skipif(
-    bool(missing_ops(*PRESET_OPS)), reason=f"ops not registered yet: {missing_ops(*PRESET_OPS)}"
-)
-
 
 def product_on_white(size: int | tuple[int, int], fill: float, *, color=(20, 40, 60), offset=(0, 0)) -> np.ndarray:
     """A white canvas (w, h) with a dark square whose side is ``fill`` x the shorter canvas side."""

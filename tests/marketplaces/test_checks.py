@@ -14,7 +14,7 @@ from product_studio.item import ImageItem
 from product_studio.marketplaces import check_file, check_image, fix_image, load_preset
 from product_studio.marketplaces.checks import WHITE_SHARE_MIN, border_whiteness, product_box
 
-from marketplace_images import custom_preset, needs_preset_ops, product_on_white, write
+from marketplace_images import custom_preset, product_on_white, write
 
 
 def item(pixels, alpha=None) -> ImageItem:
@@ -246,7 +246,6 @@ def synthetic_photo(w=800, h=600, *, tall=False) -> np.ndarray:
     return img
 
 
-@needs_preset_ops
 @pytest.mark.parametrize("name", ["amazon-main", "taobao-main", "jd-main"])
 def test_default_recipe_fixes_a_photo(tmp_path, name):
     preset = load_preset(name)

@@ -8,7 +8,6 @@ from product_studio.marketplaces import Preset, list_presets, load_preset, prese
 from product_studio.marketplaces.presets import RULE_NAMES, parse_preset
 from product_studio.pipeline import Recipe
 
-from marketplace_images import needs_preset_ops
 
 EXPECTED = {"amazon-main", "taobao-main", "tmall-main", "jd-main", "ebay", "shopify", "google-merchant"}
 
@@ -29,7 +28,6 @@ def test_preset_loads_with_sources_for_every_rule(name):
     assert all(isinstance(ref, str) and ref for refs in p.sources.values() for ref in refs)
 
 
-@needs_preset_ops
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_preset_recipe_validates_and_fits_the_rules(name):
     p = load_preset(name)

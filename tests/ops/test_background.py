@@ -319,3 +319,18 @@ def test_white_background_without_alpha_leaves_the_image_alone():
     pixels[0, 0] = 248  # a near-white border must not be "fixed"
     out = apply_op(ImageItem(pixels=pixels), "white_background")
     assert (out.pixels == pixels).all() and out.alpha is None
+
+
+@pytest.mark.parametrize("shadow", ["contact", "drop"])
+def test_shadow_never_reaches_the_canvas_border(shadow):
+    # A product that nearly fills its canvas leaves almost no room below it.
+    alpha = np.zeros((400, 400), np.uint8)
+    alpha[4:392, 10:390] = 255
+    pixels = np.full((400, 400, 3), 40, np.uint8)
+    out = composite_on_color(pixels, alpha, shadow=shadow, shadow_strength=0.6)
+    band = max(2, round(0.015 * 400))
+    outer = np.concatenate([out[:band].reshape(-1, 3), out[-band:].reshape(-1, 3), out[:, :band].reshape(-1, 3), out[:, -band:].reshape(-1, 3)])
+    product = np.concatenate([alpha[:band].ravel(), alpha[-band:].ravel(), alpha[:, :band].ravel(), alpha[:, -band:].ravel()]) > 0
+    assert (outer[~product] == 255).all()
+    # and the shadow is still there, below the product
+    assert out[393:395, 150:250].min() < 255
