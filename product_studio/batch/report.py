@@ -58,9 +58,10 @@ _ENV = Environment(loader=PackageLoader("product_studio.batch", "templates"), au
 
 
 def render_html(report: BatchReport) -> str:
-    out = Path(report.output_dir)
+    out = Path(report.output_dir).resolve()
     rows = []
     for r in report.results:
-        rel_output = Path(r.output).relative_to(out).as_posix() if r.output and Path(r.output).is_relative_to(out) else r.output
+        output = Path(r.output).resolve() if r.output else None
+        rel_output = output.relative_to(out).as_posix() if output and output.is_relative_to(out) else r.output
         rows.append({"r": r, "output_link": rel_output, "failed": failed_rules(r.compliance)})
     return _ENV.get_template("report.html").render(report=report, summary=report.summary(), rows=rows)
