@@ -59,8 +59,8 @@ EDGE_BAND = 3
 
 def _silhouette(mask: np.ndarray) -> np.ndarray:
     """``mask`` with every enclosed hole filled."""
-    outside = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
     padded = np.pad(mask.astype(np.uint8), 1)
+    outside = np.zeros((padded.shape[0] + 2, padded.shape[1] + 2), np.uint8)
     cv2.floodFill(padded, outside, (0, 0), 2)
     return (padded != 2)[1:-1, 1:-1]
 
