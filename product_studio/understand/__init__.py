@@ -1,0 +1,1 @@
+"""Understanding products: classification (and later OCR, attributes, descriptions, search)."""
