@@ -1,0 +1,108 @@
+"""The app factory: ``create_app(Settings())``. Routers per area under /v1, the web page at /.
+
+    uvicorn --factory product_studio.server.app:create_app_from_env
+
+Errors are JSON ``{"detail": message}``: a StudioError answers its ``http_status`` (400 usage,
+413 too large, 415 not an image, 422 unreadable ...), validation errors 422 with one line per field.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import StudioError
+from ..store import BlobStore, open_database
+from ..store import repository as repo
+from .limits import BodySizeLimitMiddleware, CpuLimiter
+from .routes import feedback, images, jobs, meta, results, web
+from .settings import Settings
+from .work import JobRunner, Studio
+
+log = logging.getLogger("product_studio.server")
+
+DESCRIPTION = """Marketplace-ready product photos as a service.
+
+Upload with multipart (`file`, `preset`, optional `recipe` as a JSON string of the Recipe schema — the
+same schema the CLI reads from YAML), or POST JSON to `/v1/process/json`. Results are stored and served
+at `/v1/results/{id}/input|output`; rate them with `POST /v1/feedback`.
+
+Limits: request bodies over `max_upload_bytes` → 413 (counted on the stream), images over `max_pixels`
+→ 413 (checked before decoding), more than `max_concurrency` image requests at once → 429 with
+Retry-After, work over `request_timeout_s` → 504. With API keys set, send `X-API-Key: <key>` or
+`Authorization: Bearer <key>` (GET also takes `?api_key=`)."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app with its own database engine, blob store, limits and job runner.
+
+    Raises UsageError when the settings would expose the service (non-loopback host, no API keys)."""
+    settings = settings or Settings()
+    settings.check_safe()
+    data_dir = Path(settings.data_dir).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.resolved_database_url)
+    studio = Studio(
+        settings=settings,
+        db=db,
+        blobs=BlobStore(data_dir / "blobs"),
+        limiter=CpuLimiter(max_concurrency=settings.max_concurrency, cpu_slots=settings.cpu_slots,
+                           timeout_s=settings.request_timeout_s, retry_after_s=settings.retry_after_s),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        studio.jobs = JobRunner(studio, workers=settings.job_workers)
+        orphaned = repo.fail_orphaned_jobs(db)
+        if orphaned:
+            log.warning("%d job(s) of a stopped server marked failed", orphaned)
+        try:
+            yield
+        finally:
+            studio.jobs.shutdown()
+            studio.limiter.shutdown()
+            db.dispose()
+
+    app = FastAPI(title="Product Studio", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.studio = studio
+    app.state.settings = settings
+
+    @app.exception_handler(StudioError)
+    async def studio_error(_request: Request, exc: StudioError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: {err.get('msg')}" for err in exc.errors()
+        )
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the server log has the details"}, status_code=500)
+
+    for router in (meta.public, meta.router, images.router, results.router, jobs.router, feedback.router, web.router):
+        app.include_router(router)
+    if web.STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+
+    if settings.cors_origins:  # closed unless origins are configured
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory uvicorn calls (``--factory``): settings from PRODUCT_STUDIO_* variables."""
+    return create_app(Settings())

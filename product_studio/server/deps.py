@@ -1,0 +1,85 @@
+"""Dependencies the routes share: the app's Studio, the API key check, form parsing helpers."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from fastapi import Depends, HTTPException, Request, UploadFile
+from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+
+from ..errors import PresetError, RecipeError
+from ..marketplaces import list_presets
+from ..pipeline import Recipe
+from .work import Studio
+
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of the server's api_keys")
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <api key>")
+_query = APIKeyQuery(name="api_key", auto_error=False, description="for GET only (e.g. <img src>): ?api_key=<key>")
+
+
+async def get_studio(request: Request) -> Studio:
+    return request.app.state.studio
+
+
+async def require_api_key(
+    request: Request,
+    header: str | None = Depends(_header),
+    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    query: str | None = Depends(_query),
+) -> None:
+    """401 unless a configured key is given; a no-op when the server has no keys (loopback only)."""
+    keys = request.app.state.studio.settings.api_keys
+    if not keys:
+        return
+    candidates = [header, bearer.credentials if bearer else None]
+    if request.method == "GET":
+        candidates.append(query)
+    for given in candidates:
+        if given and any(hmac.compare_digest(given.encode(), key.encode()) for key in keys):
+            return
+    raise HTTPException(401, "missing or wrong API key: send it as X-API-Key or Authorization: Bearer",
+                        headers={"WWW-Authenticate": "Bearer"})
+
+
+def known_preset(name: str) -> str:
+    """A shipped preset's name. The server never reads preset files named by a client (paths)."""
+    key = (name or "").strip().lower()
+    if key not in list_presets():
+        raise PresetError(f"unknown preset '{name}'. Known presets: {', '.join(list_presets())}")
+    return key
+
+
+def parse_recipe_field(recipe: str | None, preset: str) -> Recipe | None:
+    """The optional ``recipe`` form field: a JSON Recipe (same schema as the CLI's YAML). Its preset
+    defaults to the ``preset`` field."""
+    if recipe is None or not recipe.strip():
+        return None
+    try:
+        data = json.loads(recipe)
+    except json.JSONDecodeError as exc:
+        raise RecipeError(f"recipe: not valid JSON ({exc}); send a Recipe object as a JSON string") from None
+    if not isinstance(data, dict):
+        raise RecipeError("recipe: a recipe is a JSON object with 'steps' (and optionally 'name', 'preset', 'output')")
+    return client_recipe(Recipe.from_dict(data, source="recipe"), preset)
+
+
+def client_recipe(recipe: Recipe, preset: str) -> Recipe:
+    """A recipe from a client, made safe: checked against its own preset or ``preset`` (shipped presets
+    only), and no step option naming a file on the server (``mask_path`` ...): uploads carry masks."""
+    for index, step in enumerate(recipe.steps):
+        paths = [k for k, v in (step.model_extra or {}).items() if k.endswith("_path") and v is not None]
+        if paths:
+            raise RecipeError(
+                f"recipe: steps.{index} ({step.op}) names a server file ({', '.join(paths)}); the API takes no file "
+                "paths -- upload the mask to /v1/repair instead"
+            )
+    return recipe.model_copy(update={"preset": known_preset(recipe.preset or preset)})
+
+
+async def read_upload(file: UploadFile, field: str = "file") -> tuple[bytes, str]:
+    data = await file.read()
+    name = file.filename or field
+    if not data:
+        raise HTTPException(400, f"{name}: the uploaded {field} is empty (0 bytes); choose an image file")
+    return data, name

@@ -1,0 +1,1 @@
+"""One router per area: meta (health, presets, ops), images, results, jobs, feedback, web."""

@@ -1,0 +1,205 @@
+"""Image routes: process, check, remove-bg, repair. Uploads are multipart; the work runs in a
+worker thread under the concurrency limit (429), the CPU slots and the time limit (504)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import ipaddress
+import shutil
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...errors import ImageTooLargeError, UsageError
+from ...pipeline import Recipe
+from ...store import new_id
+from ..deps import client_recipe, get_studio, known_preset, parse_recipe_field, read_upload, require_api_key
+from ..work import Studio, result_dict
+
+router = APIRouter(prefix="/v1", tags=["images"], dependencies=[Depends(require_api_key)])
+
+PRESET_FIELD = Form("amazon-main", description="marketplace preset (GET /v1/presets); the output is checked against it")
+RECIPE_FIELD = Form(None, description="optional Recipe as a JSON string (the schema of POST /v1/process/json's `recipe`, "
+                                      "the same as the CLI's YAML); default: the preset's recipe, tuned by feedback")
+
+
+class ImageRef(BaseModel):
+    url: str = Field(description="GET it for the image bytes")
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+
+
+class OutputRef(ImageRef):
+    bytes: int | None = None
+
+
+class ResultOut(BaseModel):
+    """A processed image: where its input and output are, its compliance report and the steps that ran."""
+
+    id: str
+    status: Literal["done", "failed"]
+    kind: str | None = None
+    input_name: str | None = None
+    preset: str | None = None
+    recipe: dict[str, Any] | None = Field(None, description="name, hash, and the tunable option values used (variant)")
+    input: ImageRef | None = None
+    output: OutputRef | None = None
+    compliance: dict[str, Any] | None = Field(None, description="ComplianceReport.to_dict() of the output file")
+    steps: list[dict[str, Any]] = Field(default_factory=list, description="the item's log: op, params, seconds, model")
+    models: list[str] = Field(default_factory=list)
+    seconds: float | None = None
+    error: str | None = None
+
+
+class ProcessJSON(BaseModel):
+    """JSON variant of /v1/process: the image inline (base64) or by URL (only when the server allows URL fetching)."""
+
+    model_config = ConfigDict(extra="forbid")
+    image_base64: str | None = Field(None, description="the image file's bytes, base64")
+    image_url: str | None = Field(None, description="http(s) URL to fetch; refused (403) unless allow_url_fetch is on")
+    name: str = Field("image", description="a name for reports and errors")
+    preset: str = "amazon-main"
+    recipe: Recipe | None = Field(None, description="the Recipe (same schema as the CLI's YAML); default: the preset's")
+
+
+@router.post("/process", response_model=ResultOut, summary="Process one uploaded image with a preset's recipe or your own")
+async def process(
+    file: UploadFile = File(..., description="the photo (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC)"),
+    preset: str = PRESET_FIELD,
+    recipe: str | None = RECIPE_FIELD,
+    studio: Studio = Depends(get_studio),
+) -> dict[str, Any]:
+    data, name = await read_upload(file)
+    chosen = parse_recipe_field(recipe, preset)
+    return await _process(studio, data, name, chosen, preset)
+
+
+@router.post("/process/json", response_model=ResultOut, summary="Process one image sent as JSON (base64 or URL)")
+async def process_json(body: ProcessJSON, studio: Studio = Depends(get_studio)) -> dict[str, Any]:
+    if (body.image_base64 is None) == (body.image_url is None):
+        raise UsageError("give exactly one of image_base64 and image_url")
+    chosen = client_recipe(body.recipe, body.preset) if body.recipe is not None else None
+    if body.image_url is not None:
+        if not studio.settings.allow_url_fetch:
+            raise HTTPException(403, "fetching image URLs is off on this server (allow_url_fetch); upload the file instead")
+        data = await studio.limiter.run(fetch_url, body.image_url, studio.settings.max_upload_bytes,
+                                        studio.settings.url_fetch_allow_private)
+    else:
+        try:
+            data = base64.b64decode(body.image_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise UsageError("image_base64 is not valid base64") from None
+    return await _process(studio, data, body.name, chosen, body.preset)
+
+
+async def _process(studio: Studio, data: bytes, name: str, recipe: Recipe | None, preset: str) -> dict[str, Any]:
+    preset_name = known_preset(preset)
+
+    def work():
+        chosen = recipe if recipe is not None else studio.default_recipe(preset_name)[0]
+        return result_dict(studio.process_bytes(data, name=name, recipe=chosen))
+
+    return await studio.limiter.run(work)
+
+
+@router.post("/check", summary="Check an uploaded image against a preset, rule by rule (nothing is stored)")
+async def check(
+    file: UploadFile = File(...), preset: str = PRESET_FIELD, studio: Studio = Depends(get_studio)
+) -> dict[str, Any]:
+    data, name = await read_upload(file)
+    return await studio.limiter.run(studio.check_bytes, data, name, known_preset(preset))
+
+
+@router.post("/remove-bg", response_model=ResultOut, summary="Cut the product out: an RGBA PNG")
+async def remove_bg(
+    file: UploadFile = File(...),
+    method: Literal["u2netp", "grabcut"] = Form("u2netp", description="u2netp (model) or grabcut (no model)"),
+    refine: bool = Form(True, description="snap the alpha to the image's edges"),
+    studio: Studio = Depends(get_studio),
+) -> dict[str, Any]:
+    data, name = await read_upload(file)
+    recipe = Recipe.from_dict({"name": "remove-bg", "steps": [{"op": "remove_background", "method": method, "refine": refine}],
+                               "output": {"format": "png"}})
+    return await studio.limiter.run(lambda: result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="remove-bg")))
+
+
+@router.post("/repair", response_model=ResultOut, summary="Fill the regions a mask marks (white = fill) with the inpaint op")
+async def repair(
+    file: UploadFile = File(...),
+    mask: UploadFile = File(..., description="PNG mask of the image's size: white (or opaque) = fill"),
+    method: Literal["telea", "ns"] = Form("telea"),
+    radius: int = Form(3, ge=1, le=50),
+    dilate: int = Form(0, ge=0, le=100),
+    studio: Studio = Depends(get_studio),
+) -> dict[str, Any]:
+    data, name = await read_upload(file)
+    mask_data, mask_name = await read_upload(mask, "mask")
+
+    def work():
+        image_size, mask_size = _header_size(data, name), _header_size(mask_data, mask_name)
+        if image_size != mask_size:
+            raise UsageError(f"the mask is {mask_size[0]}x{mask_size[1]} but the image is {image_size[0]}x{image_size[1]}; "
+                             "export the mask at the image's size", path=mask_name)
+        studio.decode(mask_data, mask_name)  # a clear error for a bad mask file
+        rid = new_id()
+        mask_path = studio.blobs.put(rid, "mask.png", mask_data)
+        recipe = Recipe.from_dict({
+            "name": "repair",
+            "steps": [{"op": "inpaint", "mask_path": str(mask_path), "method": method, "radius": radius, "dilate": dilate}],
+            "output": {"format": "png"},
+        })
+        try:
+            return result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="repair", result_id=rid))
+        except BaseException:
+            shutil.rmtree(studio.blobs.folder(rid), ignore_errors=True)
+            raise
+
+    return await studio.limiter.run(work)
+
+
+def _header_size(data: bytes, name: str) -> tuple[int, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (OSError, SyntaxError, ValueError):
+        raise UsageError("not a readable image", path=name) from None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:  # a redirect could point inside the network
+        raise UsageError("the image URL redirects; give the final URL")
+
+
+def fetch_url(url: str, max_bytes: int, allow_private: bool, timeout: float = 15.0) -> bytes:
+    """GET an http(s) URL with a byte cap; private, loopback and link-local addresses are refused unless allowed."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("image_url must be an http:// or https:// URL")
+    if not allow_private:
+        try:
+            infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        except socket.gaierror:
+            raise UsageError(f"cannot resolve {parts.hostname}") from None
+        for info in infos:
+            if not ipaddress.ip_address(info[4][0]).is_global:
+                raise HTTPException(403, f"{parts.hostname} resolves to a non-public address; refused")
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers={"User-Agent": "product-studio"}), timeout=timeout) as response:
+            data = response.read(max_bytes + 1)
+    except urllib.error.HTTPError as exc:
+        raise UsageError(f"fetching the image URL failed: HTTP {exc.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise UsageError(f"fetching the image URL failed: {exc}") from None
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(f"the image at the URL is over the limit of {max_bytes:,} bytes")
+    return data

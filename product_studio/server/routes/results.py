@@ -1,0 +1,49 @@
+"""Stored results: the record and the image bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import FileResponse
+
+from ...store import repository as repo
+from ..deps import get_studio, require_api_key
+from ..work import CONTENT_TYPES, Studio, result_dict
+from .images import ResultOut
+
+router = APIRouter(prefix="/v1/results", tags=["results"], dependencies=[Depends(require_api_key)])
+
+
+def _result(studio: Studio, result_id: str):
+    result = repo.get_result(studio.db, result_id)
+    if result is None:
+        raise HTTPException(404, f"no result {result_id}; results come from POST /v1/process, /v1/remove-bg, /v1/repair or a job")
+    return result
+
+
+@router.get("/{result_id}", response_model=ResultOut, summary="A result's record")
+def get_result(result_id: str, studio: Studio = Depends(get_studio)) -> dict[str, Any]:
+    return result_dict(_result(studio, result_id))
+
+
+def _file(studio: Studio, result_id: str, which: str) -> FileResponse:
+    result = _result(studio, result_id)
+    stored = getattr(result, f"{which}_path")
+    path = studio.blobs.path(stored) if stored else None
+    if path is None:
+        raise HTTPException(404, f"result {result_id} has no {which} image (it failed, or its files were cleaned up)")
+    return FileResponse(path, media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+                        headers={"Cache-Control": "private, max-age=86400, immutable"})
+
+
+@router.get("/{result_id}/input", response_class=FileResponse, summary="The uploaded image, as sent",
+            responses={200: {"content": {"image/*": {}}}})
+def get_input(result_id: str, studio: Studio = Depends(get_studio)) -> FileResponse:
+    return _file(studio, result_id, "input")
+
+
+@router.get("/{result_id}/output", response_class=FileResponse, summary="The processed image",
+            responses={200: {"content": {"image/*": {}}}})
+def get_output(result_id: str, studio: Studio = Depends(get_studio)) -> FileResponse:
+    return _file(studio, result_id, "output")

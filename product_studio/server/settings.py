@@ -1,0 +1,97 @@
+"""Service settings: one pydantic-settings model, read from ``PRODUCT_STUDIO_*`` environment variables.
+
+    PRODUCT_STUDIO_HOST=0.0.0.0 PRODUCT_STUDIO_API_KEYS=k1,k2 product-studio serve
+
+Safe by default: bound to loopback, no CORS origins, URL fetching off. Binding to any other
+address without API keys is refused (``Settings.check_safe``), so a service is never exposed
+by accident.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ..errors import UsageError
+
+ENV_PREFIX = "PRODUCT_STUDIO_"
+MB = 1_000_000
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "product-studio"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; each field is also ``PRODUCT_STUDIO_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    host: str = Field("127.0.0.1", description="address to bind; anything but loopback needs api_keys")
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    data_dir: Path = Field(default_factory=_default_data_dir, description="uploads, results and the SQLite file")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/studio.sqlite. e.g. postgresql+psycopg://u:p@host/db"
+    )
+    max_upload_bytes: int = Field(25 * MB, gt=0, description="request body cap, counted on the stream (413)")
+    max_pixels: int = Field(40_000_000, gt=0, description="pixel cap per image, checked before decoding (413)")
+    request_timeout_s: float = Field(120.0, gt=0, description="longest wait for a request's image work (504)")
+    max_concurrency: int = Field(32, ge=1, description="image requests admitted at once, running or waiting (429 above)")
+    cpu_slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="image requests computed at once")
+    retry_after_s: int = Field(2, ge=1, description="Retry-After sent with 429")
+    job_workers: int = Field(1, ge=1, le=16, description="threads running /v1/jobs batches")
+    max_queued_jobs: int = Field(64, ge=1, description="jobs queued or running at once (429 above)")
+    max_job_files: int = Field(500, ge=1, description="files in one job")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="accepted keys (X-API-Key or Authorization: Bearer); comma-separated in the env"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="allowed origins; none by default")
+    allow_url_fetch: bool = Field(False, description="let /v1/process/json fetch image_url (off by default)")
+    url_fetch_allow_private: bool = Field(False, description="let fetched URLs point at private/loopback addresses")
+    feedback_min_votes: int = Field(20, ge=1, description="votes a recipe variant needs before feedback may switch to it")
+    feedback_cache_s: float = Field(30.0, ge=0, description="how long the feedback-tuned defaults are cached")
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_long_enough(cls, value: list[str]) -> list[str]:
+        short = [k for k in value if len(k) < 16]
+        if short:
+            raise ValueError("every API key needs at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{Path(self.data_dir).expanduser().resolve() / 'studio.sqlite'}"
+
+    def check_safe(self) -> None:
+        """Refuse a configuration that would expose the service: a non-loopback host without keys."""
+        if not is_loopback(self.host) and not self.api_keys:
+            raise UsageError(
+                f"refusing to serve on {self.host} without API keys: set PRODUCT_STUDIO_API_KEYS (comma-separated, "
+                "16+ characters each) or bind to 127.0.0.1"
+            )

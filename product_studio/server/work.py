@@ -1,0 +1,208 @@
+"""The image work behind the routes, run in worker threads: decode with limits, run a recipe,
+encode, check, store the files and the result row. Shared by the request routes and the job runner."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import StudioError
+from ..imageio import encode_image, load_image
+from ..marketplaces import check_image, load_preset
+from ..pipeline import Recipe, run_recipe
+from ..store import BlobStore, Database, decide, new_id, tune_recipe, variant_of
+from ..store import repository as repo
+from ..store.models import Result
+from .limits import CpuLimiter
+from .settings import Settings
+
+log = logging.getLogger("product_studio.server")
+
+INPUT_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "tiff": ".tif", "bmp": ".bmp", "gif": ".gif", "heif": ".heic"}
+CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".tif": "image/tiff",
+                 ".bmp": "image/bmp", ".gif": "image/gif", ".heic": "image/heic"}
+
+
+@dataclass
+class Studio:
+    """Everything one app instance holds: settings, database, blob store, limits, jobs, tuned defaults."""
+
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    limiter: CpuLimiter
+    jobs: JobRunner | None = None
+    _defaults: dict[str, tuple[float, Recipe, list[dict[str, Any]]]] = field(default_factory=dict)
+    _defaults_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- recipes
+
+    def default_recipe(self, preset_name: str) -> tuple[Recipe, list[dict[str, Any]]]:
+        """The preset's default recipe as the server runs it: tuned by the feedback (store.feedback)."""
+        preset = load_preset(preset_name)
+        now = time.monotonic()
+        with self._defaults_lock:
+            cached = self._defaults.get(preset.name)
+            if cached and now - cached[0] < self.settings.feedback_cache_s:
+                return cached[1], cached[2]
+        base = preset.recipe()
+        decisions = decide(preset.name, base, self.db, min_votes=self.settings.feedback_min_votes)
+        recipe = tune_recipe(base, decisions)
+        tuning = [d.to_dict() for d in decisions]
+        with self._defaults_lock:
+            self._defaults[preset.name] = (now, recipe, tuning)
+        return recipe, tuning
+
+    def forget_defaults(self) -> None:
+        with self._defaults_lock:
+            self._defaults.clear()
+
+    # --- work (call from a worker thread)
+
+    def decode(self, data: bytes, name: str):
+        return load_image(data, name=name, max_pixels=self.settings.max_pixels, max_bytes=self.settings.max_upload_bytes)
+
+    def check_bytes(self, data: bytes, name: str, preset: str) -> dict[str, Any]:
+        chosen = load_preset(preset)
+        item = self.decode(data, name)
+        report = check_image(item, chosen, file_bytes=len(data), file_format=item.metadata["source_format"],
+                             file_mode=item.metadata.get("source_mode"))
+        return report.to_dict()
+
+    def process_bytes(
+        self,
+        data: bytes,
+        *,
+        name: str,
+        recipe: Recipe,
+        kind: str = "process",
+        result_id: str | None = None,
+        job_id: str | None = None,
+        position: int | None = None,
+    ) -> Result:
+        """Decode, run ``recipe``, encode, check against ``recipe.preset``, store files and the row."""
+        start = time.perf_counter()
+        rid = result_id or new_id()
+        item = self.decode(data, name)
+        final = run_recipe(item, recipe)
+        out = recipe.output
+        encoded, _quality = encode_image(final, format=out.format, quality=out.quality, max_bytes=out.max_bytes)
+        compliance = None
+        if recipe.preset:
+            decoded = load_image(encoded, name=f"{name} (output)", max_pixels=max(self.settings.max_pixels, final.width * final.height))
+            compliance = check_image(decoded, load_preset(recipe.preset), file_bytes=len(encoded), file_format=out.format,
+                                     file_mode=decoded.metadata.get("source_mode")).to_dict()
+        in_ext = INPUT_EXTENSIONS[item.metadata["source_format"]]
+        out_ext = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}[out.format]
+        input_path = self.blobs.put(rid, f"input{in_ext}", data)
+        output_path = self.blobs.put(rid, f"output{out_ext}", encoded)
+        return repo.add_result(
+            self.db,
+            id=rid, kind=kind, status="done", job_id=job_id, position=position, input_name=name,
+            preset=recipe.preset, recipe=recipe.resolved(), recipe_hash=recipe.hash,
+            ops=[s.op for s in final.log], models=sorted({s.model for s in final.log if s.model}),
+            variant=variant_of(recipe), steps=[s.to_dict() for s in final.log],
+            input_path=str(input_path), input_format=item.metadata["source_format"],
+            input_width=item.width, input_height=item.height,
+            output_path=str(output_path), output_format=out.format, output_width=final.width, output_height=final.height,
+            output_bytes=len(encoded), compliance=compliance, passed=None if compliance is None else bool(compliance["passed"]),
+            seconds=round(time.perf_counter() - start, 4),
+        )
+
+
+def result_dict(result: Result) -> dict[str, Any]:
+    """A result as the API returns it (/v1/process, /v1/results/{id}, the items of /v1/jobs/{id})."""
+    if result.status != "done":
+        return {"id": result.id, "status": result.status, "input_name": result.input_name, "error": result.error}
+    base = f"/v1/results/{result.id}"
+    return {
+        "id": result.id,
+        "status": "done",
+        "kind": result.kind,
+        "input_name": result.input_name,
+        "preset": result.preset,
+        "recipe": {"name": (result.recipe or {}).get("name"), "hash": result.recipe_hash, "variant": result.variant or {}},
+        "input": {"url": f"{base}/input", "width": result.input_width, "height": result.input_height, "format": result.input_format},
+        "output": {"url": f"{base}/output", "width": result.output_width, "height": result.output_height,
+                   "bytes": result.output_bytes, "format": result.output_format},
+        "compliance": result.compliance,
+        "steps": result.steps or [],
+        "models": result.models or [],
+        "seconds": result.seconds,
+    }
+
+
+def job_dict(job, results: list[Result] | None = None) -> dict[str, Any]:
+    out = {
+        "id": job.id,
+        "status": job.status,
+        "progress": {"done": job.done, "total": job.total, "failed": job.failed},
+        "preset": job.preset,
+        "error": job.error,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "updated_at": job.updated_at.isoformat() if job.updated_at else None,
+    }
+    if results is not None:
+        out["results"] = [result_dict(r) for r in results]
+    return out
+
+
+class JobRunner:
+    """Runs /v1/jobs batches in a few threads; every image takes a CPU slot like a request does."""
+
+    def __init__(self, studio: Studio, *, workers: int) -> None:
+        self.studio = studio
+        self.stopping = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studio-job")
+
+    def submit(self, job_id: str) -> None:
+        self.pool.submit(self._run_safely, job_id)
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run_safely(self, job_id: str) -> None:
+        try:
+            self._run(job_id)
+        except Exception as exc:
+            log.exception("job %s failed", job_id)
+            repo.set_job_status(self.studio.db, job_id, "failed", error=f"unexpected {type(exc).__name__}: {exc}")
+
+    def _run(self, job_id: str) -> None:
+        studio = self.studio
+        found = repo.get_job(studio.db, job_id)
+        if found is None:
+            return
+        job, _ = found
+        repo.set_job_status(studio.db, job_id, "running")
+        recipe = Recipe.from_dict(job.recipe, source=f"job {job_id} recipe")
+        failures = 0
+        for position, entry in enumerate(job.inputs):
+            if self.stopping.is_set():
+                repo.set_job_status(studio.db, job_id, "failed", error="the server stopped before the job finished; submit it again")
+                return
+            name = entry["name"]
+            try:
+                path = studio.blobs.path(entry["blob"])
+                if path is None:
+                    raise StudioError("the uploaded file is gone from the store", path=name)
+                data = path.read_bytes()
+                work = functools.partial(studio.process_bytes, data, name=name, recipe=recipe, job_id=job_id, position=position)
+                studio.limiter.run_in_slot(work)  # queued with the requests' work, in the same CPU threads
+                failed = False
+            except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
+                failed = True
+                failures += 1
+                message = str(exc) if isinstance(exc, StudioError) else f"unexpected {type(exc).__name__}: {exc}"
+                repo.add_result(studio.db, kind="process", status="failed", error=message, job_id=job_id,
+                                position=position, input_name=name, preset=recipe.preset, recipe_hash=recipe.hash)
+            repo.count_job_progress(studio.db, job_id, failed=failed)
+        status = "failed" if failures == len(job.inputs) else "done"
+        error = "every input failed; see each result's error" if status == "failed" else None
+        repo.set_job_status(studio.db, job_id, status, error=error)

@@ -1,0 +1,151 @@
+"""Repository functions over the tables; each opens its own short transaction.
+
+The server calls these from worker threads; SQLAlchemy sessions are never shared between threads.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ..errors import UsageError
+from .db import Database
+from .models import Feedback, Job, Result, utcnow
+
+VERDICTS = ("accept", "reject")
+ACTIVE = ("queued", "running")
+
+
+def new_id() -> str:
+    """A random 32-hex id: result and job URLs cannot be guessed."""
+    return uuid.uuid4().hex
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- results
+
+
+def add_result(db: Database, **fields: Any) -> Result:
+    fields.setdefault("id", new_id())
+    row = Result(**fields)
+    with db.session() as s:
+        s.add(row)
+    return row
+
+
+def get_result(db: Database, result_id: str) -> Result | None:
+    with db.session() as s:
+        return s.get(Result, result_id)
+
+
+# --- jobs
+
+
+def create_job(db: Database, *, job_id: str, preset: str | None, recipe: dict[str, Any], inputs: list[dict[str, str]]) -> Job:
+    row = Job(id=job_id, preset=preset, recipe=recipe, inputs=inputs, total=len(inputs), status="queued", worker=this_worker())
+    with db.session() as s:
+        s.add(row)
+    return row
+
+
+def get_job(db: Database, job_id: str) -> tuple[Job, list[Result]] | None:
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return None
+        results = list(s.scalars(select(Result).where(Result.job_id == job_id).order_by(Result.position)))
+        return job, results
+
+
+def list_jobs(db: Database, *, limit: int = 100) -> list[Job]:
+    with db.session() as s:
+        return list(s.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit)))
+
+
+def set_job_status(db: Database, job_id: str, status: str, *, error: str | None = None) -> None:
+    with db.session() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(status=status, error=error, updated_at=utcnow()))
+
+
+def count_job_progress(db: Database, job_id: str, *, failed: bool) -> None:
+    values = {"done": Job.done + 1, "updated_at": utcnow()}
+    if failed:
+        values["failed"] = Job.failed + 1
+    with db.session() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def count_active_jobs(db: Database) -> int:
+    with db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE))) or 0)
+
+
+def fail_orphaned_jobs(db: Database) -> int:
+    """Mark failed the active jobs of dead processes on this host (a server restart); returns how many."""
+    host = socket.gethostname()
+    orphaned = []
+    with db.session() as s:
+        for job in s.scalars(select(Job).where(Job.status.in_(ACTIVE))):
+            owner_host, _, pid = (job.worker or "").rpartition(":")
+            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+                job.status = "failed"
+                job.error = "interrupted: the server that ran this job stopped; submit the files again"
+                orphaned.append(job.id)
+    return len(orphaned)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- feedback
+
+
+def record_feedback(db: Database, *, result_id: str, verdict: str, comment: str | None = None) -> Feedback:
+    """Store a verdict on a result with what produced it; a second verdict on the same result replaces the first."""
+    if verdict not in VERDICTS:
+        raise UsageError(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
+    with db.session() as s:
+        result = s.get(Result, result_id)
+        if result is None:
+            raise LookupError(result_id)
+        if result.status != "done":
+            raise UsageError(f"result {result_id} failed ({result.error}); there is no image to rate")
+        row = s.scalar(select(Feedback).where(Feedback.result_id == result_id))
+        if row is None:
+            row = Feedback(result_id=result_id)
+            s.add(row)
+        row.verdict = verdict
+        row.comment = comment
+        row.preset = result.preset
+        row.ops = list(result.ops or [])
+        row.models = list(result.models or [])
+        row.variant = dict(result.variant or {})
+        row.recipe_hash = result.recipe_hash
+        row.updated_at = utcnow()
+    return row
+
+
+def iter_feedback(db: Database, *, preset: str | None = None) -> Iterator[Feedback]:
+    with db.session() as s:
+        query = select(Feedback).order_by(Feedback.id)
+        if preset is not None:
+            query = query.where(Feedback.preset == preset)
+        rows = list(s.scalars(query))
+    yield from rows
