@@ -69,3 +69,27 @@ class ModelError(StudioError):
 
 class OperationError(StudioError):
     """An operation could not do its work on this input (for example: no product found)."""
+
+
+class StorageError(StudioError):
+    """Remote storage (S3 or another fsspec filesystem) refused or failed a request."""
+
+    http_status = 502
+
+
+class StorageNotFoundError(StorageError):
+    """The object, prefix or bucket named does not exist."""
+
+    http_status = 404
+
+
+class StorageCredentialsError(StorageError):
+    """No credentials were found for the storage, or they were refused."""
+
+    http_status = 403
+
+
+class StorageUnreachableError(StorageError):
+    """The storage endpoint could not be reached (wrong URL, network down, server not running)."""
+
+    http_status = 503

@@ -6,15 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..imageio import write_atomic
+from .. import storage
 from .local import BatchReport
 
 CSV_FIELDS = (
-    "input", "relative", "status", "output", "error_type", "error", "seconds",
+    "input", "relative", "status", "resumed", "output", "error_type", "error", "seconds",
     "input_size", "output_size", "output_bytes", "quality", "compliant", "failed_rules",
 )
 
@@ -22,10 +23,10 @@ CSV_FIELDS = (
 def write_reports(report: BatchReport, out_dir: str | Path) -> dict[str, Path]:
     """Write report.json, report.csv and report.html into ``out_dir``; returns their paths."""
     out = Path(out_dir)
-    paths = {"json": out / "report.json", "csv": out / "report.csv", "html": out / "report.html"}
-    write_atomic(paths["json"], json.dumps(report.to_dict(), indent=2, ensure_ascii=False).encode())
-    write_atomic(paths["csv"], render_csv(report).encode())
-    write_atomic(paths["html"], render_html(report).encode())
+    paths = {name: storage.join(out_dir, f"report.{name}") for name in ("json", "csv", "html")}
+    storage.write_output(paths["json"], json.dumps(report.to_dict(), indent=2, ensure_ascii=False).encode())
+    storage.write_output(paths["csv"], render_csv(report).encode())
+    storage.write_output(paths["html"], render_html(report, out).encode())
     return paths
 
 
@@ -50,6 +51,7 @@ def render_csv(report: BatchReport) -> str:
         row["output_size"] = "x".join(map(str, r.output_size)) if r.output_size else ""
         row["compliant"] = "" if r.compliant is None else str(r.compliant).lower()
         row["failed_rules"] = ";".join(failed_rules(r.compliance))
+        row["resumed"] = r.resumed or ""
         writer.writerow(row)
     return buf.getvalue()
 
@@ -57,11 +59,44 @@ def render_csv(report: BatchReport) -> str:
 _ENV = Environment(loader=PackageLoader("product_studio.batch", "templates"), autoescape=select_autoescape(["html"]))
 
 
-def render_html(report: BatchReport) -> str:
+def render_html(report: BatchReport, report_dir: str | Path | None = None) -> str:
+    """The HTML report; links are relative to ``report_dir`` (default: the output folder)."""
     out = Path(report.output_dir).resolve()
+    prefix = ""
+    if report_dir is not None and Path(report_dir).resolve() != out:
+        prefix = Path(os.path.relpath(out, Path(report_dir).resolve())).as_posix() + "/"
     rows = []
     for r in report.results:
         output = Path(r.output).resolve() if r.output else None
-        rel_output = output.relative_to(out).as_posix() if output and output.is_relative_to(out) else r.output
-        rows.append({"r": r, "output_link": rel_output, "failed": failed_rules(r.compliance)})
+        rel_output = prefix + output.relative_to(out).as_posix() if output and output.is_relative_to(out) else r.output
+        rows.append({
+            "r": r, "output_link": rel_output, "failed": failed_rules(r.compliance),
+            "before_link": prefix + (r.thumb_before or ""), "after_link": prefix + (r.thumb_after or ""),
+        })
     return _ENV.get_template("report.html").render(report=report, summary=report.summary(), rows=rows)
+
+
+def report_from_manifest(manifest, run_id: int) -> BatchReport:  # noqa: ANN001 - a batch.manifest.Manifest
+    """A run's BatchReport rebuilt from the manifest: every input the run covered, each with its
+    latest recorded result (a later run of the same output folder may have changed it)."""
+    from .local import FileResult
+
+    run = manifest.run(run_id)
+    results = []
+    for outcome, item in manifest.run_items(run_id):
+        results.append(
+            FileResult(
+                input=item.input, relative=item.relative, status=item.status if item.status in ("done", "failed") else "failed",
+                output=item.output, error=item.error if item.status != "running" else "interrupted before this input finished",
+                error_type=item.error_type if item.status != "running" else "Interrupted",
+                seconds=item.seconds or 0.0, input_size=item.input_size, output_size=item.output_size,
+                output_bytes=item.output_bytes, quality=item.quality, compliance=item.compliance, steps=item.timings or [],
+                thumb_before=item.thumb_before, thumb_after=item.thumb_after, content_hash=item.content_hash,
+                resumed={"skipped": "skipped", "adopted": "adopted"}.get(outcome),
+            )
+        )
+    return BatchReport(
+        recipe=run["recipe"], recipe_hash=run["recipe_hash"], preset=run["preset"], output_dir=run["output_dir"],
+        workers=run["workers"] or 0, results=results, seconds=run["seconds"] or 0.0,
+        version=run["version"] or "", run_id=run_id, manifest=str(manifest.path),
+    )

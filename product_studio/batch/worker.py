@@ -33,3 +33,84 @@ def tune_worker_process() -> None:
         except (OSError, AttributeError):  # not glibc: nothing to tune
             pass
     _TUNED = True
+
+
+# --- limits: a per-file deadline and an optional memory cap for worker processes
+
+import os  # noqa: E402
+import resource  # noqa: E402
+import signal  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+from ..errors import StudioError  # noqa: E402
+
+DEFAULT_FILE_TIMEOUT_S = 300.0
+_POOL_WORKER = False
+
+
+class FileTimeout(StudioError):
+    """One file took longer than the per-file limit (PRODUCT_STUDIO_FILE_TIMEOUT_S)."""
+
+
+def file_timeout_s() -> float | None:
+    """The per-file limit in seconds: ``PRODUCT_STUDIO_FILE_TIMEOUT_S`` (default 300; 0 = none)."""
+    try:
+        value = float(os.environ.get("PRODUCT_STUDIO_FILE_TIMEOUT_S", DEFAULT_FILE_TIMEOUT_S))
+    except ValueError:
+        value = DEFAULT_FILE_TIMEOUT_S
+    return value if value > 0 else None
+
+
+def limit_worker_process() -> None:
+    """For pool worker processes (``local._worker_init``): cap the address space at
+    ``PRODUCT_STUDIO_WORKER_MEMORY_MB`` when set (an allocation past it fails with MemoryError, which
+    the engine records for that file), and arm the hard CPU-time backstop of ``file_deadline``."""
+    global _POOL_WORKER
+    _POOL_WORKER = True
+    megabytes = os.environ.get("PRODUCT_STUDIO_WORKER_MEMORY_MB")
+    if megabytes:
+        try:
+            limit = int(megabytes) * 1024 * 1024
+        except ValueError:
+            return
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+@contextmanager
+def file_deadline(seconds: float | None = None) -> Iterator[None]:
+    """Raise FileTimeout in the code inside after ``seconds`` (default ``file_timeout_s()``).
+
+    Soft limit: SIGALRM, delivered between Python bytecodes (main thread only; elsewhere a no-op).
+    Hard limit, in pool workers only: RLIMIT_CPU is set to the CPU time used so far + seconds + 10 s,
+    so a decoder stuck inside one C call is killed by the kernel (SIGXCPU); the engine records
+    "worker process failed" for that file and starts a new pool."""
+    seconds = file_timeout_s() if seconds is None else seconds
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum, _frame):  # noqa: ANN001
+        raise FileTimeout(f"took longer than the per-file limit of {seconds:g} s (PRODUCT_STUDIO_FILE_TIMEOUT_S); "
+                          "the file is skipped -- check it, or raise the limit")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    old_cpu = None
+    if _POOL_WORKER:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        old_cpu = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = int(usage.ru_utime + usage.ru_stime + seconds + 10)
+        if old_cpu[1] == resource.RLIM_INFINITY or soft < old_cpu[1]:
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, old_cpu[1]))
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if old_cpu is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, old_cpu)

@@ -70,9 +70,15 @@ def test_process_all_good_exits_zero_and_prints_the_report_path(tmp_path):
     result = runner.invoke(app, ["process", str(SAMPLES / "teddy_bear.png"), "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     assert "1/1 processed, 0 failed, 1/1 pass amazon-main" in result.output and "report.html" in result.output
-    # a second run refuses to replace the output without --overwrite: exit 1, file named
+    # a second run resumes from the manifest: the finished input is skipped, not redone
     again = runner.invoke(app, ["process", str(SAMPLES / "teddy_bear.png"), "-o", str(out), "-q"])
-    assert again.exit_code == 1 and "--overwrite" in again.output
+    assert again.exit_code == 0 and "skipped 1 input(s) finished by an earlier run" in again.output
+    # a file the manifest does not know is never replaced without --overwrite: exit 1, file named
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "teddy_bear.jpg").write_bytes(b"someone else's file")
+    third = runner.invoke(app, ["process", str(SAMPLES / "teddy_bear.png"), "-o", str(other), "-q"])
+    assert third.exit_code == 1 and "--overwrite" in third.output
 
 
 def test_process_with_a_recipe_file(tmp_path):
