@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 BENCH_APT_STAMP := $(VENV)/.apt-bench-installed
 # Debian packages the tests use: a PostgreSQL server (the store is tested on it as well as on
-# SQLite) and Chromium (the web page is tested in a real browser).
-APT_PACKAGES := postgresql chromium
+# SQLite), Chromium (the web page is tested in a real browser), Fashion-MNIST (the classifier's
+# and the GAN's data), opencv-data (face cascades, the BRISQUE model) and a CJK font (labels
+# rendered for the OCR tests).
+APT_PACKAGES := postgresql chromium dataset-fashion-mnist opencv-data fonts-wqy-zenhei
 # ... and the benchmarks: clip art with a known alpha, photographs for backgrounds.
 BENCH_APT_PACKAGES := openclipart-png plasma-workspace-wallpapers
 
@@ -53,8 +55,15 @@ test: setup apt
 	$(BIN)/python -m pytest -q
 
 bench: setup apt $(BENCH_APT_STAMP)
-	$(BIN)/python benchmarks/bg_quality.py
+	$(BIN)/python benchmarks/bg_quality.py --per-kind
 	$(BIN)/python benchmarks/process_throughput.py
+	$(BIN)/python benchmarks/batch_scaling.py
+	$(BIN)/python benchmarks/worker_memory.py --formats jpg,png
+	$(BIN)/python benchmarks/serve_load.py
+	$(BIN)/python benchmarks/ocr_quality.py
+	$(BIN)/python benchmarks/search_recall.py
+	$(BIN)/python benchmarks/privacy.py
+	$(BIN)/python benchmarks/classifier.py
 
 clean:
 	rm -rf $(VENV) out
