@@ -14,15 +14,26 @@ or an input is never overwritten unless ``overwrite=True``.
 
 from __future__ import annotations
 
-import io
 import os
-import tempfile
-import warnings
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageCms, ImageFile, ImageOps
+DEFAULT_MAX_PIXELS = 100_000_000
+# OpenCV reads its own decoder pixel cap once, when cv2 is first imported (default 2^30 = 1074 MP:
+# it decodes a 400 MP PNG bomb). This module is imported by ``product_studio/__init__`` before anything
+# that imports cv2, so every OpenCV decode in the package is capped at our limit. An operator may set a
+# different value in the environment; ``OPENCV_LIMIT_APPLIED`` says whether ours came in time.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(DEFAULT_MAX_PIXELS))
+
+import io  # noqa: E402
+import re  # noqa: E402
+import struct  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageCms, ImageFile, ImageOps  # noqa: E402
 
 from .errors import (
     CorruptImageError,
@@ -34,15 +45,19 @@ from .errors import (
 )
 from .item import ImageItem, check_rgb
 
-DEFAULT_MAX_PIXELS = 100_000_000
+OPENCV_LIMIT_APPLIED = "cv2" not in sys.modules or os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS") is not None
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_FRAMES = 1000  # animation frames (GIF, TIFF pages, WebP, APNG); only the first is decoded
 INPUT_FORMATS = ("jpeg", "png", "webp", "tiff", "bmp", "gif", "heif")
 OUTPUT_FORMATS = ("jpeg", "png", "webp")
 EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 INPUT_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif")
 
-# Never let Pillow hand us a half-decoded image, and make its bomb check ours.
+# Never let Pillow hand us a half-decoded image, and make its bomb check ours: Pillow warns above
+# MAX_IMAGE_PIXELS and raises above twice that; load_image turns the warning into an error too.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
+_PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF", "bmp": "BMP", "gif": "GIF", "heif": "HEIF"}
 
 try:  # HEIC/HEIF where pillow-heif is installed
     import pillow_heif
@@ -107,6 +122,55 @@ def read_bytes(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -
     return p.read_bytes()
 
 
+def image_size(data: bytes, *, name: str | None = None) -> tuple[int, int]:
+    """(width, height) from an image's header, parsed only by the decoder its magic bytes name
+    (never by a Pillow plugin for another format). UnsupportedFormatError / CorruptImageError."""
+    label = name or "<bytes>"
+    fmt = sniff_format(data[:32])
+    if fmt is None or (fmt == "heif" and not HEIF_AVAILABLE):
+        raise UnsupportedFormatError(f"not a supported image (accepted: {', '.join(INPUT_FORMATS)})", path=label)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes only; load_image decides
+            with Image.open(io.BytesIO(data), formats=[_pillow_name(fmt)]) as image:
+                return image.size
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"decompression bomb refused: {exc}", path=label) from None
+    except _DECODER_ERRORS as exc:
+        raise CorruptImageError(f"damaged {fmt.upper()} header ({exc})", path=label) from None
+
+
+def count_frames(image: Image.Image, cap: int) -> int:
+    """Frames in an opened image, counting at most ``cap + 1`` (so a GIF of a million 1x1 frames costs
+    ``cap`` header reads, not a walk through the whole file). Nothing is decoded."""
+    if image.format in ("GIF",) and hasattr(image, "_seek"):
+        known = getattr(image, "_n_frames", None)
+        if known is not None:
+            return known
+        count = 1
+        try:
+            while count <= cap:
+                image._seek(count, False)  # noqa: SLF001 - reads a frame's header, does not decode it
+                count += 1
+        except EOFError:
+            pass
+        finally:
+            image.seek(0)
+        return count
+    if image.format == "TIFF":
+        count = 1
+        try:
+            while count <= cap:
+                image.seek(count)  # reads the next IFD only; TIFF decodes on load()
+                count += 1
+        except EOFError:
+            pass
+        finally:
+            image.seek(0)
+        return count
+    return int(getattr(image, "n_frames", 1))  # PNG (acTL), WebP, HEIF: a field of the header
+
+
 def load_image(
     source: str | os.PathLike | bytes,
     *,
@@ -114,11 +178,14 @@ def load_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     min_side: int | None = None,
+    max_frames: int = DEFAULT_MAX_FRAMES,
 ) -> ImageItem:
     """Decode an image file (or its bytes) into an ImageItem: RGB uint8 sRGB plus optional alpha.
 
     min_side: when given, a JPEG may be decoded at a reduced scale (1/2, 1/4, 1/8) as long as
         both sides stay at or above ``min_side`` -- the fast path for jobs that will downscale.
+    max_frames: animations (GIF, APNG, WebP) and multi-page TIFFs with more frames are refused;
+        only the first frame is ever decoded.
     Raises EmptyFileError, UnsupportedFormatError, CorruptImageError, ImageTooLargeError, each
     naming the file.
     """
@@ -140,17 +207,34 @@ def load_image(
     if fmt == "heif" and not HEIF_AVAILABLE:
         raise UnsupportedFormatError("HEIC/HEIF needs the pillow-heif package; install it or convert to JPEG", path=label)
 
+    canvas = _webp_canvas(data) if fmt == "webp" else None
+    if canvas is not None and canvas[0] * canvas[1] > max_pixels:
+        # libwebp's animation decoder allocates the whole canvas when Pillow opens the file: check first.
+        raise ImageTooLargeError(
+            f"{canvas[0]}x{canvas[1]} = {canvas[0] * canvas[1] / 1e6:.1f} MP is over the limit of {max_pixels / 1e6:.0f} MP"
+            " (checked before decoding); raise max_pixels if this is intended",
+            path=label,
+        )
     try:
         with warnings.catch_warnings():
-            # Pillow warns from 89 MP, below our own limit; the max_pixels check just below is the
-            # one that counts. Its hard error (from 179 MP) stays as a backstop.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow's bomb warning (above Image.MAX_IMAGE_PIXELS, our default limit) is an error here;
+            # a caller who raised max_pixels above it gets our own check below, and Pillow's hard
+            # error (above twice MAX_IMAGE_PIXELS) stays as a backstop.
+            bomb = "error" if max_pixels <= (Image.MAX_IMAGE_PIXELS or max_pixels) else "ignore"
+            warnings.simplefilter(bomb, Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[_pillow_name(fmt)])
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageTooLargeError(
                     f"{width}x{height} = {width * height / 1e6:.1f} MP is over the limit of {max_pixels / 1e6:.0f} MP"
                     " (checked before decoding); raise max_pixels if this is intended",
+                    path=label,
+                )
+            frames = count_frames(image, max_frames) if fmt in ("gif", "tiff", "png", "webp", "heif") else 1
+            if frames > max_frames:
+                raise ImageTooLargeError(
+                    f"more than {max_frames:,} frames (an animation or multi-page file); only single images and "
+                    "short animations are accepted -- export the frame you need",
                     path=label,
                 )
             if fmt == "jpeg" and min_side:
@@ -164,15 +248,23 @@ def load_image(
                 "source_bytes": len(data),
                 "source_mode": image.mode,
             }
-            if getattr(image, "n_frames", 1) > 1:
-                metadata["frames"] = image.n_frames
+            if frames > 1:
+                metadata["frames"] = frames
             image = ImageOps.exif_transpose(image)
             pixels, alpha, icc_note = _to_rgb(image)
     except (ImageTooLargeError, UnsupportedFormatError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"decompression bomb refused: {exc}", path=label) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(claimed.group(1)) / 1e6:.1f} MP" if claimed else "its size"
+        raise ImageTooLargeError(
+            f"decompression bomb refused: the header claims {size}, over the limit of {min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels) / 1e6:.0f} MP"
+            " (checked before decoding); raise max_pixels if this is intended",
+            path=label,
+        ) from None
+    except MemoryError:
+        raise ImageTooLargeError("ran out of memory decoding this image; lower max_pixels or free memory", path=label) from None
+    except _DECODER_ERRORS as exc:
         raise CorruptImageError(f"damaged or truncated {fmt.upper()} data ({exc}); re-export the file", path=label) from None
     metadata["icc"] = icc_note
     if alpha is not None and alpha.min() == 255:
@@ -180,8 +272,21 @@ def load_image(
     return ImageItem(pixels=pixels, alpha=alpha, source=label, metadata=metadata)
 
 
+# What Pillow's parsers raise on damaged files (found by fuzzing: a truncated multi-page TIFF raises
+# KeyError/TypeError from its tag code, bad headers struct.error or ZeroDivisionError ...).
+_DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, TypeError, KeyError, IndexError, struct.error,
+                   ZeroDivisionError, OverflowError)
+
+
+def _webp_canvas(data: bytes) -> tuple[int, int] | None:
+    """The canvas of an extended (VP8X) WebP -- animations, alpha, metadata -- from its header."""
+    if len(data) >= 30 and data[12:16] == b"VP8X":
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    return None
+
+
 def _pillow_name(fmt: str) -> str:
-    return {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF", "bmp": "BMP", "gif": "GIF", "heif": "HEIF"}[fmt]
+    return _PILLOW_FORMATS[fmt]
 
 
 def _to_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, str]:

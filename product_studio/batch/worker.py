@@ -1,11 +1,20 @@
-"""Per-process set-up for workers: one OpenCV thread, a heap that is kept between images."""
+"""Per-process set-up for workers: one OpenCV thread, a heap that is kept between images, a per-file
+deadline and an optional memory cap (PRODUCT_STUDIO_FILE_TIMEOUT_S, PRODUCT_STUDIO_WORKER_MEMORY_MB)."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import resource
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import cv2
+
+from ..errors import StudioError
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -36,15 +45,6 @@ def tune_worker_process() -> None:
 
 
 # --- limits: a per-file deadline and an optional memory cap for worker processes
-
-import os  # noqa: E402
-import resource  # noqa: E402
-import signal  # noqa: E402
-import threading  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-
-from ..errors import StudioError  # noqa: E402
 
 DEFAULT_FILE_TIMEOUT_S = 300.0
 _POOL_WORKER = False

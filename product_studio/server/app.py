@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     studio = Studio(
         settings=settings,
         db=db,
-        blobs=BlobStore(data_dir / "blobs"),
+        blobs=BlobStore(data_dir / "blobs", keyring=settings.keyring()),
         limiter=CpuLimiter(max_concurrency=settings.max_concurrency, cpu_slots=settings.cpu_slots,
                            timeout_s=settings.request_timeout_s, retry_after_s=settings.retry_after_s),
     )
@@ -85,6 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: {err.get('msg')}" for err in exc.errors()
         )
         return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(_request: Request, _exc: RecursionError) -> JSONResponse:
+        # json.loads of a body or recipe field like [[[[...]]]] (found by fuzzing); was a 500
+        return JSONResponse({"detail": "the request's JSON nests too deeply; send a flat Recipe object"}, status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -77,9 +77,18 @@ def client_recipe(recipe: Recipe, preset: str) -> Recipe:
     return recipe.model_copy(update={"preset": known_preset(recipe.preset or preset)})
 
 
+def display_name(filename: str | None, default: str) -> str:
+    """A client's file name as we keep it (reports, errors, the database): the last path part only, no
+    control or bidi-override characters (NUL breaks PostgreSQL text, CR/LF headers and logs), at most
+    200 characters. It never names a file on the server: stored files are ``input.<ext>``, ``upload-N``."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    return name[:200] if name.strip(" .") else default
+
+
 async def read_upload(file: UploadFile, field: str = "file") -> tuple[bytes, str]:
     data = await file.read()
-    name = file.filename or field
+    name = display_name(file.filename, field)
     if not data:
         raise HTTPException(400, f"{name}: the uploaded {field} is empty (0 bytes); choose an image file")
     return data, name

@@ -2,7 +2,8 @@
 
     PRODUCT_STUDIO_HOST=0.0.0.0 PRODUCT_STUDIO_API_KEYS=k1,k2 product-studio serve
 
-Safe by default: bound to loopback, no CORS origins, URL fetching off. Binding to any other
+Safe by default: bound to loopback, no CORS origins, URL fetching off. Encryption at rest is on
+when ``PRODUCT_STUDIO_ENCRYPTION_KEY`` or ``PRODUCT_STUDIO_ENCRYPTION_KEY_FILE`` is set. Binding to any other
 address without API keys is refused (``Settings.check_safe``), so a service is never exposed
 by accident.
 """
@@ -14,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ..errors import UsageError
@@ -68,6 +69,11 @@ class Settings(BaseSettings):
     url_fetch_allow_private: bool = Field(False, description="let fetched URLs point at private/loopback addresses")
     feedback_min_votes: int = Field(20, ge=1, description="votes a recipe variant needs before feedback may switch to it")
     feedback_cache_s: float = Field(30.0, ge=0, description="how long the feedback-tuned defaults are cached")
+    encryption_key: SecretStr | None = Field(
+        None, description="AES-256 key(s), base64, comma-separated, last = current: stored uploads and results are "
+                          "encrypted (AES-GCM); off when neither this nor encryption_key_file is set"
+    )
+    encryption_key_file: Path | None = Field(None, description="a key file (mode 0600; one base64 key per line, last = current)")
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
@@ -83,6 +89,37 @@ class Settings(BaseSettings):
         if short:
             raise ValueError("every API key needs at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
         return value
+
+    @field_validator("encryption_key_file")
+    @classmethod
+    def _key_file_usable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from ..crypto import read_key_file
+
+            try:
+                read_key_file(value)
+            except UsageError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _key_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            from ..crypto import Keyring
+
+            try:
+                Keyring.from_sources(value.get_secret_value())
+            except UsageError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    def keyring(self):  # -> crypto.Keyring | None
+        """The keys for encryption at rest, or None (encryption off)."""
+        from ..crypto import Keyring
+
+        text = self.encryption_key.get_secret_value() if self.encryption_key is not None else None
+        return Keyring.from_sources(text, self.encryption_key_file)
 
     @property
     def resolved_database_url(self) -> str:

@@ -192,7 +192,7 @@ class JobRunner:
                 path = studio.blobs.path(entry["blob"])
                 if path is None:
                     raise StudioError("the uploaded file is gone from the store", path=name)
-                data = path.read_bytes()
+                data = studio.blobs.read(path)  # decrypted when encryption at rest is on
                 work = functools.partial(studio.process_bytes, data, name=name, recipe=recipe, job_id=job_id, position=position)
                 studio.limiter.run_in_slot(work)  # queued with the requests' work, in the same CPU threads
                 failed = False

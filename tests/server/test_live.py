@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import numpy as np
 from conftest import LiveServer, encode, product_photo  # tests/server/conftest.py
 
 from product_studio.server import Settings
@@ -156,7 +157,9 @@ def _slow_recipe() -> str:
 
 
 def test_429_when_concurrency_is_exceeded_and_504_on_timeout(tmp_path, white_jpeg):
-    big = encode(product_photo(1600, 1600), quality=90)
+    # Noisy, so that the denoise steps really filter (a clean photo is returned as is, fast).
+    noise = np.random.default_rng(0).normal(0, 12, (1600, 1600, 3))
+    big = encode(np.clip(product_photo(1600, 1600) + noise, 0, 255).astype(np.uint8), quality=90)
     settings = Settings(data_dir=tmp_path, max_concurrency=1, cpu_slots=1, retry_after_s=3)
     with LiveServer(settings) as live, httpx.Client(base_url=live.url, timeout=120) as c:
         outcome = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import ipaddress
 import shutil
 import socket
@@ -15,10 +14,10 @@ import urllib.request
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...errors import ImageTooLargeError, UsageError
+from ...errors import CorruptImageError, ImageTooLargeError, UsageError
+from ...imageio import image_size
 from ...pipeline import Recipe
 from ...store import new_id
 from ..deps import client_recipe, get_studio, known_preset, parse_recipe_field, read_upload, require_api_key
@@ -151,14 +150,15 @@ async def repair(
                              "export the mask at the image's size", path=mask_name)
         studio.decode(mask_data, mask_name)  # a clear error for a bad mask file
         rid = new_id()
-        mask_path = studio.blobs.put(rid, "mask.png", mask_data)
-        recipe = Recipe.from_dict({
-            "name": "repair",
-            "steps": [{"op": "inpaint", "mask_path": str(mask_path), "method": method, "radius": radius, "dilate": dilate}],
-            "output": {"format": "png"},
-        })
+        stored = studio.blobs.put(rid, "mask.png", mask_data)
         try:
-            return result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="repair", result_id=rid))
+            with studio.blobs.readable(stored) as mask_path:  # a 0600 plain copy while encryption is on
+                recipe = Recipe.from_dict({
+                    "name": "repair",
+                    "steps": [{"op": "inpaint", "mask_path": str(mask_path), "method": method, "radius": radius, "dilate": dilate}],
+                    "output": {"format": "png"},
+                })
+                return result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="repair", result_id=rid))
         except BaseException:
             shutil.rmtree(studio.blobs.folder(rid), ignore_errors=True)
             raise
@@ -168,9 +168,8 @@ async def repair(
 
 def _header_size(data: bytes, name: str) -> tuple[int, int]:
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except (OSError, SyntaxError, ValueError):
+        return image_size(data, name=name)  # judged by magic bytes: no Pillow parser of another format runs
+    except CorruptImageError:  # not an image (415) and too large (413) keep their own status
         raise UsageError("not a readable image", path=name) from None
 
 

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...store import new_id
 from ...store import repository as repo
-from ..deps import get_studio, known_preset, parse_recipe_field, require_api_key
+from ..deps import display_name, get_studio, known_preset, parse_recipe_field, require_api_key
 from ..limits import TooBusy
 from ..work import Studio, job_dict
 from .images import PRESET_FIELD, RECIPE_FIELD
@@ -31,7 +31,7 @@ async def create_job(
     preset_name = known_preset(preset)
     uploads = []
     for index, upload in enumerate(files):
-        uploads.append((upload.filename or f"file-{index}", await upload.read()))
+        uploads.append((display_name(upload.filename, f"file-{index}"), await upload.read()))
 
     def submit() -> dict[str, Any]:
         if repo.count_active_jobs(studio.db) >= settings.max_queued_jobs:

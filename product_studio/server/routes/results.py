@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from ...store import repository as repo
 from ..deps import get_studio, require_api_key
@@ -27,23 +27,31 @@ def get_result(result_id: str, studio: Studio = Depends(get_studio)) -> dict[str
     return result_dict(_result(studio, result_id))
 
 
-def _file(studio: Studio, result_id: str, which: str) -> FileResponse:
+# The stored input is the upload as sent, so it may be a polyglot (a JPEG that is also HTML or a ZIP):
+# its Content-Type comes from the sniffed format it was decoded as, and browsers must not second-guess it.
+SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
+
+
+def _file(studio: Studio, result_id: str, which: str) -> Response:
     result = _result(studio, result_id)
     stored = getattr(result, f"{which}_path")
     path = studio.blobs.path(stored) if stored else None
     if path is None:
         raise HTTPException(404, f"result {result_id} has no {which} image (it failed, or its files were cleaned up)")
-    return FileResponse(path, media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
-                        headers={"Cache-Control": "private, max-age=86400, immutable"})
+    media_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+    headers = {"Cache-Control": "private, max-age=86400, immutable", **SAFE_HEADERS}
+    if studio.blobs.encrypted or studio.blobs.is_sealed(path):  # decrypted in memory (or a clear error: no key)
+        return Response(studio.blobs.read(path), media_type=media_type, headers=headers)
+    return FileResponse(path, media_type=media_type, headers=headers)
 
 
 @router.get("/{result_id}/input", response_class=FileResponse, summary="The uploaded image, as sent",
             responses={200: {"content": {"image/*": {}}}})
-def get_input(result_id: str, studio: Studio = Depends(get_studio)) -> FileResponse:
+def get_input(result_id: str, studio: Studio = Depends(get_studio)) -> Response:
     return _file(studio, result_id, "input")
 
 
 @router.get("/{result_id}/output", response_class=FileResponse, summary="The processed image",
             responses={200: {"content": {"image/*": {}}}})
-def get_output(result_id: str, studio: Studio = Depends(get_studio)) -> FileResponse:
+def get_output(result_id: str, studio: Studio = Depends(get_studio)) -> Response:
     return _file(studio, result_id, "output")
