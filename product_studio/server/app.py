@@ -23,7 +23,7 @@ from ..errors import StudioError
 from ..store import BlobStore, open_database
 from ..store import repository as repo
 from .limits import BodySizeLimitMiddleware, CpuLimiter
-from .routes import feedback, images, jobs, meta, results, web
+from .routes import feedback, images, jobs, meta, privacy, results, understand, web
 from .settings import Settings
 from .work import JobRunner, Studio
 
@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unexpected error")
         return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the server log has the details"}, status_code=500)
 
-    for router in (meta.public, meta.router, images.router, results.router, jobs.router, feedback.router, web.router):
+    for router in (meta.public, meta.router, images.router, understand.router, privacy.router, results.router, jobs.router,
+                   feedback.router, web.router):
         app.include_router(router)
     if web.STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")

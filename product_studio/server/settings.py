@@ -74,6 +74,9 @@ class Settings(BaseSettings):
                           "encrypted (AES-GCM); off when neither this nor encryption_key_file is set"
     )
     encryption_key_file: Path | None = Field(None, description="a key file (mode 0600; one base64 key per line, last = current)")
+    search_index: Path | None = Field(
+        None, description="index folder written by `product-studio index` that GET /v1/search queries; none by default (404)"
+    )
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
