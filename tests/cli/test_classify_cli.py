@@ -1,0 +1,81 @@
+"""`product-studio classify` and `product-studio train classifier` end to end on real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from product_studio.models import load_model
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).parent / "product-studio"
+    command = [str(script)] if script.exists() else [sys.executable, "-c", "from product_studio.cli.app import main; main()"]
+    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
+
+
+def test_classify_a_real_photo_with_json_and_explain(tmp_path):
+    photo = tmp_path / "boot.jpg"
+    shutil.copy(SAMPLES / "boot_on_deck.jpg", photo)
+    heat = tmp_path / "heat.png"
+    done = cli("classify", str(photo), "--top-k", "3", "--explain", str(heat), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["failed"] == 0 and report["model"]["model"] == "fmnist_cnn"
+    (result,) = report["results"]
+    labels = [entry["label"] for entry in result["top_k"]]
+    probabilities = [entry["probability"] for entry in result["top_k"]]
+    assert len(labels) == 3 and probabilities == sorted(probabilities, reverse=True)
+    assert set(labels) <= set(report["model"]["classes"])
+    assert labels[0] in {"Ankle boot", "Sneaker", "Sandal"}  # a boot on a deck: footwear first
+    assert result["explain"] == str(heat)
+    sheet = np.asarray(Image.open(heat).convert("RGB"))
+    original = Image.open(photo)
+    assert sheet.shape[0] == original.height and sheet.shape[1] > original.width  # photo + input panel
+    assert sheet.std() > 10
+
+
+def test_classify_reports_a_bad_file_and_exits_1(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    done = cli("classify", str(bad), "--json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["results"][0]["status"] == "failed"
+
+
+def test_train_classifier_on_a_tiny_three_category_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "catalog"
+    for name, colour in (("mugs", (200, 40, 40)), ("plants", (40, 160, 60)), ("vases", (40, 60, 200))):
+        (data / name).mkdir(parents=True)
+        for i in range(6):
+            pixels = np.full((70, 90, 3), 245, np.int16)
+            pixels[15:55, 20 + i : 60 + i] = colour
+            pixels = np.clip(pixels + rng.integers(-15, 15, pixels.shape), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(data / name / f"{i}.{('jpg', 'png', 'webp')[i % 3]}")
+    out = tmp_path / "run"
+    done = cli("train", "classifier", "--data", str(data), "--epochs", "1", "--batch-size", "8", "-o", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["class_names"] == ["mugs", "plants", "vases"]
+    assert summary["train_size"] == 15 and summary["val_size"] == 3 and summary["steps"] == 1
+    assert 0.0 <= summary["best_val_accuracy"] <= 1.0 and summary["best_epoch"] == 1
+    model = load_model(out / "best.safetensors")
+    assert model.model_name == "catalog_cnn_64" and model.class_names == ["mugs", "plants", "vases"]
+    for name in ("config.json", "history.csv", "loss.png", "checkpoints/last.safetensors", "summary.json"):
+        assert (out / name).exists(), name
+    # The trained weights classify through the same command.
+    again = cli("classify", str(data / "mugs" / "0.jpg"), "--weights", str(out / "best.safetensors"), "--no-cut-out", "--json")
+    assert again.returncode == 0, again.stderr
+    assert {e["label"] for e in json.loads(again.stdout)["results"][0]["top_k"]} == {"mugs", "plants", "vases"}
+    bad = cli("train", "classifier", "--data", str(tmp_path / "nowhere"), "-o", str(out))
+    assert bad.returncode == 2 and "neither" in bad.stderr
