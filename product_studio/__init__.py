@@ -1,8 +1,9 @@
 """Product Studio: marketplace-ready product photos, offline, on a CPU.
 
-    >>> from product_studio import load_image, run_recipe, save_image, preset_recipe
+    >>> from product_studio import load_image, run_recipe, save_image
+    >>> from product_studio.marketplaces import load_preset
     >>> item = load_image("photo.jpg")
-    >>> ready = run_recipe(item, preset_recipe("amazon-main"))
+    >>> ready = run_recipe(item, load_preset("amazon-main").recipe())
     >>> save_image(ready, "ready.jpg")
 """
 

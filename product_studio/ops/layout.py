@@ -165,9 +165,7 @@ def fit_to_canvas_step(item: ImageItem, options: FitOptions) -> ImageItem:
     pixels, alpha = fit_to_canvas(
         item.pixels, item.alpha, size=options.size, fill=options.fill, min_size=options.min_size, upscale=options.upscale
     )
-    out = item.replace(pixels=pixels, alpha=alpha)
-    out.metadata["fit_scale"] = round(pixels.shape[0] * options.fill / max(1, _long_side(item)), 4)
-    return out
+    return item.replace(pixels=pixels, alpha=alpha)
 
 
 @register_op("resize", options=ResizeOptions)
@@ -176,9 +174,3 @@ def resize_step(item: ImageItem, options: ResizeOptions) -> ImageItem:
     pixels, alpha = limit_size(item.pixels, item.alpha, max_side=options.max_side)
     return item.replace(pixels=pixels, alpha=alpha)
 
-
-def _long_side(item: ImageItem) -> int:
-    if item.alpha is None:
-        return max(item.width, item.height)
-    x0, y0, x1, y1 = product_bbox(item.alpha)
-    return max(x1 - x0, y1 - y0)
