@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from product_studio.models.registry import MANIFEST_PATH, WEIGHTS_DIR, read_manifest, sha256_file
+from product_studio.models.registry import MANIFEST_PATH, WEIGHTS_DIR, ship_weights
 from product_studio.understand.classify import DEFAULT_WEIGHTS, ClassifierRecipe, train_classifier
 
 
@@ -45,13 +44,8 @@ def main() -> None:
 
 def ship(out: Path, recipe: ClassifierRecipe, summary: dict) -> None:
     target = WEIGHTS_DIR / (DEFAULT_WEIGHTS if recipe.model == "fmnist_cnn" else f"{recipe.model}.safetensors")
-    shutil.copyfile(out / "best.safetensors", target)
-    manifest = read_manifest()
-    manifest.setdefault("weights", {})[target.name] = {
-        "file": target.name,
+    ship_weights(out / "best.safetensors", target.name, {
         "model": recipe.model,
-        "sha256": sha256_file(target),
-        "bytes": target.stat().st_size,
         "command": f"nice -n 19 .venv/bin/python scripts/train_classifier.py --out {out} --epochs {recipe.epochs} "
         f"--threads {recipe.num_threads} --ship",
         "equivalent_cli": f"product-studio train classifier --data fashion-mnist --model {recipe.model} --epochs {recipe.epochs} -o {out}",
@@ -69,8 +63,7 @@ def ship(out: Path, recipe: ClassifierRecipe, summary: dict) -> None:
             "test_accuracy": summary.get("test_accuracy"),
             "test_accuracy_flip_tta": summary.get("test_accuracy_flip_tta"),
         },
-    }
-    MANIFEST_PATH.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    })
     print(f"shipped {target} ({target.stat().st_size} bytes) and updated {MANIFEST_PATH}")
 
 

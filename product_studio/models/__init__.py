@@ -14,6 +14,7 @@ from .registry import (
     register_model,
     save_model,
     sha256_file,
+    ship_weights,
     shipped_weight_path,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "register_model",
     "save_model",
     "sha256_file",
+    "ship_weights",
     "shipped_weight_path",
 ]

@@ -176,6 +176,42 @@ def read_manifest() -> dict[str, Any]:
     return json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
 
 
+def ship_weights(source: str | Path, file_name: str, entry: dict[str, Any]) -> Path:
+    """Copy trained weights into the shipped folder and record ``entry`` (plus file, sha256, bytes)
+    in the manifest, under a file lock so runs that finish together do not lose each other's entry.
+
+    ``entry`` should say at least ``model``, ``command`` (the command that reproduces the file),
+    ``data``, ``steps``, ``training_seconds`` and ``metrics``.
+    """
+    import fcntl
+    import shutil
+
+    source = Path(source)
+    if not source.is_file():
+        raise UsageError(f"cannot ship {source}: no such file; train the model first")
+    if Path(file_name).name != file_name or not file_name.endswith(".safetensors"):
+        raise UsageError(f"shipped weight names are plain '*.safetensors' file names, not {file_name!r}")
+    target = WEIGHTS_DIR / file_name
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(WEIGHTS_DIR / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)
+        manifest = read_manifest()
+        manifest.setdefault("weights", {})[file_name] = {
+            "file": file_name,
+            **{k: v for k, v in entry.items() if k not in {"file", "sha256", "bytes"}},
+            "sha256": sha256_file(target),
+            "bytes": target.stat().st_size,
+        }
+        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        tmp_manifest = MANIFEST_PATH.with_suffix(".tmp")
+        tmp_manifest.write_text(text, encoding="utf-8")
+        tmp_manifest.replace(MANIFEST_PATH)
+    return target
+
+
 def shipped_weight_path(file_name: str) -> Path:
     entry = read_manifest()["weights"].get(file_name)
     path = WEIGHTS_DIR / file_name

@@ -91,4 +91,4 @@ def apply_op(item: ImageItem, name: str, options: Mapping[str, Any] | OpOptions 
 def _load_all() -> None:
     # Importing the op modules registers their steps; kept here so the registry has no
     # hand-written list of names anywhere else.
-    from . import background, denoise, enhance, layout, privacy, repair  # noqa: F401
+    from . import background, denoise, enhance, layout, privacy, recolor, repair, upscale  # noqa: F401

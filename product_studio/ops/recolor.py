@@ -1,0 +1,1 @@
+"""Colour variants: recolour the product inside its mask (written in issue 5)."""
