@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ("process", "check", "remove_bg", "presets", "serve", "feedback", "jobs", "read", "describe", "search", "anonymize", "classify", "train", "keys", "gan", "restore", "recolor")
+COMMAND_MODULES = ("process", "check", "remove_bg", "presets", "serve", "feedback", "jobs", "read", "describe", "search", "anonymize", "classify", "train", "keys", "gan", "restore", "repair", "recolor")
 
 
 def _version(value: bool) -> None:

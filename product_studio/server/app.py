@@ -23,7 +23,7 @@ from ..errors import StudioError
 from ..store import BlobStore, open_database
 from ..store import repository as repo
 from .limits import BodySizeLimitMiddleware, CpuLimiter
-from .routes import feedback, images, jobs, meta, privacy, results, understand, web
+from .routes import feedback, generate, images, jobs, meta, privacy, recolor, restore, results, understand, web
 from .settings import Settings
 from .work import JobRunner, Studio
 
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the server log has the details"}, status_code=500)
 
     for router in (meta.public, meta.router, images.router, understand.router, privacy.router, results.router, jobs.router,
-                   feedback.router, web.router):
+                   feedback.router, generate.router, restore.router, recolor.router, web.router):
         app.include_router(router)
     if web.STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")

@@ -1,0 +1,9 @@
+"""Routes for restore (filled in by its issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from ..deps import require_api_key
+
+router = APIRouter(prefix="/v1", tags=["restore"], dependencies=[Depends(require_api_key)])
