@@ -36,20 +36,7 @@ def section(name: str) -> list[str]:
     attrs = extract_attributes(item)
     fields = SELLER.get(name, {})
     lines = [f"## `{name}`", ""]
-    seen = []
-    if attrs.category:
-        seen.append(f"classifier: {attrs.category} ({attrs.category_prob:.0%})")
-    if attrs.colors:
-        seen.append("colours: " + ", ".join(f"{c.en} {c.zh} {c.share:.0%}" for c in attrs.colors))
-    if attrs.background:
-        seen.append(f"background: {attrs.background.kind}")
-    if attrs.size:
-        seen.append(f"product fill {attrs.size.fill:.0%}")
-    if attrs.quality:
-        q = attrs.quality
-        seen.append(f"sharpness {q.sharpness_score:.2f}, noise σ {q.noise_sigma:.1f}, BRISQUE {q.brisque}")
-    if attrs.text and attrs.text.lines:
-        seen.append("text read: " + " / ".join(line["text"] for line in attrs.text.lines[:4]))
+    seen = attrs.summary_facts()
     lines.append("Measured: " + "; ".join(seen) + ".  ")
     lines.append("Seller's fields: " + ", ".join(f"{k}={v if isinstance(v, str) else ','.join(v)}" for k, v in fields.items()) + ".")
     lines.append("")

@@ -109,16 +109,7 @@ def describe(
 
 def _print_human(path: str, attrs, listings) -> None:
     typer.echo(f"== {path}")
-    facts = []
-    if attrs.category:
-        facts.append(f"category {attrs.category} ({attrs.category_prob:.0%})")
-    if attrs.colors:
-        facts.append("colours " + ", ".join(f"{c.en}/{c.zh} {c.share:.0%}" for c in attrs.colors))
-    if attrs.background:
-        facts.append(f"background {attrs.background.kind}")
-    if attrs.quality:
-        q = attrs.quality
-        facts.append(f"sharpness {q.sharpness_score:.2f}, noise σ {q.noise_sigma:.1f}" + (f", BRISQUE {q.brisque:.1f}" if q.brisque is not None else ""))
+    facts = attrs.summary_facts(max_text_lines=0)
     if facts:
         typer.echo("   " + "; ".join(facts))
     for listing in listings.values():

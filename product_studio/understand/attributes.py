@@ -93,6 +93,26 @@ class Attributes:
     mask_source: str = "none"
     notes: list[str] = field(default_factory=list)
 
+    def summary_facts(self, *, max_text_lines: int = 4) -> list[str]:
+        """One short human-readable phrase per measured attribute, in a fixed order, e.g.
+        ``["category Sneaker (97%)", "colours red/红色 61%", "background white", ...]``."""
+        facts: list[str] = []
+        if self.category:
+            facts.append(f"category {self.category} ({(self.category_prob or 0.0):.0%})")
+        if self.colors:
+            facts.append("colours " + ", ".join(f"{c.en}/{c.zh} {c.share:.0%}" for c in self.colors))
+        if self.background:
+            facts.append(f"background {self.background.kind}")
+        if self.size:
+            facts.append(f"product fill {self.size.fill:.0%}")
+        if self.quality:
+            q = self.quality
+            brisque = f", BRISQUE {q.brisque:.1f}" if q.brisque is not None else ""
+            facts.append(f"sharpness {q.sharpness_score:.2f}, noise σ {q.noise_sigma:.1f}{brisque}")
+        if self.text and self.text.lines and max_text_lines > 0:
+            facts.append("text read: " + " / ".join(line["text"] for line in self.text.lines[:max_text_lines]))
+        return facts
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (lists, not tuples; nested dataclasses as dicts)."""
         out: dict[str, Any] = {

@@ -129,3 +129,13 @@ def test_category_comes_from_the_shipped_classifier():
     labels = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
     assert attrs.category in labels and 0.0 < attrs.category_prob <= 1.0
     assert len(attrs.category_top) == 3 and attrs.category_top[0][1] >= attrs.category_top[1][1]
+
+
+def test_summary_facts_names_each_measured_attribute_in_order():
+    from product_studio.understand.attributes import Attributes, Background, ProductSize
+
+    attrs = Attributes(category="Sneaker", category_prob=0.97, background=Background(kind="white"),
+                       size=ProductSize(width_px=10, height_px=5, box=(0, 0, 10, 5), aspect=2.0, area_share=0.4,
+                                        box_share=0.5, fill=0.85))
+    assert attrs.summary_facts() == ["category Sneaker (97%)", "background white", "product fill 85%"]
+    assert Attributes().summary_facts() == []
