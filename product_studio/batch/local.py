@@ -347,6 +347,17 @@ def _worker_init(parent: int | None = None) -> None:
             os._exit(1)
 
 
+def _pool_context() -> Any:
+    """Workers are spawned, not forked from the batch process: a parent that already runs
+    onnxruntime, torch or OpenCV threads (the HTTP server, a notebook, a test session) can hand a
+    forked child a lock that some thread held, and the child hangs. A spawned worker imports the
+    engine afresh (about a second, once per pool) and its parent is still the batch process, so
+    the death signal above ties it to the batch."""
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")
+
+
 def clean_partial_files(out_dir: str | os.PathLike) -> int:
     """Delete the ``.<name>.*.part`` temporary files a killed run left below ``out_dir``."""
     removed = 0
@@ -589,7 +600,8 @@ def _run_jobs(jobs: list[tuple], tasks: list[_Task], workers: int, ctx: Any, run
                 yield task.index, result
         return
     while queue:  # a new pool whenever a worker died (killed, out of memory) and broke the old one
-        with ProcessPoolExecutor(max_workers=min(workers, len(queue)), initializer=_worker_init, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(max_workers=min(workers, len(queue)), mp_context=_pool_context(),
+                                 initializer=_worker_init, initargs=(os.getpid(),)) as pool:
             inflight: dict[Any, _Task] = {}
 
             def submit(room: int) -> None:

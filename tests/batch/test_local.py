@@ -137,3 +137,29 @@ def test_output_pixels_follow_the_recipe(tmp_path):
         arr = np.asarray(im.convert("RGB"))
         assert "icc_profile" in im.info and "exif" not in im.info
     assert abs(int(arr[..., 0].mean()) - 250) <= 3 and arr[..., 1].mean() < 5
+
+
+def test_two_worker_batch_runs_after_the_parent_started_model_threads(tmp_path):
+    """A parent that already runs onnxruntime and torch threads (the server, a notebook) must still
+    get working workers: they are spawned, not forked with some thread's lock held."""
+    import threading
+
+    import torch
+
+    from product_studio.batch.local import _pool_context
+    from product_studio.runtime import predict_saliency_320
+
+    assert _pool_context().get_start_method() == "spawn"
+    torch.set_num_threads(2)
+    torch.ones(256, 256) @ torch.ones(256, 256)  # starts torch's thread pool in this process
+    predict_saliency_320(np.zeros((64, 64, 3), np.uint8))  # and onnxruntime's
+    busy = threading.Event()
+    spinner = threading.Thread(target=lambda: [np.linalg.svd(np.ones((64, 64))) for _ in range(200) if not busy.is_set()], daemon=True)
+    spinner.start()  # a thread in flight while the pool starts
+    src = tmp_path / "in"
+    for i in range(6):
+        _photo(src / f"p{i}.jpg", colour=(40 * i, 90, 200))
+    report = process_batch(expand_inputs([src]), RECIPE, tmp_path / "out", workers=2)
+    busy.set()
+    assert [r.status for r in report.results] == ["done"] * 6
+    assert all(Image.open(tmp_path / "out" / f"p{i}.jpg").size == (64, 48) for i in range(6))
