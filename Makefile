@@ -61,6 +61,7 @@ bench: setup apt $(BENCH_APT_STAMP)
 	$(BIN)/python benchmarks/worker_memory.py --formats jpg,png
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/ocr_quality.py
+	$(BIN)/python benchmarks/recolor_quality.py
 	$(BIN)/python benchmarks/search_recall.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/classifier.py

@@ -1,0 +1,137 @@
+"""`product-studio recolor` end to end: one file per colour named after it, the background and the
+text unchanged, a contact sheet, several inputs, --json, and clear errors for bad colours and files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from typer.testing import CliRunner
+
+from product_studio.cli.app import app
+from product_studio.imageio import load_image
+from product_studio.understand.colors import delta_e2000, rgb_to_lab
+
+runner = CliRunner()
+LATIN_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def box_photo() -> tuple[np.ndarray, np.ndarray]:
+    """A shaded red box with 'SALE' in white on a light grey studio background, and its mask."""
+    h, w = 240, 320
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    image = np.stack([222 + x * 8 / w, 222 + y * 8 / h, np.full((h, w), 226, np.float32)], axis=-1)
+    light = 1.1 - 0.5 * (x - 40) / 240
+    box = np.clip(np.array([185, 35, 40], np.float32) * light[..., None], 0, 255)
+    image[40:200, 40:280] = box[40:200, 40:280]
+    pil = Image.fromarray(image.astype(np.uint8))
+    ImageDraw.Draw(pil).text((75, 90), "SALE", font=ImageFont.truetype(LATIN_BOLD, 48), fill=(250, 250, 250))
+    mask = np.zeros((h, w), np.uint8)
+    mask[40:200, 40:280] = 255
+    return np.asarray(pil).copy(), mask
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("recolor")
+    pixels, mask = box_photo()
+    Image.fromarray(pixels).save(root / "box.png")
+    Image.fromarray(mask).save(root / "box-mask.png")
+    rgba = np.dstack([pixels, mask])
+    (root / "shop").mkdir()
+    Image.fromarray(rgba, "RGBA").save(root / "shop" / "cutout.png")  # transparency: the mask comes with it
+    Image.fromarray(pixels).save(root / "shop" / "photo.jpg", quality=92)
+    return root
+
+
+def test_one_file_per_colour_background_and_text_unchanged(photo_dir, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["recolor", str(photo_dir / "box.png"), "--colors", "red,navy,#2e8b57,藏青", "-o", str(out),
+                                 "--mask", str(photo_dir / "box-mask.png"), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["summary"]["done"] == 1 and [c["slug"] for c in doc["summary"]["colors"]] == ["red", "navy", "2e8b57", "藏青"]
+    report = doc["results"][0]
+    assert report["mask_source"] == "mask" and any("SALE" in t for t in report["text_lines"])
+    assert sorted(p.name for p in out.iterdir()) == ["box-2e8b57.png", "box-navy.png", "box-red.png", "box-藏青.png"]
+    original = load_image(photo_dir / "box.png").pixels
+    _, mask = box_photo()
+    glyphs = (original.min(axis=2) > 240) & (mask > 0)
+    for variant in report["variants"]:
+        pixels = load_image(variant["output"]).pixels
+        assert np.array_equal(pixels[mask == 0], original[mask == 0])  # background bit-identical
+        assert np.array_equal(pixels[glyphs], original[glyphs])  # the text too
+        solid = (mask > 0) & ~glyphs
+        median = np.median(rgb_to_lab(pixels[solid]), axis=0)
+        assert float(delta_e2000(median, rgb_to_lab(np.array(variant["rgb"], np.uint8)))) < 3.0, variant["color"]
+        assert variant["hex"] == "#{:02x}{:02x}{:02x}".format(*variant["rgb"])
+    assert (photo_dir / "box.png").exists() and np.array_equal(load_image(photo_dir / "box.png").pixels, original)
+
+
+def test_folder_grid_transparency_and_existing_outputs(photo_dir, tmp_path):
+    out = tmp_path / "out"
+    args = ["recolor", str(photo_dir / "shop"), "-c", "seagreen", "-c", "rgb(255, 215, 0)", "-o", str(out), "--grid",
+            "--no-text", "--method", "grabcut", "--json", "--region", "dominant"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    by_name = {Path(r["input"]).name: r for r in json.loads(result.stdout)["results"]}
+    assert by_name["cutout.png"]["mask_source"] == "alpha" and by_name["photo.jpg"]["mask_source"] == "grabcut"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["cutout-ffd700.png", "cutout-seagreen.png", "cutout-variants.jpg",
+                     "photo-ffd700.jpg", "photo-seagreen.jpg", "photo-variants.jpg"]
+    variant = load_image(out / "cutout-seagreen.png")
+    assert variant.alpha is not None and np.array_equal(variant.alpha, load_image(photo_dir / "shop" / "cutout.png").alpha)
+    sheet = load_image(out / "photo-variants.jpg")
+    assert sheet.width == 3 * 320 + 2 * 12 and sheet.height == 240 + 36  # original + 2 variants, labelled
+    again = runner.invoke(app, args)  # outputs exist: reported per input, nothing replaced
+    assert again.exit_code == 1 and "pass --overwrite" in json.loads(again.stdout)["results"][0]["error"]
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+
+
+def test_unknown_colour_is_a_usage_error_before_any_work(photo_dir, tmp_path):
+    result = runner.invoke(app, ["recolor", str(photo_dir / "box.png"), "--colors", "red,nvay", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "unknown colour 'nvay'. Did you mean: navy?" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_files_are_reported_and_the_batch_goes_on(photo_dir, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.png").write_bytes(b"not an image at all")
+    pixels, mask = box_photo()
+    Image.fromarray(np.dstack([pixels, mask]), "RGBA").save(folder / "good.png")
+    result = runner.invoke(app, ["recolor", str(folder), "-c", "navy", "-o", str(tmp_path / "out"), "--json", "--no-text"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    status = {Path(r["input"]).name: r for r in doc["results"]}
+    assert status["good.png"]["status"] == "done"
+    assert status["empty.jpg"]["status"] == "failed" and "empty" in status["empty.jpg"]["error"]
+    assert status["notes.png"]["error_type"] == "UnsupportedFormatError"
+    assert doc["summary"] == {**doc["summary"], "inputs": 3, "done": 1, "failed": 2}
+
+
+def test_mask_with_several_inputs_and_help(photo_dir, tmp_path):
+    result = runner.invoke(app, ["recolor", str(photo_dir / "shop"), "-c", "red", "-o", str(tmp_path), "--mask",
+                                 str(photo_dir / "box-mask.png")])
+    assert result.exit_code == 2 and "one photo at a time with --mask" in result.output
+    help_text = runner.invoke(app, ["recolor", "--help"]).output
+    assert "product-studio recolor photo.jpg --colors red,navy,#2e8b57 -o out/" in help_text
+
+
+def test_real_photo_with_the_cutout_model(tmp_path):
+    """The default path: U2-Net-p finds the boot, OCR finds no text; the deck around it is untouched."""
+    result = runner.invoke(app, ["recolor", str(SAMPLES / "boot_on_deck.jpg"), "-c", "navy", "-o", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["results"][0]
+    assert report["mask_source"] == "u2netp" and report["product_pixels"] > 50_000
+    before = load_image(SAMPLES / "boot_on_deck.jpg").pixels.astype(int)
+    after = load_image(tmp_path / "boot_on_deck-navy.jpg").pixels.astype(int)
+    changed = np.abs(after - before).max(axis=2) > 40
+    assert 0.05 < changed.mean() < 0.3  # the boot, not the picture
+    assert changed[:300].mean() < 0.001  # the lake and sky above it
