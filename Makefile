@@ -10,10 +10,11 @@ BENCH_APT_STAMP := $(VENV)/.apt-bench-installed
 # Debian packages the tests use: a PostgreSQL server (the store is tested on it as well as on
 # SQLite), Chromium (the web page is tested in a real browser), Fashion-MNIST (the classifier's
 # and the GAN's data), opencv-data (face cascades, the BRISQUE model) and a CJK font (labels
-# rendered for the OCR tests).
-APT_PACKAGES := postgresql chromium dataset-fashion-mnist opencv-data fonts-wqy-zenhei
+# rendered for the OCR tests), plasma-workspace-wallpapers (photographs the restoration models
+# train and are evaluated on).
+APT_PACKAGES := postgresql chromium dataset-fashion-mnist opencv-data fonts-wqy-zenhei plasma-workspace-wallpapers
 # ... and the benchmarks: clip art with a known alpha, photographs for backgrounds.
-BENCH_APT_PACKAGES := openclipart-png plasma-workspace-wallpapers
+BENCH_APT_PACKAGES := openclipart-png
 
 .PHONY: run test setup apt bench clean
 
@@ -62,6 +63,9 @@ bench: setup apt $(BENCH_APT_STAMP)
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/ocr_quality.py
 	$(BIN)/python benchmarks/recolor_quality.py
+	$(BIN)/python benchmarks/restoration.py
+	$(BIN)/python benchmarks/restoration_repair.py
+	$(BIN)/python benchmarks/gan_quality.py
 	$(BIN)/python benchmarks/search_recall.py
 	$(BIN)/python benchmarks/privacy.py
 	$(BIN)/python benchmarks/classifier.py

@@ -9,6 +9,10 @@ from, and the default recipe that makes an image meet them::
     0.85
     >>> recipe = preset.recipe()          # a Recipe with recipe.preset == "amazon-main"
 
+A preset with a minimum size (``min_side`` / ``min_long_side``) gets an ``upscale`` step first in
+its recipe, so a source below the minimum is enlarged by the learned upscaler (x2 or x4, as
+needed) before anything else; larger sources pass through it untouched.
+
 A user's own preset is a YAML file with the same schema: ``load_preset("my-shop.yaml")``.
 
 Sizes are in pixels. ``max_bytes`` reads "MB" in a marketplace's rule as 10**6 bytes, the
@@ -145,10 +149,27 @@ class Preset(BaseModel):
         Raises PresetError when a step is unknown or has bad options (for example an op that is
         not installed in this version)."""
         data = {"name": self.name, **self.default_recipe, "preset": self.name}
+        data["steps"] = [*self.minimum_size_steps(), *data["steps"]]
         try:
             return Recipe.from_dict(data, source=f"preset '{self.name}' recipe")
         except RecipeError as exc:
             raise PresetError(str(exc)) from None
+
+    def minimum_size_steps(self) -> list[dict[str, Any]]:
+        """The step that brings a too-small source up to this preset's minimum size: an ``upscale``
+        (learned x2/x4) with the preset's ``min_side`` / ``min_long_side``, put first so the rest of
+        the recipe works on the enlarged photo; a source that is large enough passes through
+        unchanged. Nothing when the preset has no minimum or its recipe already upscales."""
+        if self.min_side is None and self.min_long_side is None:
+            return []
+        if any(step.get("op") == "upscale" for step in self.default_recipe["steps"]):
+            return []
+        step: dict[str, Any] = {"op": "upscale"}
+        if self.min_side is not None:
+            step["min_side"] = self.min_side
+        if self.min_long_side is not None:
+            step["min_long_side"] = self.min_long_side
+        return [step]
 
     def rules_summary(self) -> dict[str, str]:
         """rule name -> the expected value in words (what ``product-studio presets`` prints)."""

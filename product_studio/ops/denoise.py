@@ -2,11 +2,12 @@
 
 ``estimate_noise_sigma`` measures the standard deviation of additive noise from the image
 itself; ``denoise_nlm`` sets OpenCV's non-local means filter strength from it, so one
-``strength`` setting suits clean and noisy photos alike. Learned denoisers will be added as
-other ``method`` values of the ``denoise`` step.
+``strength`` setting suits clean and noisy photos alike. The ``denoise`` step's default method
+is the learned CNN (``product_studio.restore.denoise.denoise_cnn``, a DnCNN-style network told
+the same noise estimate) when its shipped weights load, else non-local means.
 
 Speed: non-local means is slow -- about 1.4 s per megapixel on one core (the noise estimate
-itself takes about 10 ms per megapixel).
+itself takes about 10 ms per megapixel); the CNN's speed is in docs/restoration.md.
 """
 
 from __future__ import annotations
@@ -103,14 +104,45 @@ def denoise_nlm(pixels: np.ndarray, *, strength: float = 0.5, sigma: float | Non
 
 class DenoiseOptions(OpOptions):
     strength: float = Field(0.5, ge=0.0, le=1.0, description="0 = unchanged, 0.5 = best PSNR, 1 = smooth twice as hard")
-    method: Literal["nlm"] = Field("nlm", description="nlm (non-local means, classical)")
+    method: Literal["auto", "cnn", "nlm"] = Field(
+        "auto", description="cnn (learned, fast), nlm (non-local means, classical), auto = cnn when its weights are installed"
+    )
+
+
+def resolve_denoise_method(method: str) -> str:
+    """``auto`` -> ``cnn`` when the shipped denoiser loads, else ``nlm``; others unchanged."""
+    if method != "auto":
+        return method
+    from ..restore.denoise import denoiser_available
+
+    return "cnn" if denoiser_available() else "nlm"
 
 
 @register_op("denoise", options=DenoiseOptions)
 def denoise_step(item: ImageItem, options: DenoiseOptions) -> ImageItem:
     """Remove sensor/JPEG noise, with the filter set from an estimate of the noise level."""
     sigma = estimate_noise_sigma(item.pixels)
-    pixels = denoise_nlm(item.pixels, strength=options.strength, sigma=sigma)
+    method = resolve_denoise_method(options.method)
+    if method == "cnn":
+        from ..restore.denoise import denoise_cnn, load_denoiser
+
+        model = load_denoiser()
+        pixels = denoise_cnn(item.pixels, strength=options.strength, sigma=sigma, model=model)
+        label = f"{model.model_name}@{_sha_prefix(model)}"
+    else:
+        pixels = denoise_nlm(item.pixels, strength=options.strength, sigma=sigma)
+        label = None
     out = item.replace(pixels=pixels)
     out.metadata["noise_sigma"] = round(sigma, 2)
+    out.metadata["denoise_method"] = method
+    if label:
+        out.metadata["_model"] = label
     return out
+
+
+def _sha_prefix(model: object) -> str:
+    from ..models.registry import read_manifest
+
+    path = getattr(model, "weight_path", "")
+    entry = read_manifest().get("weights", {}).get(path.rsplit("/", 1)[-1], {})
+    return str(entry.get("sha256", "unshipped"))[:12]

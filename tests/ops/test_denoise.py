@@ -110,6 +110,7 @@ def test_denoise_step_is_registered_and_runs():
     alpha = np.full(noisy.shape[:2], 200, np.uint8)
     item = ImageItem(pixels=noisy, alpha=alpha)
     out = apply_op(item, "denoise", {"strength": 0.5, "method": "nlm"})
+    assert out.metadata["denoise_method"] == "nlm" and out.log[-1].model is None
     assert psnr(out.pixels, clean) > psnr(noisy, clean) + 5
     np.testing.assert_array_equal(out.alpha, alpha)
     assert out.metadata["noise_sigma"] == pytest.approx(15, rel=0.2)
@@ -120,3 +121,67 @@ def test_denoise_step_is_registered_and_runs():
 def test_denoise_step_rejects_bad_options(options):
     with pytest.raises(RecipeError, match="step 'denoise' has bad options"):
         apply_op(ImageItem(pixels=np.zeros((8, 8, 3), np.uint8)), "denoise", options)
+
+
+# ---- the learned denoiser (method "cnn", the default when its weights are installed) -----------
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """Crops of three held-out photographs (never used in training) and their noisy copies at sigma 25."""
+    from product_studio.restore.data import eval_crops
+
+    crops = eval_crops(128, max_side=512)
+    clean = [crops[k] for k in ("coffee", "kite", "astronaut")]
+    return clean, [with_noise(c.astype(np.float64), 25, seed=i) for i, c in enumerate(clean)]
+
+
+def test_cnn_is_the_default_method_and_beats_nlm_on_held_out_photos(held_out):
+    from product_studio.restore.denoise import denoise_cnn, denoiser_available
+
+    assert denoiser_available(), "the shipped denoiser weights must load"
+    clean, noisy = held_out
+    noisy_db = np.mean([psnr(n, c) for n, c in zip(noisy, clean)])
+    nlm_db = np.mean([psnr(denoise_nlm(n, sigma=25), c) for n, c in zip(noisy, clean)])
+    cnn_db = np.mean([psnr(denoise_cnn(n, sigma=25), c) for n, c in zip(noisy, clean)])
+    blind_db = np.mean([psnr(denoise_cnn(n), c) for n, c in zip(noisy, clean)])
+    assert cnn_db > noisy_db + 8.0
+    assert cnn_db > nlm_db + 1.0
+    assert blind_db > nlm_db + 0.5  # noise level estimated from the image
+    item = apply_op(ImageItem(pixels=noisy[0]), "denoise", {})
+    assert item.metadata["denoise_method"] == "cnn" and item.log[-1].model.startswith("denoiser_cnn@")
+    assert psnr(item.pixels, clean[0]) > psnr(noisy[0], clean[0]) + 7.0
+
+
+def test_cnn_strength_zero_and_clean_images_are_left_unchanged(held_out):
+    from product_studio.restore.denoise import denoise_cnn
+
+    noisy = held_out[1]
+    np.testing.assert_array_equal(denoise_cnn(noisy[0], strength=0.0), noisy[0])
+    flat = np.full((40, 40, 3), 120, np.uint8)
+    np.testing.assert_array_equal(denoise_cnn(flat), flat)  # sigma measured ~0: nothing to do
+    softer = denoise_cnn(noisy[0], strength=0.25, sigma=25)
+    harder = denoise_cnn(noisy[0], strength=1.0, sigma=25)
+    def roughness(x: np.ndarray) -> float:
+        return float(np.abs(np.diff(x.astype(np.float64), axis=1)).mean())
+
+    assert roughness(noisy[0]) > roughness(softer) > roughness(harder)  # more strength, smoother
+
+
+def test_cnn_tiles_give_the_untiled_result_on_an_odd_sized_image(held_out):
+    from product_studio.restore.denoise import denoise_cnn
+
+    noisy = held_out[1][1][:, :101]
+    whole = denoise_cnn(noisy, sigma=25)
+    tiled = denoise_cnn(noisy, sigma=25, max_tile_pixels=80 * 80)
+    assert whole.shape == noisy.shape
+    assert np.abs(whole.astype(int) - tiled).max() <= 1  # float rounding at most
+
+
+def test_cnn_rejects_bad_input():
+    from product_studio.restore.denoise import denoise_cnn
+
+    with pytest.raises(UsageError, match="HxWx3"):
+        denoise_cnn(np.zeros((8, 8), np.uint8))
+    with pytest.raises(UsageError, match="strength"):
+        denoise_cnn(np.zeros((8, 8, 3), np.uint8), strength=2.0)
