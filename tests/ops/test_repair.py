@@ -1,15 +1,29 @@
-"""Repair: inpainting known holes, mask files, error messages, the registered step."""
+"""Repair: inpainting known holes (Telea, NS, learned), mask files, finding defects and text, the registered steps."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from product_studio.errors import RecipeError, UnsupportedFormatError, UsageError
+from product_studio.errors import ModelError, RecipeError, UnsupportedFormatError, UsageError
 from product_studio.item import ImageItem
+from product_studio.models import create_model, save_model
 from product_studio.ops import apply_op, list_ops
-from product_studio.ops.repair import inpaint, load_mask
+from product_studio.ops.repair import (
+    detect_defects,
+    glyph_mask,
+    inpaint,
+    learned_inpaint,
+    load_defect_detector,
+    load_inpainter,
+    load_mask,
+    text_mask,
+)
+from product_studio.restore.defects import add_defects, detection_scores, psnr_in_mask
+from product_studio.understand.ocr import TextLine
 
 
 def gradient(h: int = 64, w: int = 80) -> np.ndarray:
@@ -64,7 +78,7 @@ def test_inpaint_with_an_empty_mask_is_the_identity():
         ),
         (np.zeros((64, 80, 3), np.uint8), {}, UsageError, "mask must be HxW uint8"),
         (np.zeros((64, 80), np.float32), {}, UsageError, "mask must be HxW uint8"),
-        (np.zeros((64, 80), np.uint8), {"method": "lama"}, UsageError, "method must be one of telea, ns; got 'lama'"),
+        (np.zeros((64, 80), np.uint8), {"method": "lama"}, UsageError, "method must be one of auto, learned, telea, ns; got 'lama'"),
         (np.zeros((64, 80), np.uint8), {"radius": 0}, UsageError, "radius must be between 1 and 50"),
         (np.full((64, 80), 255, np.uint8), {}, UsageError, "covers the whole image"),
     ],
@@ -142,8 +156,8 @@ def test_inpaint_step_dilate_grows_the_mask_over_a_defect_halo(tmp_path):
     path = tmp_path / "mask.png"
     Image.fromarray(mask, "L").save(path)
     item = ImageItem(pixels=damaged)
-    plain = apply_op(item, "inpaint", {"mask_path": str(path)})
-    grown = apply_op(item, "inpaint", {"mask_path": str(path), "dilate": 2})
+    plain = apply_op(item, "inpaint", {"mask_path": str(path), "method": "telea"})
+    grown = apply_op(item, "inpaint", {"mask_path": str(path), "method": "telea", "dilate": 2})
     assert grown.metadata["inpainted_pixels"] > plain.metadata["inpainted_pixels"]
     region = np.s_[27:37, 29:41]
     assert np.abs(grown.pixels[region].astype(int) - clean[region]).mean() < 5
@@ -161,3 +175,145 @@ def test_inpaint_step_dilate_grows_the_mask_over_a_defect_halo(tmp_path):
 def test_inpaint_step_rejects_bad_options(options, words):
     with pytest.raises(RecipeError, match=f"step 'inpaint' has bad options: .*{words}"):
         apply_op(ImageItem(pixels=gradient()), "inpaint", options)
+
+
+# ---- the learned inpainter (a fresh tiny network: its output is the pre-fill, no training needed) ------------
+
+
+def tiny_inpainter():
+    torch.manual_seed(0)
+    return create_model("inpaint_gated_tiny").eval()
+
+
+def test_learned_inpaint_in_tiles_fills_across_tile_borders_and_keeps_the_rest():
+    clean = gradient(64, 80)
+    mask = np.zeros(clean.shape[:2], np.uint8)
+    mask[28:36, 20:70] = 255  # crosses the 32-px tile borders at x = 32 and 64, and y = 32
+    damaged = clean.copy()
+    damaged[mask > 0] = (255, 0, 255)
+    out = learned_inpaint(damaged, mask, model=tiny_inpainter(), tile=32, margin=16)
+    np.testing.assert_array_equal(out[mask == 0], damaged[mask == 0])
+    error = np.abs(out.astype(int) - clean)[mask > 0]
+    assert error.mean() < 4 and error.max() < 20
+    whole = learned_inpaint(damaged, mask, model=tiny_inpainter(), tile=256)
+    assert np.abs(whole.astype(int) - out).mean() < 1.5  # tiling changes next to nothing
+
+
+def test_inpaint_learned_uses_the_given_model_and_an_empty_mask_is_the_identity():
+    clean = gradient()
+    mask = hole(clean.shape[:2])
+    damaged = clean.copy()
+    damaged[mask > 0] = 0
+    out = inpaint(damaged, mask, method="learned", model=tiny_inpainter())
+    assert np.abs(out.astype(int) - clean)[mask > 0].mean() < 4
+    empty = np.zeros(clean.shape[:2], np.uint8)
+    np.testing.assert_array_equal(inpaint(damaged, empty, method="learned", model=tiny_inpainter()), damaged)
+
+
+def test_loading_weights_that_are_missing_or_of_the_wrong_family_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match="weight file not found"):
+        load_inpainter(tmp_path / "missing.safetensors")
+    path = save_model(create_model("defect_unet_tiny"), tmp_path / "detector.safetensors")
+    with pytest.raises(ModelError, match="not a inpainter"):
+        load_inpainter(path)
+    assert load_defect_detector(path).model_name == "defect_unet_tiny"
+
+
+# ---- finding defects -----------------------------------------------------------------------------------------
+
+
+def grey_with_defects() -> tuple[np.ndarray, np.ndarray]:
+    clean = np.full((120, 160, 3), 150, np.uint8)
+    damaged = clean.copy()
+    truth = np.zeros((120, 160), np.uint8)
+    cv2.line(damaged, (10, 100), (150, 20), (30, 30, 30), 2)
+    cv2.line(truth, (10, 100), (150, 20), 255, 2)
+    for y, x in ((20, 30), (90, 120), (60, 40)):
+        cv2.circle(damaged, (x, y), 2, (250, 250, 250), -1)
+        cv2.circle(truth, (x, y), 2, 255, -1)
+    return damaged, truth
+
+
+def test_classical_detection_finds_a_dark_scratch_and_light_specks_on_flat_grey():
+    damaged, truth = grey_with_defects()
+    found = detect_defects(damaged, method="classical", threshold=60)
+    assert found.dtype == np.uint8 and found.shape == truth.shape
+    assert detection_scores(found, truth, tolerance=2).f1 > 0.8
+    assert not detect_defects(np.full((50, 50, 3), 150, np.uint8), method="classical").any()
+    grown = detect_defects(damaged, method="classical", threshold=60, grow=2)
+    assert np.count_nonzero(grown) > np.count_nonzero(found) and (grown[found > 0] > 0).all()
+    specks_gone = detect_defects(damaged, method="classical", threshold=60, min_area=40)
+    line = np.zeros_like(truth)
+    cv2.line(line, (10, 100), (150, 20), 255, 2)
+    assert not specks_gone[18:23, 28:33].any() and (specks_gone[line > 0] > 0).mean() > 0.9  # the line stays
+
+
+def test_learned_detection_with_a_given_model_gives_a_mask_and_checks_its_options():
+    torch.manual_seed(0)
+    model = create_model("defect_unet_tiny").eval()
+    damaged, _ = grey_with_defects()
+    found = detect_defects(damaged, method="learned", model=model, threshold=0.5)
+    assert found.shape == damaged.shape[:2] and found.dtype == np.uint8 and set(np.unique(found)) <= {0, 255}
+    with pytest.raises(UsageError, match="threshold is a probability between 0 and 1; got 3.0"):
+        detect_defects(damaged, method="learned", model=model, threshold=3)
+    with pytest.raises(UsageError, match="method must be one of auto, learned, classical; got 'magic'"):
+        detect_defects(damaged, method="magic")
+
+
+# ---- overlaid text ---------------------------------------------------------------------------------------------
+
+
+def with_caption(colour: int, background: int) -> tuple[np.ndarray, np.ndarray, tuple]:
+    y, x = np.mgrid[0:120, 0:320]
+    clean = np.dstack([background + 0.1 * x, background + 0.05 * y, np.full_like(x, background)]).astype(np.uint8)
+    glyphs = np.zeros((120, 320), np.uint8)
+    cv2.putText(glyphs, "SALE -50%", (20, 80), cv2.FONT_HERSHEY_DUPLEX, 1.6, 255, 3, cv2.LINE_AA)
+    a = (glyphs.astype(np.float32) / 255)[..., None]
+    image = np.clip(clean * (1 - a) + colour * a, 0, 255).astype(np.uint8)
+    ys, xs = np.nonzero(glyphs)
+    box = ((xs.min() - 3, ys.min() - 3), (xs.max() + 3, ys.min() - 3), (xs.max() + 3, ys.max() + 3), (xs.min() - 3, ys.max() + 3))
+    return image, glyphs, box
+
+
+@pytest.mark.parametrize("colour, background", [(20, 200), (250, 60)], ids=["dark-on-light", "light-on-dark"])
+def test_glyph_mask_covers_the_letters_and_not_the_whole_box(colour, background):
+    image, glyphs, box = with_caption(colour, background)
+    mask = glyph_mask(image, box, grow=2)
+    strong = glyphs > 127
+    assert (mask[strong] > 0).mean() > 0.97  # the letters
+    (x0, y0), (x1, y1) = box[0], box[2]
+    assert np.count_nonzero(mask) < 0.7 * (x1 - x0) * (y1 - y0)  # not the box
+    assert not mask[:, :10].any() and not mask[100:].any()  # nothing outside the box
+
+
+def test_text_mask_keeps_only_the_lines_that_match():
+    image, _, box = with_caption(20, 200)
+    lines = [TextLine("SALE -50%", box, 0.9), TextLine("elsewhere", ((0, 0), (5, 0), (5, 5), (0, 5)), 0.9)]
+    mask, used = text_mask(image, lines=lines, match="sale")
+    assert [line.text for line in used] == ["SALE -50%"] and mask.any()
+    mask, used = text_mask(image, lines=lines, match="nothing like it")
+    assert used == [] and not mask.any()
+    with pytest.raises(UsageError, match="match must be some text"):
+        text_mask(image, lines=lines, match="  ")
+
+
+def test_remove_text_step_reads_the_caption_and_removes_it():
+    image, glyphs, _ = with_caption(20, 200)
+    clean, _, _ = with_caption(200, 200)  # the caption drawn in the background's own level: nearly the clean image
+    out = apply_op(ImageItem(pixels=image), "remove_text", {"method": "telea"})
+    assert any("SALE" in text for text in out.metadata["removed_text"])
+    letters = glyphs > 127
+    before = np.abs(image.astype(int) - clean)[letters].mean()
+    after = np.abs(out.pixels.astype(int) - clean)[letters].mean()
+    assert before > 100 and after < 15
+    assert out.log[-1].op == "remove_text"
+
+
+def test_repair_defects_step_finds_and_fills():
+    y, x = np.mgrid[0:160, 0:200]
+    clean = np.dstack([100 + 0.2 * x, 120 + 0.1 * y, 140 - 0.1 * x]).astype(np.uint8)
+    damaged, truth = add_defects(clean, 4, density=4.0, kinds=("scratch", "dust"))
+    out = apply_op(ImageItem(pixels=damaged), "repair_defects", {"detector": "classical", "threshold": 40, "method": "telea"})
+    assert out.metadata["defect_pixels"] > 0 and out.metadata["inpaint_method"] == "telea"
+    assert psnr_in_mask(out.pixels, clean, truth) > psnr_in_mask(damaged, clean, truth) + 8
+    assert {"repair_defects", "remove_text", "inpaint"} <= {op.name for op in list_ops()}

@@ -13,7 +13,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import CorruptImageError, ImageTooLargeError, UsageError
@@ -131,17 +131,42 @@ async def remove_bg(
     return await studio.limiter.run(lambda: result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="remove-bg")))
 
 
-@router.post("/repair", response_model=ResultOut, summary="Fill the regions a mask marks (white = fill) with the inpaint op")
+RepairMethod = Literal["auto", "learned", "telea", "ns"]
+DetectorField = Literal["auto", "learned", "classical"]
+
+
+@router.post("/repair", response_model=ResultOut,
+             summary="Repair a photo: fill a mask's regions, or found defects (mode=auto), or overlaid text (mode=text)")
 async def repair(
     file: UploadFile = File(...),
-    mask: UploadFile = File(..., description="PNG mask of the image's size: white (or opaque) = fill"),
-    method: Literal["telea", "ns"] = Form("telea"),
-    radius: int = Form(3, ge=1, le=50),
-    dilate: int = Form(0, ge=0, le=100),
+    mask: UploadFile | None = File(None, description="mode=mask: PNG mask of the image's size, white (or opaque) = fill"),
+    mode: Literal["mask", "auto", "text"] | None = Form(
+        None, description="mask: fill what the uploaded mask marks (the default when a mask is sent); auto: find scratches, "
+                          "stains and dust and fill them; text: find text with OCR and remove its letters (watermarks)"),
+    method: RepairMethod = Form("auto", description="auto (learned when its weights load, else telea) | learned | telea | ns"),
+    radius: int = Form(3, ge=1, le=50, description="telea/ns neighbourhood radius"),
+    dilate: int = Form(0, ge=0, le=100, description="mode=mask: grow the mask by this many pixels"),
+    detector: DetectorField = Form("auto", description="mode=auto: auto (classical for now) | learned | classical"),
+    threshold: float | None = Form(None, gt=0, lt=256, description="mode=auto: the detector's cut (probability or grey levels)"),
+    grow: int = Form(1, ge=0, le=20, description="mode=auto/text: grow the found mask by this many pixels"),
+    text: str | None = Form(None, max_length=200, description="mode=text: remove only lines containing this (case-insensitive)"),
     studio: Studio = Depends(get_studio),
 ) -> dict[str, Any]:
     data, name = await read_upload(file)
-    mask_data, mask_name = await read_upload(mask, "mask")
+    mode = mode or ("mask" if mask is not None else None)
+    if mode is None:
+        raise UsageError("send a mask file, or set mode=auto (find defects) or mode=text (remove overlaid text)")
+    if mode == "mask" and mask is None:
+        raise UsageError("mode=mask needs a mask file: a PNG of the image's size, white = fill")
+    if mode != "mask" and mask is not None:
+        raise UsageError(f"mode={mode} finds its own mask; leave the mask file out or use mode=mask")
+    if mode == "auto":
+        step = {"op": "repair_defects", "detector": detector, "threshold": threshold, "grow": grow, "method": method, "radius": radius}
+        return await studio.limiter.run(lambda: _repair_with(studio, data, name, step))
+    if mode == "text":
+        step = {"op": "remove_text", "match": text or None, "grow": max(grow, 2), "method": method, "radius": radius}
+        return await studio.limiter.run(lambda: _repair_with(studio, data, name, step))
+    mask_data, mask_name = await read_upload(mask, "mask")  # type: ignore[arg-type]
 
     def work():
         image_size, mask_size = _header_size(data, name), _header_size(mask_data, mask_name)
@@ -164,6 +189,41 @@ async def repair(
             raise
 
     return await studio.limiter.run(work)
+
+
+def _repair_with(studio: Studio, data: bytes, name: str, step: dict[str, Any]) -> dict[str, Any]:
+    recipe = Recipe.from_dict({"name": "repair", "steps": [step], "output": {"format": "png"}})
+    return result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="repair"))
+
+
+@router.post("/repair/mask", summary="The mask /v1/repair would fill (PNG, white = fill): found defects or text, to look at and edit",
+             response_class=Response, responses={200: {"content": {"image/png": {}}, "description": "the mask, at the image's size"}})
+async def repair_mask(
+    file: UploadFile = File(...),
+    mode: Literal["auto", "text"] = Form("auto", description="auto: scratches, stains and dust; text: the letters of overlaid text"),
+    detector: DetectorField = Form("auto", description="mode=auto: auto | learned | classical"),
+    threshold: float | None = Form(None, gt=0, lt=256, description="mode=auto: the detector's cut"),
+    grow: int = Form(1, ge=0, le=20, description="grow the mask by this many pixels"),
+    text: str | None = Form(None, max_length=200, description="mode=text: only lines containing this"),
+    studio: Studio = Depends(get_studio),
+) -> Response:
+    data, name = await read_upload(file)
+
+    def work() -> bytes:
+        import numpy as np
+
+        from ...imageio import encode_image
+        from ...ops.repair import detect_defects, text_mask
+
+        item = studio.decode(data, name)
+        if mode == "auto":
+            found = detect_defects(item.pixels, method=detector, threshold=threshold, grow=grow)
+        else:
+            found, _lines = text_mask(item.pixels, match=text or None, grow=max(grow, 2))
+        encoded, _ = encode_image(np.dstack([found] * 3), format="png")
+        return encoded
+
+    return Response(await studio.limiter.run(work), media_type="image/png")
 
 
 def _header_size(data: bytes, name: str) -> tuple[int, int]:

@@ -1,0 +1,193 @@
+"""`product-studio repair`: remove scratches, stains, dust and overlaid text; `train inpainter` / `train defect-detector`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .common import EXIT_OK, JsonOption, OverwriteOption, handle_errors, info, print_json
+from .train import train_app
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "repair",
+        help=(
+            "Repair a photo: fill the defects a mask marks, or find scratches, stains and dust automatically (--auto), "
+            "or remove overlaid text and watermarks found by OCR (--remove-text). The input is never changed.\n\n"
+            "The filling is done by the learned inpainter when its weights load (--method auto), else by OpenCV's "
+            "Telea method; --method telea|ns|learned chooses. --show-mask writes the mask that was used (white = "
+            "filled) so you can look at it, paint on it in any editor and run again with --mask.\n\n"
+            "Examples:\n\n"
+            "  product-studio repair photo.jpg --auto --show-mask photo.mask.png\n\n"
+            "  product-studio repair photo.jpg --mask photo.mask.png -o fixed.png\n\n"
+            "  product-studio repair photo.jpg --remove-text --text 'SAMPLE' -o clean.jpg\n\n"
+            "  product-studio repair photo.jpg --auto --detector classical --method telea --json"
+        ),
+    )(repair)
+    train_app.command(
+        "defect-detector",
+        help=(
+            "Train the scratch/stain/dust detector (a small U-Net) on the training photos with synthetic defects. "
+            "The threshold is chosen for the best F1 on the validation photos and stored in OUTPUT/model.safetensors; "
+            "rerunning with the same -o resumes a stopped run.\n\n"
+            "Examples:\n\n"
+            "  product-studio train defect-detector -o runs/defect_detector\n\n"
+            "  product-studio train defect-detector -o runs/quick --model defect_unet_tiny --steps 200"
+        ),
+    )(train_defect_detector)
+    train_app.command(
+        "inpainter",
+        help=(
+            "Train the inpainter (a gated-convolution U-Net) to fill synthetic scratch, stain and dust holes, "
+            "strokes, boxes and letters in the training photos; the best epoch on the validation photos is kept in "
+            "OUTPUT/model.safetensors. Rerunning with the same -o resumes a stopped run.\n\n"
+            "Examples:\n\n"
+            "  product-studio train inpainter -o runs/inpainter\n\n"
+            "  product-studio train inpainter -o runs/quick --model inpaint_gated_tiny --steps 200"
+        ),
+    )(train_inpainter)
+
+
+def _default_output(path: Path) -> Path:
+    suffix = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".png"
+    return path.with_name(f"{path.stem}.repaired{suffix}")
+
+
+@handle_errors
+def repair(
+    image: Path = typer.Argument(..., help="The photo to repair (any format load_image reads)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Repaired image file (default: PHOTO.repaired.<ext> beside it)."),
+    mask: Path | None = typer.Option(None, "--mask", help="Mask of the image's size: white (or opaque) = fill."),
+    auto: bool = typer.Option(False, "--auto", help="Find scratches, stains and dust automatically."),
+    remove_text: bool = typer.Option(False, "--remove-text", help="Find text with OCR and remove its letters (watermarks, captions)."),
+    text: str | None = typer.Option(None, "--text", help="With --remove-text: only lines containing this (case-insensitive)."),
+    show_mask: Path | None = typer.Option(None, "--show-mask", help="Write the mask used (PNG, white = filled) here."),
+    method: str = typer.Option("auto", "--method", help="auto | learned | telea | ns: how holes are filled."),
+    detector: str = typer.Option("auto", "--detector", help="auto | learned | classical: how --auto finds defects (auto = classical for now: the learned detector does not beat it yet)."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Detector cut (a probability for learned, grey levels for classical)."),
+    grow: int = typer.Option(1, "--grow", min=0, max=20, help="Grow the found mask by this many pixels before filling."),
+    overwrite: bool = OverwriteOption,
+    json_out: bool = JsonOption,
+) -> None:
+    import time
+
+    import numpy as np
+
+    from ..errors import UsageError
+    from ..imageio import load_image, read_bytes, save_image
+    from ..ops.repair import (
+        DETECT_METHODS,
+        INPAINT_METHODS,
+        detect_defects,
+        inpaint,
+        load_mask,
+        resolve_inpaint_method,
+        text_mask,
+    )
+
+    sources = [name for name, on in (("--mask", mask is not None), ("--auto", auto), ("--remove-text", remove_text)) if on]
+    if len(sources) != 1:
+        raise UsageError("give exactly one of --mask FILE, --auto or --remove-text" + (f" (got {', '.join(sources)})" if sources else ""))
+    if method not in INPAINT_METHODS:
+        raise UsageError(f"--method must be one of {', '.join(INPAINT_METHODS)}; got '{method}'")
+    if detector not in DETECT_METHODS:
+        raise UsageError(f"--detector must be one of {', '.join(DETECT_METHODS)}; got '{detector}'")
+    if text is not None and not remove_text:
+        raise UsageError("--text only applies with --remove-text")
+    item = load_image(read_bytes(image), name=str(image))
+    output = output or _default_output(image)
+    protect = (image,) + ((mask,) if mask is not None else ())
+    if show_mask is not None and show_mask.resolve() in {output.resolve(), *(p.resolve() for p in protect)}:
+        raise UsageError("--show-mask must name a file other than the input, the --mask and the output")
+    started = time.perf_counter()
+    removed: list[str] = []
+    if mask is not None:
+        fill = load_mask(mask, item.pixels.shape)
+    elif auto:
+        if not json_out:
+            info("finding defects...")
+        fill = detect_defects(item.pixels, method=detector, threshold=threshold, grow=grow)  # type: ignore[arg-type]
+    else:
+        if not json_out:
+            info("reading the text (OCR)...")
+        fill, lines = text_mask(item.pixels, match=text, grow=max(grow, 2))
+        removed = [line.text for line in lines]
+    found = time.perf_counter()
+    used = resolve_inpaint_method(method)  # type: ignore[arg-type]
+    # Found defects may be seen through (a stain tints what is under it); a painted mask or text may not.
+    trusted = fill if auto else None
+    pixels = inpaint(item.pixels, fill, method=used, trusted=trusted) if fill.any() else item.pixels.copy()  # type: ignore[arg-type]
+    finished = time.perf_counter()
+    saved = save_image(item.replace(pixels=pixels), output, overwrite=overwrite, protect=protect)
+    mask_saved = None
+    if show_mask is not None:
+        mask_saved = save_image(np.dstack([fill] * 3), show_mask, format="png", overwrite=overwrite, protect=protect).path
+    result = {
+        "input": str(image),
+        "output": str(saved.path),
+        "mask_source": sources[0].lstrip("-"),
+        "mask_output": str(mask_saved) if mask_saved else None,
+        "filled_pixels": int(np.count_nonzero(fill)),
+        "filled_fraction": round(float(np.count_nonzero(fill)) / fill.size, 6),
+        "method": used,
+        "detector": detector if auto else None,
+        "removed_text": removed if remove_text else None,
+        "seconds_finding": round(found - started, 3),
+        "seconds_filling": round(finished - found, 3),
+    }
+    if json_out:
+        print_json(result)
+    else:
+        what = f"{result['filled_pixels']:,} px filled ({100 * result['filled_fraction']:.2f}%) with {used}"
+        if remove_text:
+            what += f"; text removed: {', '.join(removed) or 'none found'}"
+        info(f"{image} -> {saved.path}: {what}" + (f"; mask: {mask_saved}" if mask_saved else ""))
+    raise typer.Exit(EXIT_OK)
+
+
+def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_size: int | None, lr: float | None,
+           threads: int, fresh: bool, quiet: bool, json_out: bool) -> None:
+    from ..restore.repair_training import train_repair_model
+
+    options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr}.items() if v is not None}
+    summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),
+                                 threads=threads, **options)
+    if json_out:
+        print_json(summary)
+    else:
+        m = summary["metrics"]
+        score = f"F1 {m['f1']:.3f} at threshold {m['threshold']}" if kind == "detector" else f"PSNR in the holes {m['psnr_mask']:.2f} dB"
+        info(f"validation {score} (epoch {m['best_epoch']}), {summary['train_seconds']:.0f} s; weights: {summary['weights']}")
+    raise typer.Exit(EXIT_OK)
+
+
+@handle_errors
+def train_defect_detector(
+    output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Preset (default defect_unet_s; defect_unet_tiny for quick runs)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 800)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 16)."),
+    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch threads."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_out: bool = JsonOption,
+) -> None:
+    _train("detector", output, model, steps, batch_size, lr, threads, fresh, quiet, json_out)
+
+
+@handle_errors
+def train_inpainter(
+    output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Preset (default inpaint_gated_content_s; inpaint_gated_tiny for quick runs)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 600)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 16)."),
+    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch threads."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_out: bool = JsonOption,
+) -> None:
+    _train("inpainter", output, model, steps, batch_size, lr, threads, fresh, quiet, json_out)

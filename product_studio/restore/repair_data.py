@@ -1,0 +1,166 @@
+"""Data for the repair models: photos with synthetic scratches, stains and dust, and their masks.
+
+The photographs and their train/evaluation split are ``restore.data``'s (``EVAL_NAMES`` are held
+out and never seen in training). The training photos are split once more, by name, so the
+detector's threshold and the best epoch are chosen on photos the optimiser never saw:
+
+- ``VALIDATION_NAMES`` (two training-split photos): validation (threshold, epoch selection);
+- every other training-split photo: the optimiser's data.
+
+A whole photo is damaged first (``add_defects`` at ``TRAIN_DENSITY``, so defects have the size they
+have on a photo, not on a patch), then patches are cut from it, most of them centred on a defect.
+Photos are used at several sizes (``TRAIN_SIDES``) so the models see defects at several scales.
+
+The benchmark (``benchmark_set``) damages the held-out photos, shrunk to 512 px on the longer
+side, at ``EVAL_DENSITY`` with fixed seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+import torch
+
+from ..errors import UsageError
+from .data import load_photo, restoration_photos
+from .defects import add_defects
+
+VALIDATION_NAMES: tuple[str, ...] = ("china", "evening_glow")
+TRAIN_SIDES: tuple[int, ...] = (384, 512, 768)
+TRAIN_DENSITY = 4.0
+EVAL_DENSITY = 2.0
+EVAL_SIDE = 512
+EVAL_SEEDS: tuple[int, ...] = (0, 1)
+HOLE_GROW = 1  # px: the repair hole is the defect mask grown by this much (covers the faint fringe)
+
+Part = Literal["fit", "validation"]
+
+
+def training_photos(part: Part, *, sides: tuple[int, ...] = TRAIN_SIDES) -> list[np.ndarray]:
+    """The training-split photos of ``part`` ("fit" or "validation"), each at every size in ``sides``."""
+    if part not in ("fit", "validation"):
+        raise UsageError(f"part must be 'fit' or 'validation'; got {part!r}")
+    sources = [p for p in restoration_photos("train") if (p.name in VALIDATION_NAMES) == (part == "validation")]
+    return [load_photo(p, max_side=side) for p in sources for side in sides]
+
+
+def grow(mask: np.ndarray, pixels: int = HOLE_GROW) -> np.ndarray:
+    """``mask`` (HxW uint8) dilated by a disk of radius ``pixels``."""
+    if pixels <= 0:
+        return mask.copy()
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
+    return cv2.dilate(mask, kernel)
+
+
+@dataclass
+class DamagedSample:
+    name: str
+    seed: int
+    clean: np.ndarray
+    damaged: np.ndarray
+    mask: np.ndarray
+
+
+def damaged_set(photos: list[tuple[str, np.ndarray]], seeds: tuple[int, ...], density: float) -> list[DamagedSample]:
+    out = []
+    for k, (name, photo) in enumerate(photos):
+        for seed in seeds:
+            damaged, mask = add_defects(photo, 10_000 * seed + k, density=density)
+            out.append(DamagedSample(name, seed, photo, damaged, mask))
+    return out
+
+
+def benchmark_set(*, side: int = EVAL_SIDE, seeds: tuple[int, ...] = EVAL_SEEDS, density: float = EVAL_DENSITY) -> list[DamagedSample]:
+    """The held-out photos (``restore.data`` eval split) at ``side`` px, damaged with fixed seeds."""
+    photos = [(p.name, load_photo(p, max_side=side)) for p in restoration_photos("eval")]
+    return damaged_set(photos, seeds, density)
+
+
+def validation_set(*, side: int = EVAL_SIDE, seeds: tuple[int, ...] = (0, 1), density: float = EVAL_DENSITY) -> list[DamagedSample]:
+    """The validation photos (training split, never optimised on), damaged like the benchmark."""
+    sources = [p for p in restoration_photos("train") if p.name in VALIDATION_NAMES]
+    return damaged_set([(p.name, load_photo(p, max_side=side)) for p in sources], seeds, density)
+
+
+def _random_strokes(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Free-form holes: thick random strokes, boxes, or a few letters (overlaid text)."""
+    mask = np.zeros((size, size), np.uint8)
+    kind = rng.random()
+    if kind < 0.4:
+        for _ in range(int(rng.integers(1, 4))):
+            points = np.cumsum(rng.normal(0, size / 6, (int(rng.integers(2, 6)), 2)), 0) + rng.uniform(0, size, 2)
+            cv2.polylines(mask, [points.astype(np.int32)], False, 255, int(rng.integers(2, 10)), cv2.LINE_8)
+    elif kind < 0.6:
+        w, h = rng.integers(3, size // 4, 2)
+        x, y = rng.integers(0, size - w), rng.integers(0, size - h)
+        mask[y : y + h, x : x + w] = 255
+    else:
+        letters = "".join(chr(int(c)) for c in rng.integers(65, 91, int(rng.integers(2, 7))))
+        scale = rng.uniform(0.5, 1.4)
+        thickness = int(rng.integers(1, 4))
+        origin = (int(rng.integers(0, size // 2)), int(rng.integers(size // 4, size)))
+        cv2.putText(mask, letters, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thickness, cv2.LINE_8)
+        mask = grow(mask, 1)
+    return mask
+
+
+class DamagedPatches:
+    """A training set the Trainer can batch: ``get_batch(indices)`` -> (damaged, mask, clean, defect) tensors.
+
+    damaged and clean: N×3×S×S float in [0, 1]; mask: N×1×S×S float (1 = defect or free-form hole);
+    defect: N×1×S×S, the synthetic defects alone (their pixels are the damaged photo's). The batch is a
+    function of the indices and ``seed`` only (so a resumed run sees the same data). ``length`` is
+    the nominal number of samples (one epoch = length / batch size steps). With ``free_form`` a
+    share of the patches also gets thick strokes, boxes or letters added to the mask (inpainter
+    training: the hole's contents do not matter there, so the mask alone is changed).
+    """
+
+    def __init__(self, photos: list[np.ndarray], *, size: int = 96, length: int = 4096, density: float = TRAIN_DENSITY,
+                 photos_per_batch: int = 4, centred_share: float = 0.7, free_form: float = 0.0, seed: int = 0) -> None:
+        usable = [p for p in photos if min(p.shape[:2]) >= size]
+        if not usable:
+            raise UsageError(f"no training photo is at least {size}x{size} pixels")
+        self.photos, self.size, self.length, self.density = usable, size, length, density
+        self.photos_per_batch, self.centred_share, self.free_form, self.seed = photos_per_batch, centred_share, free_form, seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def get_batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        idx = [int(i) for i in indices]
+        rng = np.random.default_rng([self.seed, len(idx), *idx[:8]])
+        n, s = len(idx), self.size
+        per_photo = -(-n // self.photos_per_batch)
+        damaged = np.empty((n, s, s, 3), np.uint8)
+        clean = np.empty((n, s, s, 3), np.uint8)
+        masks = np.empty((n, s, s), np.uint8)
+        defects = np.empty((n, s, s), np.uint8)
+        i = 0
+        while i < n:
+            photo = self.photos[int(rng.integers(len(self.photos)))]
+            bad, mask = add_defects(photo, rng, density=self.density)
+            ys, xs = np.nonzero(mask)
+            h, w = mask.shape
+            for _ in range(min(per_photo, n - i)):
+                if len(ys) and rng.random() < self.centred_share:
+                    j = int(rng.integers(len(ys)))
+                    y = int(np.clip(ys[j] - s // 2 + rng.integers(-s // 4, s // 4 + 1), 0, h - s))
+                    x = int(np.clip(xs[j] - s // 2 + rng.integers(-s // 4, s // 4 + 1), 0, w - s))
+                else:
+                    y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+                code = int(rng.integers(8))
+                crops = [a[y : y + s, x : x + s] for a in (bad, photo, mask)]
+                crops = [np.rot90(a, code % 4) for a in crops]
+                if code >= 4:
+                    crops = [a[:, ::-1] for a in crops]
+                damaged[i], clean[i], masks[i] = crops
+                defects[i] = masks[i]
+                if self.free_form and rng.random() < self.free_form:
+                    masks[i] = np.maximum(masks[i], _random_strokes(rng, s))
+                i += 1
+        to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float().div_(255)
+        as_mask = lambda a: torch.from_numpy(a > 0).float().unsqueeze(1)
+        return to_t(damaged), as_mask(masks), to_t(clean), as_mask(defects)

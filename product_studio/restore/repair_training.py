@@ -1,0 +1,190 @@
+"""Training the repair models with the project's Trainer: the defect detector and the inpainter.
+
+Both train on patches of the training photos with synthetic defects (``repair_data``) and choose
+their best epoch on the validation photos (training split, never optimised on). The held-out
+evaluation photos are not touched here.
+
+- detector: loss = binary cross-entropy + soft Dice on the defect map; after training, the
+  probability threshold that maximises F1 (2-px tolerance) on the validation photos is written
+  into the weight file's metrics (``threshold``), where ``ops.repair.detect_defects`` reads it.
+- inpainter: the hole is the defect mask grown by 1 px, plus (for half the patches) thick
+  strokes, boxes or letters; loss = L1 inside the hole + 0.5 × L1 of the horizontal and vertical
+  differences inside it (sharper edges), each normalised by the hole's area.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..errors import UsageError
+from .defects import detection_counts, psnr_in_mask, scores_from_counts
+from .repair_data import DamagedPatches, grow, training_photos, validation_set
+
+# The shipped recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same).
+RECIPES = {"detector": {"steps": 800, "batch_size": 16, "lr": 2e-3, "patch_size": 96},
+           "inpainter": {"steps": 600, "batch_size": 16, "lr": 2e-3, "patch_size": 64}}
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.91, 0.05))
+
+
+def detector_loss(model: torch.nn.Module, batch: Any) -> torch.Tensor:
+    damaged, mask = batch[0], batch[1]
+    logits = model(damaged)
+    bce = F.binary_cross_entropy_with_logits(logits, mask)
+    prob = torch.sigmoid(logits)
+    inter = (prob * mask).sum()
+    dice = 1 - (2 * inter + 1) / (prob.sum() + mask.sum() + 1)
+    return bce + dice
+
+
+@torch.no_grad()
+def predict_probability(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
+    x = torch.from_numpy(pixels).permute(2, 0, 1).float().div(255).unsqueeze(0)
+    return torch.sigmoid(model(x))[0, 0].numpy()
+
+
+def best_threshold(probabilities: list[np.ndarray], truths: list[np.ndarray], *, tolerance: int = 2) -> tuple[float, dict]:
+    """The threshold in ``THRESHOLDS`` with the best F1 summed over the images, and its scores."""
+    best: tuple[float, Any] = (0.5, None)
+    for t in THRESHOLDS:
+        counts = np.sum([detection_counts((p >= t).astype(np.uint8), m, tolerance=tolerance) for p, m in zip(probabilities, truths)], 0)
+        scores = scores_from_counts(*[int(c) for c in counts], tolerance=tolerance)
+        if best[1] is None or scores.f1 > best[1].f1:
+            best = (t, scores)
+    return best[0], best[1].to_dict()
+
+
+def detector_eval(samples: list) -> Any:
+    def eval_fn(model: torch.nn.Module, _data: Any) -> dict[str, float]:
+        probs = [predict_probability(model, s.damaged) for s in samples]
+        threshold, scores = best_threshold(probs, [s.mask for s in samples])
+        return {"f1": scores["f1"], "precision": scores["precision"], "recall": scores["recall"], "threshold": threshold}
+
+    return eval_fn
+
+
+def inpainter_loss(model: torch.nn.Module, batch: Any) -> torch.Tensor:
+    damaged, mask, clean = batch[:3]
+    hole = F.max_pool2d(mask, 3, 1, 1)  # the defect grown by 1 px, as at inference
+    trusted = None
+    if getattr(model.config, "content_input", False) and len(batch) > 3:
+        # What lies under a synthetic defect is the damaged photo's: trust it (grown like the hole),
+        # except in a third of the patches, so the network also learns to fill without it.
+        keep = (torch.rand(mask.shape[0], 1, 1, 1, generator=torch.Generator().manual_seed(int(mask.sum().item()))) > 0.33).float()
+        trusted = F.max_pool2d(batch[3], 3, 1, 1) * keep
+    out = model(damaged, hole, trusted)
+    area = hole.sum().clamp_min(1.0) * 3
+    l1 = ((out - clean).abs() * hole).sum() / area
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
+    hx = torch.maximum(hole[..., :, 1:], hole[..., :, :-1])
+    hy = torch.maximum(hole[..., 1:, :], hole[..., :-1, :])
+    grad = (((dx(out) - dx(clean)).abs() * hx).sum() + ((dy(out) - dy(clean)).abs() * hy).sum()) / area
+    return l1 + 0.5 * grad
+
+
+@torch.no_grad()
+def run_inpainter(model: torch.nn.Module, pixels: np.ndarray, hole: np.ndarray, *, trusted: bool = False) -> np.ndarray:
+    x = torch.from_numpy(pixels).permute(2, 0, 1).float().div(255).unsqueeze(0)
+    m = torch.from_numpy(hole > 0).float()[None, None]
+    out = model(x, m, m if trusted else None)[0].permute(1, 2, 0).numpy()
+    return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
+
+
+def inpainter_eval(samples: list) -> Any:
+    holes = [grow(s.mask) for s in samples]
+
+    def eval_fn(model: torch.nn.Module, _data: Any) -> dict[str, float]:
+        values = [psnr_in_mask(run_inpainter(model, s.damaged, h), s.clean, h) for s, h in zip(samples, holes)]
+        metrics = {"psnr_mask": float(np.mean(values))}
+        if getattr(model.config, "content_input", False):
+            # The selection metric of a content model: repairing defects whose pixels it may see.
+            metrics["psnr_mask_hole_only"] = metrics["psnr_mask"]
+            metrics["psnr_mask"] = float(np.mean([psnr_in_mask(run_inpainter(model, s.damaged, h, trusted=True), s.clean, h)
+                                                  for s, h in zip(samples, holes)]))
+        return metrics
+
+    return eval_fn
+
+
+def telea_validation_psnr(samples: list) -> float:
+    import cv2
+
+    values = []
+    for s in samples:
+        hole = grow(s.mask)
+        values.append(psnr_in_mask(cv2.inpaint(s.damaged, (hole > 0).astype(np.uint8), 3, cv2.INPAINT_TELEA), s.clean, hole))
+    return float(np.mean(values))
+
+
+def train_repair_model(
+    kind: str,
+    out_dir: str | Path,
+    *,
+    model_name: str | None = None,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    patch_size: int | None = None,
+    lr: float | None = None,
+    eval_every: int = 250,
+    seed: int = 0,
+    resume: bool = True,
+    progress: bool = True,
+    threads: int | None = 1,
+    max_train_photos: int | None = None,
+    validation_seeds: tuple[int, ...] = (0, 1),
+    validation_side: int = 512,
+) -> dict[str, Any]:
+    """Train the ``"detector"`` or the ``"inpainter"``; returns a summary and writes, in ``out_dir``,
+    the Trainer's outputs and ``model.safetensors`` (the best epoch, with its validation metrics).
+    Rerunning with the same ``out_dir`` resumes a stopped run (``resume``)."""
+    from ..models.registry import create_model, load_model, save_model
+    from ..train.trainer import Trainer
+
+    if kind not in ("detector", "inpainter"):
+        raise UsageError(f"kind must be 'detector' or 'inpainter'; got {kind!r}")
+    if threads:
+        import cv2
+
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+    recipe = RECIPES[kind]
+    steps = steps or recipe["steps"]
+    batch_size = batch_size or recipe["batch_size"]
+    lr = lr or recipe["lr"]
+    patch_size = patch_size or recipe["patch_size"]
+    model_name = model_name or ("defect_unet_s" if kind == "detector" else "inpaint_gated_content_s")
+    out_dir = Path(out_dir)
+    photos = training_photos("fit")
+    if max_train_photos:
+        photos = photos[:max_train_photos]
+    data = DamagedPatches(photos, size=patch_size, length=batch_size * eval_every, photos_per_batch=2,
+                          free_form=0.5 if kind == "inpainter" else 0.0, seed=seed)
+    samples = validation_set(side=validation_side, seeds=validation_seeds)
+    model = create_model(model_name, image_size=patch_size)
+    common = {"val_data": samples, "out_dir": out_dir, "steps": steps, "lr": lr, "batch_size": batch_size, "scheduler": "cosine",
+                  "warmup_fraction": 0.05, "weight_decay": 1e-4, "grad_clip": 1.0, "checkpoint_every": 100, "log_every": 10, "seed": seed,
+                  "progress": progress, "resume": resume, "num_threads": threads,
+                  "extra_config": {"data": {"fit_photos": len(photos), "validation": [f"{s.name}#{s.seed}" for s in samples],
+                                         "patch_size": patch_size}}}
+    started = time.perf_counter()
+    if kind == "detector":
+        trainer = Trainer(model, data, loss_fn=detector_loss, eval_fn=detector_eval(samples), metric="f1", metric_mode="max", **common)
+    else:
+        trainer = Trainer(model, data, loss_fn=inpainter_loss, eval_fn=inpainter_eval(samples), metric="psnr_mask",
+                          metric_mode="max", ema_decay=0.995, **common)
+    result = trainer.fit()
+    best = load_model(out_dir / "best.safetensors", expect_model=model_name)
+    metrics = {**(trainer.eval_fn(best, samples) if trainer.eval_fn else {}), "best_epoch": result.best_epoch,
+               "steps": result.steps, "training_seconds": round(result.seconds, 1)}
+    if kind == "inpainter":
+        metrics["telea_validation_psnr_mask"] = telea_validation_psnr(samples)
+    final = save_model(best, out_dir / "model.safetensors", metrics=metrics)
+    return {"kind": kind, "model": model_name, "weights": str(final), "metrics": metrics,
+            "train_seconds": round(result.seconds, 1), "wall_seconds": round(time.perf_counter() - started, 1),
+            "out_dir": str(out_dir)}

@@ -1,0 +1,135 @@
+"""`product-studio repair` and `train inpainter` / `train defect-detector` end to end on real files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from product_studio.cli.app import app
+from product_studio.imageio import load_image
+from product_studio.models.registry import load_model
+from product_studio.ops.repair import learned_available
+from product_studio.restore.defects import add_defects, psnr_in_mask
+
+runner = CliRunner()
+
+
+def clean_photo() -> np.ndarray:
+    y, x = np.mgrid[0:150, 0:220]
+    return np.dstack([90 + 0.4 * x, 110 + 0.3 * y, 160 - 0.2 * x]).astype(np.uint8)
+
+
+@pytest.fixture()
+def damaged(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
+    clean = clean_photo()
+    bad, truth = add_defects(clean, 2, density=5.0, kinds=("scratch", "dust"))
+    path = tmp_path / "photo.png"
+    Image.fromarray(bad).save(path)
+    return path, clean, truth
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_repair_with_a_mask_fills_it_and_never_touches_the_input(damaged, tmp_path):
+    path, clean, truth = damaged
+    before = _digest(path)
+    mask_path = tmp_path / "mask.png"
+    Image.fromarray(cv2.dilate(truth, np.ones((3, 3), np.uint8))).save(mask_path)
+    result = runner.invoke(app, ["repair", str(path), "--mask", str(mask_path), "--method", "ns", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    out = Path(report["output"])
+    assert out == tmp_path / "photo.repaired.png" and report["method"] == "ns" and report["mask_source"] == "mask"
+    fixed = load_image(out).pixels
+    assert psnr_in_mask(fixed, clean, truth) > psnr_in_mask(load_image(path).pixels, clean, truth) + 10
+    assert _digest(path) == before
+    again = runner.invoke(app, ["repair", str(path), "--mask", str(mask_path)])
+    assert again.exit_code == 1 and "file exists; pass --overwrite" in again.output
+    assert runner.invoke(app, ["repair", str(path), "--mask", str(mask_path), "--overwrite"]).exit_code == 0
+
+
+def test_repair_auto_writes_the_mask_it_used(damaged, tmp_path):
+    path, clean, truth = damaged
+    out, shown = tmp_path / "fixed.jpg", tmp_path / "found.png"
+    result = runner.invoke(app, ["repair", str(path), "--auto", "--detector", "classical", "--threshold", "40",
+                                 "--show-mask", str(shown), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["method"] == ("learned" if learned_available("inpainter") else "telea")
+    mask = np.asarray(Image.open(shown).convert("L"))
+    assert mask.shape == truth.shape and set(np.unique(mask)) <= {0, 255}
+    assert report["filled_pixels"] == np.count_nonzero(mask) > 0
+    found = (mask > 0)[truth > 0].mean()
+    assert found > 0.6  # most defect pixels were found
+    fixed = load_image(out).pixels
+    assert psnr_in_mask(fixed, clean, truth) > psnr_in_mask(load_image(path).pixels, clean, truth) + 5
+    # The mask written by --show-mask goes back in unchanged through --mask.
+    again = runner.invoke(app, ["repair", str(path), "--mask", str(shown), "--method", "telea", "-o", str(tmp_path / "b.png"), "--json"])
+    assert json.loads(again.stdout)["filled_pixels"] == report["filled_pixels"]
+
+
+def test_repair_remove_text_reads_and_removes_a_caption(tmp_path):
+    y, x = np.mgrid[0:140, 0:360]
+    clean = np.dstack([200 - 0.1 * x, 190 + 0.05 * y, np.full_like(x, 185)]).astype(np.uint8)
+    image = clean.copy()
+    cv2.putText(image, "WATERMARK", (20, 90), cv2.FONT_HERSHEY_DUPLEX, 1.7, (30, 30, 30), 3, cv2.LINE_AA)
+    path = tmp_path / "marked.png"
+    Image.fromarray(image).save(path)
+    result = runner.invoke(app, ["repair", str(path), "--remove-text", "--text", "water", "--method", "telea", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert any("WATERMARK" in t.upper() for t in report["removed_text"])
+    fixed = load_image(Path(report["output"])).pixels
+    changed = np.abs(image.astype(int) - clean).max(-1) > 60
+    assert np.abs(fixed.astype(int) - clean)[changed].mean() < 20
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ([], "give exactly one of --mask FILE, --auto or --remove-text"),
+        (["--auto", "--remove-text"], "give exactly one of --mask FILE, --auto or --remove-text \\(got --auto, --remove-text\\)"),
+        (["--auto", "--method", "lama"], "--method must be one of auto, learned, telea, ns; got 'lama'"),
+        (["--auto", "--detector", "eyes"], "--detector must be one of auto, learned, classical; got 'eyes'"),
+        (["--auto", "--text", "x"], "--text only applies with --remove-text"),
+    ],
+)
+def test_bad_usage_exits_2_with_a_useful_message(damaged, args, words):
+    path, _, _ = damaged
+    result = runner.invoke(app, ["repair", str(path), *args])
+    assert result.exit_code == 2
+    assert re.search(words, result.output), result.output
+
+
+def test_show_mask_may_not_overwrite_the_input(damaged):
+    path, _, _ = damaged
+    result = runner.invoke(app, ["repair", str(path), "--auto", "--detector", "classical", "--show-mask", str(path)])
+    assert result.exit_code == 2 and "--show-mask must name a file other than the input" in result.output
+
+
+def test_help_has_examples():
+    for command in (["repair"], ["train", "inpainter"], ["train", "defect-detector"]):
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0 and "Examples" in result.output
+
+
+@pytest.mark.parametrize("command, model, key", [("defect-detector", "defect_unet_tiny", "threshold"),
+                                                 ("inpainter", "inpaint_gated_tiny", "psnr_mask")])
+def test_train_commands_run_a_tiny_model_and_write_loadable_weights(tmp_path, command, model, key):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", command, "-o", str(out), "--model", model, "--steps", "2", "--batch-size", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    weights = load_model(summary["weights"], expect_model=model)
+    assert key in weights.metrics and summary["metrics"]["steps"] == 2
+    assert (out / "history.json").exists() and (out / "checkpoints" / "last.safetensors").exists()

@@ -1,0 +1,162 @@
+"""Synthetic defects and the repair data: exact masks, seeds, the split, the scores."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from product_studio.errors import UsageError
+from product_studio.restore.data import EVAL_NAMES, restoration_photos
+from product_studio.restore.defects import (
+    MASK_COVERAGE,
+    add_defects,
+    add_dust,
+    add_scratches,
+    add_stains,
+    detection_scores,
+    psnr_in_mask,
+)
+from product_studio.restore.repair_data import VALIDATION_NAMES, DamagedPatches, grow
+
+
+def photo(h: int = 160, w: int = 200) -> np.ndarray:
+    """A smooth mid-grey gradient with a soft disc: defects stand out against it."""
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.dstack([90 + 0.3 * x, 110 + 0.2 * y, 130 - 0.1 * x]).astype(np.float32)
+    img[(y - h / 2) ** 2 + (x - w / 2) ** 2 < (h / 4) ** 2] += 25
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+ADDERS = [(add_scratches, {"count": 3}), (add_stains, {"count": 2}), (add_dust, {"count": 8})]
+
+
+@pytest.mark.parametrize("add, kwargs", ADDERS, ids=["scratches", "stains", "dust"])
+def test_each_kind_returns_the_damaged_image_and_its_exact_mask(add, kwargs):
+    clean = photo()
+    damaged, mask = add(clean, 7, **kwargs)
+    assert damaged.shape == clean.shape and damaged.dtype == np.uint8
+    assert mask.shape == clean.shape[:2] and mask.dtype == np.uint8 and set(np.unique(mask)) == {0, 255}
+    diff = np.abs(damaged.astype(int) - clean).max(-1)
+    inside, outside = diff[mask > 0], diff[mask == 0]
+    assert inside.mean() > 20  # the defect is visible where the mask says
+    # Outside the mask only the anti-aliased fringe (coverage < 15 %) changes, and by little.
+    assert outside.max() <= 255 * MASK_COVERAGE + 1 and (outside > 8).mean() < 0.03
+
+
+def test_same_seed_same_damage_other_seed_other_damage():
+    clean = photo()
+    a = add_defects(clean, 3, density=3.0)
+    b = add_defects(clean, 3, density=3.0)
+    c = add_defects(clean, 4, density=3.0)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+    g1, g2 = np.random.default_rng(9), np.random.default_rng(9)
+    np.testing.assert_array_equal(add_dust(clean, g1)[1], add_dust(clean, g2)[1])
+
+
+def test_scratches_are_thin_and_dust_is_small():
+    clean = photo(300, 300)
+    _, mask = add_scratches(clean, 11, count=1)
+    area = np.count_nonzero(mask)
+    # A 1-3 px stroke: its area divided by its extent along the longer side stays small.
+    ys, xs = np.nonzero(mask)
+    extent = max(np.ptp(ys), np.ptp(xs)) + 1
+    assert area / extent <= 5.0, (area, extent)
+    _, dust = add_dust(clean, 12, count=1)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(dust)
+    assert count >= 2 and stats[1:, cv2.CC_STAT_AREA].max() < 300
+
+
+def test_density_scales_the_damage_and_zero_is_a_clean_copy():
+    clean = photo(300, 400)
+    damaged, mask = add_defects(clean, 5, density=0)
+    np.testing.assert_array_equal(damaged, clean)
+    assert not mask.any()
+    light = np.mean([np.count_nonzero(add_defects(clean, s, density=1.0)[1]) for s in range(6)])
+    heavy = np.mean([np.count_nonzero(add_defects(clean, s, density=6.0)[1]) for s in range(6)])
+    assert heavy > 3 * light > 0
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: add_defects(photo(), 0, kinds=("scratch", "rust")), "unknown defect kind\\(s\\) rust; choose from scratch, stain, dust"),
+        (lambda: add_defects(photo(), 0, density=-1), "density must be a number >= 0"),
+        (lambda: add_scratches(photo(), 0, count=-2), "count must be a whole number >= 0"),
+        (lambda: add_dust(photo(), "seven"), "seed must be an int or a numpy Generator"),
+        (lambda: add_stains(photo().astype(np.float32), 0), "must be uint8"),
+    ],
+)
+def test_bad_input_is_refused_with_a_useful_message(call, words):
+    with pytest.raises(UsageError, match=words):
+        call()
+
+
+def test_detection_scores_known_values_and_tolerance():
+    truth = np.zeros((20, 20), np.uint8)
+    truth[10, 2:12] = 255  # a 10-px line
+    pred = np.zeros_like(truth)
+    pred[11, 2:7] = 255  # 5 px, one row off
+    pred[0, 19] = 255  # 1 px far away
+    exact = detection_scores(pred, truth, tolerance=0)
+    assert exact.precision == 0 and exact.recall == 0 and exact.f1 == 0
+    near = detection_scores(pred, truth, tolerance=2)
+    assert near.precision == pytest.approx(5 / 6)
+    assert near.recall == pytest.approx(7 / 10)  # columns 2..8 lie within 2 px of a predicted pixel
+    assert near.f1 == pytest.approx(2 * (5 / 6) * 0.7 / (5 / 6 + 0.7))
+    assert detection_scores(np.zeros_like(truth), np.zeros_like(truth)).f1 == 1.0
+    with pytest.raises(UsageError, match="same size"):
+        detection_scores(pred, truth[:10])
+
+
+def test_psnr_in_mask_known_value():
+    clean = np.full((4, 4, 3), 100, np.uint8)
+    restored = clean.copy()
+    restored[0, 0] = 110  # error 10 on 3 channels of 1 pixel; the other masked pixel is exact
+    mask = np.zeros((4, 4), np.uint8)
+    mask[0, :2] = 255
+    assert psnr_in_mask(restored, clean, mask) == pytest.approx(10 * np.log10(255**2 / 50))
+    assert psnr_in_mask(clean, clean, mask) == float("inf")
+    with pytest.raises(UsageError, match="the mask is empty"):
+        psnr_in_mask(clean, clean, np.zeros((4, 4), np.uint8))
+
+
+def test_the_validation_photos_are_training_photos_and_never_evaluation_photos():
+    train = {p.name for p in restoration_photos("train")}
+    assert set(VALIDATION_NAMES) <= train
+    assert not set(VALIDATION_NAMES) & set(EVAL_NAMES)
+
+
+def test_damaged_patches_are_deterministic_batches_centred_on_defects():
+    photos = [photo(200, 260), photo(240, 240)]
+    data = DamagedPatches(photos, size=48, length=64, density=4.0, centred_share=1.0)
+    idx = torch.arange(8)
+    damaged, mask, clean, defect = data.get_batch(idx)
+    assert damaged.shape == clean.shape == (8, 3, 48, 48) and mask.shape == defect.shape == (8, 1, 48, 48)
+    assert torch.equal(mask, defect)  # no free-form holes asked for
+    assert damaged.dtype == torch.float32 and 0 <= damaged.min() and damaged.max() <= 1
+    assert set(mask.unique().tolist()) <= {0.0, 1.0} and mask.mean() > 0.005
+    # Outside the mask the damaged patch is the clean one (up to the faint fringe).
+    assert ((damaged - clean).abs().amax(1, keepdim=True) * (1 - mask)).max() <= MASK_COVERAGE + 0.01
+    again = data.get_batch(idx)
+    assert all(torch.equal(a, b) for a, b in zip((damaged, mask, clean), again))
+    assert not torch.equal(mask, data.get_batch(torch.arange(8, 16))[1])
+    free = DamagedPatches(photos, size=48, length=64, density=0.0, free_form=1.0)
+    _, holes, _, defects = free.get_batch(idx)
+    assert holes.mean() > 0.01 and not defects.any()  # strokes, boxes or letters, which are not defects
+
+
+def test_grow_dilates_by_a_disk():
+    mask = np.zeros((9, 9), np.uint8)
+    mask[4, 4] = 255
+    assert np.count_nonzero(grow(mask, 1)) == 5 and np.count_nonzero(grow(mask, 0)) == 1
+
+
+def test_a_defect_that_changes_nothing_is_not_in_the_mask():
+    black = np.zeros((120, 160, 3), np.uint8)
+    damaged, mask = add_stains(black, 3, count=4)  # a tint multiplies: black stays black
+    np.testing.assert_array_equal(damaged, black)
+    assert not mask.any()
