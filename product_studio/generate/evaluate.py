@@ -1,0 +1,198 @@
+"""How good a Fashion-MNIST GAN is, measured with the project's own classifier.
+
+- **FID (own features)**: the Fréchet distance between Gaussians fitted to the 96-d pooled features
+  (global average of the last stage) of the shipped ``fmnist_cnn`` classifier, for generated images
+  and for the 10,000 real test images. This is *not* Inception FID (Heusel et al. 2017 use
+  Inception-v3 pool features on 299×299 RGB): its values are on another scale and cannot be
+  compared with published numbers; compare only within this table.
+- **Floor**: the same FID between a sample of real training images and the real test set, i.e.
+  what a perfect generator would score with the same number of samples.
+- **Class consistency**: the share of samples the classifier assigns to the category they were
+  generated for (plain forward pass, argmax).
+- **CAS** (classification accuracy score, Ravuri & Vinyals 2019): a small classifier
+  (``fmnist_cnn_tiny``) trained only on generated, class-balanced samples, tested on the 10,000 real
+  test images; ``cas_reference`` trains the same recipe on as many real training images.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import UsageError
+
+FID_NOTE = (
+    "FID on the 96-d pooled penultimate features of product_studio's own Fashion-MNIST classifier "
+    "(fmnist_cnn), not Inception FID: it cannot be compared with published FID numbers"
+)
+
+
+@torch.no_grad()
+def classifier_features(classifier: Any, images01: torch.Tensor, *, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """(pooled features N×D float64, predicted class N) for images N×1×28×28 in [0, 1]."""
+    classifier.eval()
+    feats, preds = [], []
+    for i in range(0, len(images01), batch_size):
+        maps = classifier.features(images01[i : i + batch_size].float())
+        pooled = torch.flatten(torch.nn.functional.adaptive_avg_pool2d(maps, 1), 1)
+        feats.append(pooled.double())
+        preds.append(classifier.head(pooled).argmax(1))
+    return torch.cat(feats).numpy(), torch.cat(preds).numpy()
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """‖μa − μb‖² + Tr(Σa + Σb − 2(ΣaΣb)^½) between Gaussians fitted to feature sets a and b (N×D).
+
+    Tr((ΣaΣb)^½) is computed as the sum of the square roots of the eigenvalues of the symmetric
+    Σa^½ Σb Σa^½ (same eigenvalues as ΣaΣb), which needs numpy only and stays real.
+    """
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
+        raise UsageError(f"frechet_distance needs two N×D feature arrays with N ≥ 2; got {a.shape} and {b.shape}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = root_a @ cov_b @ root_a
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+
+
+def _fmnist_classifier() -> Any:
+    from ..understand.classify import load_default_classifier
+
+    return load_default_classifier()
+
+
+_FEATURE_CACHE: dict[tuple[str, int | None, int], np.ndarray] = {}
+
+
+def real_features(split: str, n: int | None = None, *, seed: int = 0) -> np.ndarray:
+    """Classifier features of real Fashion-MNIST images (computed once per process and split)."""
+    key = (split, n, seed)
+    if key not in _FEATURE_CACHE:
+        _FEATURE_CACHE[key] = classifier_features(_fmnist_classifier(), real_images(split, n, seed=seed)[0])[0]
+    return _FEATURE_CACHE[key]
+
+
+def real_images(split: str, n: int | None = None, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST images N×1×28×28 in [0, 1] and labels; ``n`` of them drawn with ``seed`` (all when None)."""
+    from ..train.datasets import load_fashion_mnist
+
+    images, labels = load_fashion_mnist(split)
+    if n is not None and n < len(images):
+        index = np.sort(np.random.default_rng(seed).permutation(len(images))[:n])
+        images, labels = images[index], labels[index]
+    return torch.from_numpy(images[:, None].copy()).float().div_(255.0), torch.from_numpy(labels.astype(np.int64))
+
+
+def generate_balanced(gan: Any, n: int, *, seed: int = 0, ema: bool = True, truncation: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` samples (N×C×H×W in [0, 1]) with labels cycling over the categories (class-balanced)."""
+    from ..models.gan import to_unit
+    from .sample import generate_tensor, latents
+
+    classes = gan.config.num_classes if gan.config.conditional else 1
+    labels = torch.arange(n) % classes
+    z = latents(n, gan.config.z_dim, seed=seed, truncation=truncation)
+    return to_unit(generate_tensor(gan, labels, z, ema=ema)).clamp(0, 1), labels
+
+
+def keep_best_consistency(gan: Any, classifier: Any, *, per_class: int = 100, factor: int = 4, seed: int = 1, ema: bool = True) -> float:
+    """Class consistency of ``generate --keep-best``: per category, ``factor × per_class`` candidates,
+    the best ``per_class`` kept by ``quality_scores`` (discriminator + classifier)."""
+    from ..models.gan import to_unit
+    from .sample import generate_tensor, latents, quality_scores
+
+    hits = total = 0
+    for label in range(gan.config.num_classes):
+        z = latents(per_class * factor, gan.config.z_dim, seed=seed * 1000 + label)
+        images = generate_tensor(gan, torch.full((len(z),), label, dtype=torch.long), z, ema=ema)
+        best = images[quality_scores(gan, images, label, classifier=classifier).argsort(descending=True)[:per_class]]
+        _, preds = classifier_features(classifier, to_unit(best).clamp(0, 1))
+        hits += int((preds == label).sum())
+        total += len(preds)
+    return hits / total
+
+
+def classification_accuracy_score(images01: torch.Tensor, labels: torch.Tensor, *, epochs: int = 15, seed: int = 0,
+                                  progress: bool = False) -> float:
+    """Train ``fmnist_cnn_tiny`` on ``images01``/``labels`` only; its accuracy on the 10,000 real test images."""
+    import tempfile
+
+    from ..models.registry import create_model
+    from ..train.datasets import ArrayDataset, BatchAugment
+    from ..train.trainer import Trainer, evaluate_accuracy
+
+    uint8 = (images01.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+    train = ArrayDataset(uint8, labels)
+    test_x, test_y = real_images("test")
+    test = ArrayDataset((test_x * 255 + 0.5).to(torch.uint8), test_y)
+    torch.manual_seed(seed)
+    model = create_model("fmnist_cnn_tiny")
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(model, train, out_dir=tmp, epochs=epochs, lr=0.1, batch_size=128, optimizer="sgd",
+                          weight_decay=5e-4, scheduler="onecycle", label_smoothing=0.1, seed=seed, progress=progress,
+                          augment=BatchAugment(crop_padding=2, flip=True, erase_p=0.25), autocast_bf16=True,
+                          checkpoint_every=10**9)
+        trainer.fit()
+    return float(evaluate_accuracy(model.eval(), test)["accuracy"])
+
+
+def fid_floor(n: int = 10000, *, seed: int = 0) -> float:
+    """FID(own features) between ``n`` real training images and the 10,000 real test images."""
+    return frechet_distance(real_features("train", n, seed=seed), real_features("test"))
+
+
+def evaluate_gan(gan: Any, *, n: int = 10000, ema: bool = True, keep_best_factor: int | None = 4, cas: bool = True,
+                 cas_epochs: int = 15, cas_reference: bool = False, floor: bool = True, seed: int = 0,
+                 test_images: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """FID (own features) against the real test set, the real-vs-real floor, class consistency (plain
+    and with the keep-best gate), and CAS, for a 28×28 grayscale Fashion-MNIST GAN.
+
+    ``test_images`` uses only that many of the 10,000 test images for the FID (quick checks).
+    """
+    import time
+
+    config = gan.config
+    if (config.image_size, config.channels) != (28, 1):
+        raise UsageError(
+            f"evaluation uses the Fashion-MNIST classifier and test set: it needs a 28×28 grayscale model; this one is "
+            f"{config.image_size}×{config.image_size}×{config.channels}"
+        )
+    if n < 100:
+        raise UsageError(f"n must be at least 100 samples for a meaningful FID; got {n}")
+    classifier = _fmnist_classifier()
+    started = time.perf_counter()
+    images, labels = generate_balanced(gan, n, seed=seed, ema=ema)
+    generation_seconds = time.perf_counter() - started
+    fake_feats, preds = classifier_features(classifier, images)
+    test_feats = real_features("test", test_images, seed=seed)
+    result: dict[str, Any] = {
+        "samples": n,
+        "test_images": len(test_feats),
+        "fid_own_features": frechet_distance(fake_feats, test_feats),
+        "fid_note": FID_NOTE,
+        "generator": "ema" if ema else "raw",
+        "images_per_second": n / max(generation_seconds, 1e-9),
+    }
+    if floor:
+        result["fid_floor_real_train_vs_test"] = frechet_distance(real_features("train", n, seed=seed), test_feats)
+        result["fid_over_floor"] = result["fid_own_features"] / max(result["fid_floor_real_train_vs_test"], 1e-9)
+    if config.conditional:
+        result["class_consistency"] = float((preds == labels.numpy()).mean())
+        per_class = [(preds[labels.numpy() == c] == c).mean() for c in range(config.num_classes)]
+        result["class_consistency_per_class"] = {name: float(v) for name, v in zip(config.class_names, per_class)}
+        if keep_best_factor:
+            per_class = max(10, min(100, n // config.num_classes))
+            result["class_consistency_keep_best"] = keep_best_consistency(gan, classifier, per_class=per_class,
+                                                                          factor=keep_best_factor, ema=ema)
+            result["keep_best_samples"] = per_class * config.num_classes
+            result["keep_best_factor"] = keep_best_factor
+        if cas:
+            result["cas"] = classification_accuracy_score(images, labels, epochs=cas_epochs, seed=seed, progress=progress)
+            result["cas_epochs"] = cas_epochs
+            if cas_reference:
+                real_x, real_y = real_images("train", n, seed=seed)
+                result["cas_reference_real"] = classification_accuracy_score(real_x, real_y, epochs=cas_epochs, seed=seed, progress=progress)
+    return result
