@@ -10,7 +10,8 @@ What it does for every model:
   stacked), shuffled by a seeded generator: epoch ``e`` always sees the same order;
 - one optimizer step per batch through ``step_fn`` — by default forward, ``loss_fn``, backward,
   optimizer and scheduler step; a GAN passes its own ``step_fn`` and a dict of ``optimizers``;
-- a tqdm progress bar on stderr;
+- a tqdm progress bar on stderr, with each epoch's validation metrics written above it (the core
+  prints nothing else; with ``progress=False`` it is silent and history.json has them);
 - a checkpoint every ``checkpoint_every`` steps and at the end: ``checkpoints/last.safetensors``
   (every tensor: model, EMA, optimizer state, RNG states) + ``checkpoints/last.json`` (everything
   else: step, scheduler state, history) — no pickle; ``resume=True`` continues from it with
@@ -251,6 +252,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.val_history: list[dict[str, Any]] = []
         self.best_metric: float | None = None
+        self._bar: Any = None  # the progress bar while fit() runs
         self.best_epoch: int | None = None
         self.seconds = 0.0
         torch.manual_seed(cfg.seed)
@@ -355,6 +357,7 @@ class Trainer:
         self.write_config()
         bar = tqdm(total=self.total_steps, initial=self.step, file=sys.stderr, disable=not cfg.progress,
                    desc=getattr(self.model, "model_name", type(self.model).__name__), dynamic_ncols=True)
+        self._bar = bar
         started = time.perf_counter() - self.seconds
         try:
             while self.step < self.total_steps:
@@ -378,6 +381,7 @@ class Trainer:
                     self.save_checkpoint()
         finally:
             bar.close()
+            self._bar = None
         self.write_history()
         final_path = self.out_dir / "final.safetensors"
         self.save_weights(final_path, {"step": self.step})
@@ -406,7 +410,8 @@ class Trainer:
                     self.best_metric, self.best_epoch = float(value), epoch
                     self.save_weights(self.out_dir / "best.safetensors", {cfg.metric: float(value), "epoch": epoch, "step": self.step})
             summary = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-            print(f"epoch {epoch} step {self.step}: {summary}", file=sys.stderr, flush=True)
+            if self._bar is not None and not self._bar.disable:  # shown with the progress bar; history.json keeps it
+                self._bar.write(f"epoch {epoch} step {self.step}: {summary}", file=sys.stderr)
         if self.sample_fn is not None:
             self.sample_fn(self, self.step)
         self.write_history()
