@@ -1,7 +1,8 @@
 """How good a Fashion-MNIST GAN is, measured with the project's own classifier.
 
 - **FID (own features)**: the Fréchet distance between Gaussians fitted to the 96-d pooled features
-  (global average of the last stage) of the shipped ``fmnist_cnn`` classifier, for generated images
+  (global average of the last stage) of the shipped ``fmnist_cnn`` classifier (``METRIC_WEIGHTS``,
+  fixed even where ``classify`` uses another model), for generated images
   and for the 10,000 real test images. This is *not* Inception FID (Heusel et al. 2017 use
   Inception-v3 pool features on 299×299 RGB): its values are on another scale and cannot be
   compared with published numbers; compare only within this table.
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -59,10 +61,16 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
-def _fmnist_classifier() -> Any:
-    from ..understand.classify import load_default_classifier
+# The metric network is fixed, like Inception-v3 for published FID: the first shipped classifier,
+# kept even when ``classify`` moves to a better one, so every figure stays comparable across versions.
+METRIC_WEIGHTS = "fmnist_cnn.safetensors"
 
-    return load_default_classifier()
+
+@lru_cache(maxsize=1)
+def _fmnist_classifier() -> Any:
+    from ..models import load_model, shipped_weight_path
+
+    return load_model(shipped_weight_path(METRIC_WEIGHTS)).eval()
 
 
 _FEATURE_CACHE: dict[tuple[str, int | None, int], np.ndarray] = {}
