@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, OverwriteOption, handle_errors, info, print_json
+from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, OverwriteOption, handle_errors, info, print_json, record_failure
 
 
 def register(app: typer.Typer) -> None:
@@ -79,8 +79,7 @@ def anonymize(
                 info(f"{f.path} -> {saved.path}: {_summary(results[-1])}")
         except StudioError as exc:
             failed += 1
-            results.append({"input": str(f.path), "status": "failed", "error": str(exc), "error_type": type(exc).__name__})
-            info(f"failed: {exc}")
+            record_failure(results, f.path, exc)
     summary = {
         "inputs": len(files),
         "done": len(files) - failed,

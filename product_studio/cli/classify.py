@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, info, print_json
+from .common import JsonOption, finish_files, handle_errors, info, record_failure
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +54,7 @@ def classify(
         model = load_model(weights)
     else:
         model = load_default_classifier()
-    results, failed = [], 0
+    results: list[dict[str, Any]] = []
     for f in files:
         try:
             item = load_image(f.path)
@@ -71,9 +72,5 @@ def classify(
                 shown = ", ".join(f"{label} {p:.1%}" for label, p in top)
                 info(f"{f.path}: {shown}" + (f"  (heat map: {record['explain']})" if explain is not None else ""))
         except StudioError as exc:
-            failed += 1
-            results.append({"input": str(f.path), "status": "failed", "error": str(exc)})
-            info(f"failed: {exc}")
-    if json_out:
-        print_json({"model": classifier_info(model), "results": results, "failed": failed})
-    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+            record_failure(results, f.path, exc)
+    finish_files(results, json_out, model=classifier_info(model))

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
@@ -52,3 +52,18 @@ def print_json(document: Any) -> None:
 def info(message: str) -> None:
     """Human-readable progress and notes: always stderr, so stdout stays clean for --json."""
     typer.echo(message, err=True)
+
+
+def record_failure(results: list[dict[str, Any]], path: Any, exc: Exception) -> None:
+    """One input that could not be done: its entry in a command's results, and the reason on stderr."""
+    results.append({"input": str(path), "status": "failed", "error": str(exc), "error_type": type(exc).__name__})
+    info(f"failed: {exc}")
+
+
+def finish_files(results: list[dict[str, Any]], json_out: bool, **document: Any) -> NoReturn:
+    """End a command that worked file by file: the JSON document (``document`` first, then
+    ``results`` and ``failed``) with --json, and exit 1 when any input failed, else 0."""
+    failed = sum(1 for r in results if r.get("status") == "failed")
+    if json_out:
+        print_json({**document, "results": results, "failed": failed})
+    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)

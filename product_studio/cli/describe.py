@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, info, print_json
+from .common import JsonOption, finish_files, handle_errors, info, record_failure
 
 LLM_KEY_ENV = "PRODUCT_STUDIO_LLM_KEY"
 
@@ -79,7 +80,7 @@ def describe(
     llm = LLMConfig(url=llm_url, model=llm_model, api_key=llm_key or os.environ.get(LLM_KEY_ENV)) if llm_url else None
     describe_listing(None, seller, preset=preset, langs=langs)  # checks the languages up front
     files = expand_inputs(inputs)
-    results, failed = [], 0
+    results: list[dict[str, Any]] = []
     for f in files:
         try:
             item = load_image(f.path)
@@ -99,12 +100,8 @@ def describe(
             if not json_out:
                 _print_human(str(f.path), attrs, listings)
         except StudioError as exc:
-            failed += 1
-            results.append({"input": str(f.path), "status": "failed", "error": str(exc)})
-            info(f"failed: {exc}")
-    if json_out:
-        print_json({"preset": preset, "results": results, "failed": failed})
-    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+            record_failure(results, f.path, exc)
+    finish_files(results, json_out, preset=preset)
 
 
 def _print_human(path: str, attrs, listings) -> None:

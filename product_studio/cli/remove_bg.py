@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, OverwriteOption, handle_errors, info, print_json
+from .common import JsonOption, OverwriteOption, finish_files, handle_errors, info, record_failure
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +46,7 @@ def remove_bg(
     single_file = len(files) == 1 and output.suffix.lower() == ".png"
     if len(files) > 1 and output.suffix:
         raise UsageError(f"{len(files)} inputs need an output folder, not the file name '{output}'")
-    results, failed = [], 0
+    results: list[dict[str, Any]] = []
     for f in files:
         target = output if single_file else safe_output_path(output, f.relative.with_suffix(".png"))
         try:
@@ -55,9 +56,5 @@ def remove_bg(
             if not json_out:
                 info(f"{f.path} -> {saved.path}")
         except StudioError as exc:
-            failed += 1
-            results.append({"input": str(f.path), "status": "failed", "error": str(exc)})
-            info(f"failed: {exc}")
-    if json_out:
-        print_json({"results": results, "failed": failed})
-    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+            record_failure(results, f.path, exc)
+    finish_files(results, json_out)

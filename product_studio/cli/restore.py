@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, OverwriteOption, handle_errors, info, print_json
+from .common import EXIT_OK, JsonOption, OverwriteOption, finish_files, handle_errors, info, print_json, record_failure
 from .train import train_app
 
 MaxTileOption = typer.Option(
@@ -111,7 +111,7 @@ def _run(files: list[Any], output: Path, overwrite: bool, json_out: bool, quiet:
     from ..imageio import load_image, save_image
 
     _, target = _outputs(files, output)
-    results, failed = [], 0
+    results: list[dict[str, Any]] = []
     for f in files:
         try:
             item = load_image(f.path)
@@ -129,12 +129,8 @@ def _run(files: list[Any], output: Path, overwrite: bool, json_out: bool, quiet:
                 extra = " ".join(f"{k}={v}" for k, v in facts.items())
                 info(f"{f.path} -> {saved.path} ({out.width}x{out.height}, {seconds:.2f} s{', ' + extra if extra else ''})")
         except StudioError as exc:
-            failed += 1
-            results.append({"input": str(f.path), "status": "failed", "error": str(exc)})
-            info(f"failed: {exc}")
-    if json_out:
-        print_json({"results": results, "failed": failed})
-    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+            record_failure(results, f.path, exc)
+    finish_files(results, json_out)
 
 
 @handle_errors
