@@ -37,11 +37,12 @@ def register(app: typer.Typer) -> None:
 def classifier(
     data: str = typer.Option(..., "--data", help="fashion-mnist, or a folder with one subfolder per category."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Model preset (default: fmnist_cnn for fashion-mnist, catalog_cnn_64 for a folder)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model preset (default: fmnist_resnet for fashion-mnist, catalog_cnn_64 for a folder; fmnist_cnn is 4x cheaper)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Epochs (default: the recipe's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1),
     lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
     val_fraction: float = typer.Option(0.15, "--val-fraction", min=0.01, max=0.5, help="Share of each category held out (folders)."),
+    init: Path | None = typer.Option(None, "--init", help="Start from these weights (same model and categories), e.g. a second cycle at a lower --lr."),
     fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = JsonOption,
@@ -55,7 +56,7 @@ def classifier(
     if not is_fmnist and not Path(data).is_dir():
         raise UsageError(f"--data must be 'fashion-mnist' or a folder of category subfolders; {data!r} is neither")
     recipe = ClassifierRecipe()
-    changes: dict = {"model": model or ("fmnist_cnn" if is_fmnist else "catalog_cnn_64"), "val_fraction": val_fraction}
+    changes: dict = {"model": model or ("fmnist_resnet" if is_fmnist else "catalog_cnn_64"), "val_fraction": val_fraction}
     if not is_fmnist:  # small user data sets: a gentler recipe than the Fashion-MNIST one
         changes.update(epochs=30, lr=0.05, erase_p=0.25, crop_padding=4, checkpoint_every=200)
     if epochs is not None:
@@ -64,6 +65,8 @@ def classifier(
         changes["batch_size"] = batch_size
     if lr is not None:
         changes["lr"] = lr
+    if init is not None:
+        changes["init_weights"] = str(init)
     recipe = dataclasses.replace(recipe, **changes)
     summary = train_classifier(data, output, recipe=recipe, resume=not fresh, progress=not (quiet or json_out))
     if json_out:

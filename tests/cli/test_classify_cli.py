@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from product_studio.models import load_model
@@ -30,7 +31,7 @@ def test_classify_a_real_photo_with_json_and_explain(tmp_path):
     done = cli("classify", str(photo), "--top-k", "3", "--explain", str(heat), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["failed"] == 0 and report["model"]["model"] == "fmnist_cnn"
+    assert report["failed"] == 0 and report["model"]["model"] == "fmnist_resnet"
     (result,) = report["results"]
     labels = [entry["label"] for entry in result["top_k"]]
     probabilities = [entry["probability"] for entry in result["top_k"]]
@@ -79,3 +80,19 @@ def test_train_classifier_on_a_tiny_three_category_folder(tmp_path):
     assert {e["label"] for e in json.loads(again.stdout)["results"][0]["top_k"]} == {"mugs", "plants", "vases"}
     bad = cli("train", "classifier", "--data", str(tmp_path / "nowhere"), "-o", str(out))
     assert bad.returncode == 2 and "neither" in bad.stderr
+
+    # A second cycle starts from the first run's weights, not from scratch ...
+    start = load_model(out / "best.safetensors")
+    second = cli("train", "classifier", "--data", str(data), "--epochs", "1", "--batch-size", "8", "--lr", "0.0",
+                 "--init", str(out / "best.safetensors"), "-o", str(tmp_path / "run2"), "--json")
+    assert second.returncode == 0, second.stderr
+    cycled = load_model(tmp_path / "run2" / "best.safetensors")
+    conv = "stem.0.weight"  # with lr 0 the weights stay the first run's (a fresh start would be random)
+    assert torch.equal(cycled.state_dict()[conv], start.state_dict()[conv])
+    # ... and weights of other categories are refused with what to do.
+    two = tmp_path / "two"
+    for name in ("mugs", "vases"):
+        shutil.copytree(data / name, two / name)
+    other = cli("train", "classifier", "--data", str(two), "--epochs", "1", "--init", str(out / "best.safetensors"),
+                "-o", str(tmp_path / "run3"))
+    assert other.returncode == 2 and "start from weights of the same model" in other.stderr
