@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +11,10 @@ import torch
 from PIL import Image
 
 from product_studio.models import load_model
+from run_cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).parent / "product-studio"
-    command = [str(script)] if script.exists() else [sys.executable, "-c", "from product_studio.cli.app import main; main()"]
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
 
 
 def test_classify_a_real_photo_with_json_and_explain(tmp_path):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +10,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).parent / "product-studio"
-    command = [str(script)] if script.exists() else [sys.executable, "-c", "from product_studio.cli.app import main; main()"]
-    return subprocess.run(command + list(args), check=False, capture_output=True, text=True, timeout=300)
+from run_cli import cli
 
 
 def test_generate_with_the_shipped_model_by_name_index_grid_and_seed(tmp_path):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +14,11 @@ from typer.testing import CliRunner
 
 from product_studio.cli.app import app
 from product_studio.marketplaces import check_file, load_preset
+from run_cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
 runner = CliRunner()
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).parent / "product-studio"
-    command = [str(script)] if script.exists() else [sys.executable, "-c", "from product_studio.cli.app import main; main()"]
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture()

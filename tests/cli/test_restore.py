@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +10,10 @@ from PIL import Image
 
 from product_studio.models import load_model
 from product_studio.restore.data import center_crop, to_uint8
+from run_cli import cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).parent / "product-studio"
-    command = [str(script)] if script.exists() else [sys.executable, "-c", "from product_studio.cli.app import main; main()"]
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
