@@ -85,19 +85,11 @@ class PatchStream:
 
 
 @dataclass(frozen=True)
-class DenoiserRecipe:
-    model: str = "denoiser_cnn"
-    steps: int = 1600
-    batch_size: int = 24
-    patch: int = 48
-    lr: float = 1e-3
-    loss: str = "mse"  # mse | l1
-    init_weights: str | None = None  # start from these weights (a second training cycle), not from scratch
+class _PatchRecipe:
+    """What the denoiser's and the upscalers' trainings share: schedule, EMA, validation, threads, photos."""
+
     warmup_fraction: float = 0.03
     ema_decay: float = 0.999
-    max_sigma: float = 55.0
-    jpeg_share: float = 0.2
-    poisson_share: float = 0.2
     steps_per_eval: int = 250
     val_patches: int = 48
     seed: int = 0
@@ -108,23 +100,28 @@ class DenoiserRecipe:
 
 
 @dataclass(frozen=True)
-class UpscalerRecipe:
+class DenoiserRecipe(_PatchRecipe):
+    model: str = "denoiser_cnn"
+    steps: int = 1600
+    batch_size: int = 24
+    patch: int = 48
+    lr: float = 1e-3
+    loss: str = "mse"  # mse | l1
+    init_weights: str | None = None  # start from these weights (a second training cycle), not from scratch
+    max_sigma: float = 55.0
+    jpeg_share: float = 0.2
+    poisson_share: float = 0.2
+
+
+@dataclass(frozen=True)
+class UpscalerRecipe(_PatchRecipe):
     model: str = "upscaler_x2"
     scale: int = 2
     steps: int = 1000
     batch_size: int = 16
     patch: int = 96  # high-resolution side; the input is patch / scale
     lr: float = 2e-3
-    warmup_fraction: float = 0.03
-    ema_decay: float = 0.999
     jpeg_share: float = 0.0
-    steps_per_eval: int = 250
-    val_patches: int = 48
-    seed: int = 0
-    num_threads: int = 1
-    autocast_bf16: bool = True  # bf16 convolutions: 2.4x faster training on AVX512-BF16 CPUs
-    max_side: int = TRAIN_MAX_SIDE
-    limit_photos: int | None = None
 
 
 def _training_photos(recipe: Any) -> list[np.ndarray]:
