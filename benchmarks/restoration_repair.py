@@ -12,15 +12,17 @@ chosen on two further training-split photos).
 Detection: pixel-level precision, recall and F1 summed over the set, with a 2-px tolerance (a
 detected pixel counts as right when a true defect pixel lies within 2 px of it, and a true pixel
 as found when a detected one does), and without tolerance. Baseline: black-hat + top-hat
-morphology (``ops.repair.classical_defects``).
+morphology (``ops.repair.classical_defects``). A second table repeats the detection on the same
+photos and seeds damaged with one kind of defect at a time (scratches, stains, dust), at the
+threshold chosen on the validation photos.
 
 Repair: every method fills the same hole (the true defect mask grown by 1 px); PSNR is measured
 over the hole's pixels only, against the clean photo. "ours" fills from the surroundings only, as
 Telea and NS do; "ours, seeing through the defect" also reads the damaged pixels under the hole
 (what ``repair --auto`` does: a stain or a faint scratch tints the real image rather than hiding
-it). Also shown: the network's own non-learned pre-fill (normalised convolution) and the whole
-chain (learned detector's mask, grown by 1 px, then our inpainter seeing through it), measured
-inside the true hole.
+it). Also shown: the network's own non-learned pre-fill (normalised convolution) and whole chains (a
+detector's mask, grown by 1 px, then a fill; ``repair --auto`` is the learned detector with
+Navier-Stokes), measured inside the true hole.
 
 Seconds per megapixel: wall time for the whole 512-px image divided by its megapixels, one
 thread (``torch.set_num_threads(1)``), on this machine at the time of the run.
@@ -40,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from product_studio.restore.defects import detection_counts, psnr_in_mask, scores_from_counts
+from product_studio.restore.defects import KINDS, detection_counts, psnr_in_mask, scores_from_counts
 from product_studio.restore.repair_data import EVAL_DENSITY, EVAL_SEEDS, EVAL_SIDE, benchmark_set, grow
 
 TOLERANCE = 2
@@ -123,16 +125,20 @@ def repair_rows(samples: list, inpainter: Any = None, detector: Any = None) -> l
     if inpainter is not None:
         from product_studio.ops.repair import classical_defects
 
-        finders = {"classical detector + ours (repair --auto)": classical_defects}
+        learned_fill = lambda px, hole: learned_inpaint(px, hole, model=inpainter, trusted=hole)
+        ns_fill = lambda px, hole: cv2.inpaint(px, (hole > 0).astype(np.uint8), 3, cv2.INPAINT_NS)
+        chains = {"classical detector + ours": (classical_defects, learned_fill)}
         if detector is not None:
             cut = float(detector.metrics.get("threshold", 0.5))
-            finders["learned detector + ours"] = lambda px: ((defect_probability(px, model=detector) >= cut) * 255).astype(np.uint8)
-        for name, find in finders.items():
+            learned_find = lambda px: ((defect_probability(px, model=detector) >= cut) * 255).astype(np.uint8)
+            chains["learned detector + ours"] = (learned_find, learned_fill)
+            chains["learned detector + Navier-Stokes (repair --auto)"] = (learned_find, ns_fill)
+        for name, (find, fill) in chains.items():
             values, seconds, mp = [], 0.0, 0.0
             for s in samples:
                 started = time.perf_counter()
                 found = grow(find(s.damaged))
-                out = learned_inpaint(s.damaged, found, model=inpainter, trusted=found) if found.any() else s.damaged.copy()
+                out = fill(s.damaged, found) if found.any() else s.damaged.copy()
                 seconds += time.perf_counter() - started
                 mp += _megapixels(s.damaged)
                 values.append(psnr_in_mask(out, s.clean, grow(s.mask)))
@@ -231,15 +237,19 @@ def repair_tables(args: Any = None) -> str:
     n = len(samples)
     header = (f"Held-out photos (restore.data eval split, {EVAL_SIDE} px), {n} images with synthetic scratches, stains and "
               f"dust (density {EVAL_DENSITY}, seeds {list(EVAL_SEEDS)}); 1 thread.")
-    detection = _table(detection_rows(samples, models["detector"]), [
-        ("method", "detector", ""), ("precision", f"precision (±{TOLERANCE} px)", ".3f"), ("recall", f"recall (±{TOLERANCE} px)", ".3f"),
-        ("f1", f"F1 (±{TOLERANCE} px)", ".3f"), ("f1_exact", "F1 (exact)", ".3f"), ("seconds_per_mp", "s / MP", ".2f")])
+    columns = [("precision", f"precision (±{TOLERANCE} px)", ".3f"), ("recall", f"recall (±{TOLERANCE} px)", ".3f"),
+               ("f1", f"F1 (±{TOLERANCE} px)", ".3f"), ("f1_exact", "F1 (exact)", ".3f")]
+    detection = _table(detection_rows(samples, models["detector"]), [("method", "detector", ""), *columns,
+                                                                      ("seconds_per_mp", "s / MP", ".2f")])
+    by_kind = _table([{**row, "kind": kind} for kind in KINDS for row in detection_rows(benchmark_set(kinds=(kind,)), models["detector"])],
+                     [("kind", "defects", ""), ("method", "detector", ""), *columns])
     repair = _table(repair_rows(samples, models["inpainter"], models["detector"]), [
         ("method", "fill", ""), ("psnr_mask", "PSNR in the hole (dB)", ".2f"), ("seconds_per_mp", "s / MP", ".2f")])
     marks = _table(watermark_rows(models["inpainter"]), [
         ("method", "fill", ""), ("photos", "caption found by OCR", ""), ("psnr_mask", "PSNR in the letters (dB)", ".2f"),
         ("still_read", "OCR still reads it", "")])
-    return (f"{header}\n\n**Defect detection** (pixel level)\n\n{detection}\n\n**Repair** (hole = true mask grown by 1 px)"
+    return (f"{header}\n\n**Defect detection** (pixel level)\n\n{detection}\n\n**Detection by kind** (the same photos and "
+            f"seeds, one kind of defect at a time)\n\n{by_kind}\n\n**Repair** (hole = true mask grown by 1 px)"
             f"\n\n{repair}\n\n**Watermark removal** (the held-out photos with a 55 %-opaque white caption 'SAMPLE (c) STUDIO'; "
             f"mask = ``text_mask``'s letters)\n\n{marks}\n")
 
@@ -271,8 +281,8 @@ def watermark(photo: np.ndarray, text: str = "SAMPLE (c) STUDIO", opacity: float
 
 
 def figures(out_dir: Path = ROOT / "docs" / "images", *, sample: str = "coffee", seed: int = 3) -> list[Path]:
-    """docs/images/repair_before_after.png (damaged | detected mask | Telea | ours | clean) and
-    docs/images/repair_watermark.png (watermarked | text mask | ours)."""
+    """docs/images/repair_before_after.png (damaged | detected mask | Navier-Stokes | learned | clean) and
+    docs/images/repair_watermark.png (watermarked | text mask | filled)."""
     from product_studio.ops.repair import detect_defects, inpaint, text_mask
     from product_studio.restore.data import load_photo, photo_source
     from product_studio.restore.defects import add_defects
@@ -280,12 +290,12 @@ def figures(out_dir: Path = ROOT / "docs" / "images", *, sample: str = "coffee",
     clean = load_photo(photo_source(sample), max_side=EVAL_SIDE)
     damaged, truth = add_defects(clean, seed, density=EVAL_DENSITY * 1.5)
     found = detect_defects(damaged, method="auto", grow=1)
-    telea = inpaint(damaged, found, method="telea")
-    ours = inpaint(damaged, found, method="auto", trusted=found)  # as `repair --auto` does
+    navier = inpaint(damaged, found, method="auto")  # as `repair --auto` does: Navier-Stokes
+    ours = inpaint(damaged, found, method="learned", trusted=found)
     mask_view = np.dstack([found] * 3)
     mask_view[(truth > 0) & (found == 0)] = (255, 60, 60)  # missed defect pixels in red
-    tiles = [_label(damaged, "damaged"), _label(mask_view, "detected (red: missed)"), _label(telea, "Telea"),
-             _label(ours, "ours"), _label(clean, "clean")]
+    tiles = [_label(damaged, "damaged"), _label(mask_view, "detected (red: missed)"), _label(navier, "Navier-Stokes (auto)"),
+             _label(ours, "learned"), _label(clean, "clean")]
     paths = [out_dir / "repair_before_after.png"]
     _save(paths[0], np.hstack(tiles))
     marked = watermark(load_photo(photo_source("kite"), max_side=EVAL_SIDE))
@@ -293,7 +303,7 @@ def figures(out_dir: Path = ROOT / "docs" / "images", *, sample: str = "coffee",
     removed = inpaint(marked, mask, method="auto") if mask.any() else marked
     paths.append(out_dir / "repair_watermark.png")
     _save(paths[1], np.hstack([_label(marked, "watermarked"), _label(np.dstack([mask] * 3), f"text mask ({len(lines)} line(s))"),
-                               _label(removed, "ours")]))
+                               _label(removed, "filled (auto: Navier-Stokes)")]))
     return paths
 
 

@@ -10,8 +10,10 @@ fringe below 15 % coverage moves a pixel less than 15 % of the way to the defect
 
 - scratches: thin curved strokes (a smooth random curve, 1-3 px wide, anti-aliased), light
   (emulsion scraped off, a scuff on a glossy product) or dark, mostly opaque;
-- stains: soft-edged blobs (a union of blurred ellipses, sometimes with a darker drying ring)
-  that tint and darken what is under them, partly transparent (peak opacity 0.35-0.7);
+- stains and spots: blobs 2-7 % of the shorter side across (a union of blurred ellipses, edge
+  blur 8-25 % of the radius, sometimes with a darker drying ring) that tint and darken what is
+  under them, partly transparent (peak opacity 0.5-0.85): visible to a person, unlike the faint
+  wide tints of the first version, which no detector could learn;
 - dust: small dark or bright specks (0.5-2.5 px radius), alone and in clusters, and short hairs.
 
 Drawing is done per defect in a small supersampled (4x) canvas around it, so a 12-megapixel photo
@@ -128,9 +130,9 @@ def _draw_scratch(image: np.ndarray, alpha: np.ndarray, rng: np.random.Generator
 def _draw_stain(image: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> None:
     shape = image.shape[:2]
     side = min(shape)
-    radius = rng.uniform(0.03, 0.12) * side + 2
+    radius = rng.uniform(0.02, 0.07) * side + 2
     centre = np.array([rng.uniform(0, shape[1]), rng.uniform(0, shape[0])])
-    blur = rng.uniform(0.15, 0.35) * radius
+    blur = rng.uniform(0.08, 0.25) * radius
     canvas = _box(centre[None], 1.6 * radius + 3 * blur + 2, shape)
     if canvas is None:
         return
@@ -148,7 +150,7 @@ def _draw_stain(image: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) 
         edge = np.clip(soft * (1 - soft) * 4, 0, 1)
         soft = np.clip(0.6 * soft + 0.8 * edge, 0, 1)
     soft8 = (np.clip(soft, 0, 1) * 255).astype(np.uint8)
-    coverage = canvas.to_pixels(soft8) * rng.uniform(0.35, 0.7)
+    coverage = canvas.to_pixels(soft8) * rng.uniform(0.5, 0.85)
     tints = ([0.55, 0.42, 0.25], [0.45, 0.45, 0.45], [0.75, 0.6, 0.3], [0.35, 0.3, 0.3], [0.7, 0.7, 0.55])
     tint = np.array(tints[int(rng.integers(len(tints)))], np.float32) * rng.uniform(0.8, 1.1)
     _composite(image, coverage, canvas, None, np.clip(tint, 0, 1).astype(np.float32), alpha)

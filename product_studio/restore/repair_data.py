@@ -26,7 +26,7 @@ import torch
 
 from ..errors import UsageError
 from .data import load_photo, restoration_photos
-from .defects import add_defects
+from .defects import KINDS, add_defects
 
 VALIDATION_NAMES: tuple[str, ...] = ("china", "evening_glow")
 TRAIN_SIDES: tuple[int, ...] = (384, 512, 768)
@@ -64,19 +64,22 @@ class DamagedSample:
     mask: np.ndarray
 
 
-def damaged_set(photos: list[tuple[str, np.ndarray]], seeds: tuple[int, ...], density: float) -> list[DamagedSample]:
+def damaged_set(photos: list[tuple[str, np.ndarray]], seeds: tuple[int, ...], density: float,
+                kinds: tuple[str, ...] = KINDS) -> list[DamagedSample]:
     out = []
     for k, (name, photo) in enumerate(photos):
         for seed in seeds:
-            damaged, mask = add_defects(photo, 10_000 * seed + k, density=density)
+            damaged, mask = add_defects(photo, 10_000 * seed + k, density=density, kinds=kinds)
             out.append(DamagedSample(name, seed, photo, damaged, mask))
     return out
 
 
-def benchmark_set(*, side: int = EVAL_SIDE, seeds: tuple[int, ...] = EVAL_SEEDS, density: float = EVAL_DENSITY) -> list[DamagedSample]:
-    """The held-out photos (``restore.data`` eval split) at ``side`` px, damaged with fixed seeds."""
+def benchmark_set(*, side: int = EVAL_SIDE, seeds: tuple[int, ...] = EVAL_SEEDS, density: float = EVAL_DENSITY,
+                  kinds: tuple[str, ...] = KINDS) -> list[DamagedSample]:
+    """The held-out photos (``restore.data`` eval split) at ``side`` px, damaged with fixed seeds
+    (``kinds``: only these defect kinds, e.g. ``("stain",)`` for the per-kind figures)."""
     photos = [(p.name, load_photo(p, max_side=side)) for p in restoration_photos("eval")]
-    return damaged_set(photos, seeds, density)
+    return damaged_set(photos, seeds, density, kinds)
 
 
 def validation_set(*, side: int = EVAL_SIDE, seeds: tuple[int, ...] = (0, 1), density: float = EVAL_DENSITY) -> list[DamagedSample]:
