@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULTS = {
-    "detector": {"steps": 800, "batch_size": 16, "lr": 2e-3, "out": "runs/defect_detector", "file": "defect_detector.safetensors",
+    "detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "out": "runs/defect_detector", "file": "defect_detector.safetensors",
                  "model": "defect_unet_s", "script": "scripts/train_defect_detector.py"},
     "inpainter": {"steps": 600, "batch_size": 16, "lr": 2e-3, "out": "runs/inpainter_content", "file": "inpainter.safetensors",
                   "model": "inpaint_gated_content_s", "script": "scripts/train_inpainter.py"},
@@ -66,7 +66,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         "equivalent_cli": f"product-studio train {cli} -o {args.out} --steps {args.steps}",
         "data": "restore.data training split (its EVAL_NAMES held out) minus repair_data.VALIDATION_NAMES "
         "(china, evening_glow: validation), each at 384/512/768 px, with synthetic scratches, stains and dust "
-        "(restore/defects.py, density 4.0); " + ("96" if kind == "detector" else "64") + "-px patches, 70% centred on a defect"
+        "(restore/defects.py, density 4.0); " + ("128" if kind == "detector" else "64") + "-px patches, 70% centred on a defect"
         + ("; holes also get random strokes, boxes and letters" if kind == "inpainter" else ""),
         "steps": summary["metrics"]["steps"],
         "training_seconds": summary["train_seconds"],

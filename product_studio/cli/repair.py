@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
         help=(
             "Repair a photo: fill the defects a mask marks, or find scratches, stains and dust automatically (--auto), "
             "or remove overlaid text and watermarks found by OCR (--remove-text). The input is never changed.\n\n"
-            "The filling is done by the learned inpainter when its weights load (--method auto), else by OpenCV's "
-            "Telea method; --method telea|ns|learned chooses. --show-mask writes the mask that was used (white = "
+            "The filling is done by OpenCV's Navier-Stokes method (--method auto: the best on the held-out repair "
+            "benchmark, docs/repair.md); --method learned|telea|ns chooses. --show-mask writes the mask that was used (white = "
             "filled) so you can look at it, paint on it in any editor and run again with --mask.\n\n"
             "Examples:\n\n"
             "  product-studio repair photo.jpg --auto --show-mask photo.mask.png\n\n"
@@ -65,7 +65,7 @@ def repair(
     text: str | None = typer.Option(None, "--text", help="With --remove-text: only lines containing this (case-insensitive)."),
     show_mask: Path | None = typer.Option(None, "--show-mask", help="Write the mask used (PNG, white = filled) here."),
     method: str = typer.Option("auto", "--method", help="auto | learned | telea | ns: how holes are filled."),
-    detector: str = typer.Option("auto", "--detector", help="auto | learned | classical: how --auto finds defects (auto = classical for now: the learned detector does not beat it yet)."),
+    detector: str = typer.Option("auto", "--detector", help="auto | learned | classical: how --auto finds defects (auto = the learned U-Net when its weights load, else classical; --threshold is then a probability)."),
     threshold: float | None = typer.Option(None, "--threshold", help="Detector cut (a probability for learned, grey levels for classical)."),
     grow: int = typer.Option(1, "--grow", min=0, max=20, help="Grow the found mask by this many pixels before filling."),
     overwrite: bool = OverwriteOption,

@@ -72,9 +72,10 @@ def test_a_tiny_detector_learns_dark_specks_on_grey():
     assert scores["f1"] > 0.8, (threshold, scores)
 
 
-def test_the_shipped_detector_loads_with_its_threshold_and_finds_most_held_out_defects():
-    """Measured, not flattering: on the held-out photos it finds about half the defect pixels (2-px
-    tolerance) but with many false alarms, which is why ``detect_defects(method="auto")`` is classical."""
+def test_the_shipped_detector_loads_with_its_threshold_and_beats_the_classical_one_on_held_out_photos():
+    """Measured, not flattering: on the held-out photos (seed 0) it finds about two thirds of the
+    defect pixels (2-px tolerance) with about as many false alarms as hits, and its F1 beats the
+    black-hat/top-hat baseline's, which is why ``detect_defects(method="auto")`` uses it."""
     import numpy as np
 
     from product_studio.ops.repair import detect_defects, load_defect_detector
@@ -84,8 +85,10 @@ def test_the_shipped_detector_loads_with_its_threshold_and_finds_most_held_out_d
     torch.set_num_threads(1)
     model = load_defect_detector()
     assert model.model_name == "defect_unet_s" and 0 < model.metrics["threshold"] < 1
-    counts = np.zeros(4, np.int64)
+    learned, classical = np.zeros(4, np.int64), np.zeros(4, np.int64)
     for s in benchmark_set(seeds=(0,)):
-        counts += detection_counts(detect_defects(s.damaged, method="learned", model=model), s.mask, tolerance=2)
-    scores = scores_from_counts(*map(int, counts))
-    assert scores.recall > 0.4 and scores.precision > 0.02
+        learned += detection_counts(detect_defects(s.damaged, method="auto"), s.mask, tolerance=2)
+        classical += detection_counts(detect_defects(s.damaged, method="classical"), s.mask, tolerance=2)
+    ours, baseline = scores_from_counts(*map(int, learned)), scores_from_counts(*map(int, classical))
+    assert ours.recall > 0.6 and ours.precision > 0.35 and ours.f1 > 0.5
+    assert ours.f1 > baseline.f1 + 0.1, (ours, baseline)

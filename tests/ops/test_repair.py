@@ -248,6 +248,13 @@ def test_classical_detection_finds_a_dark_scratch_and_light_specks_on_flat_grey(
     assert not specks_gone[18:23, 28:33].any() and (specks_gone[line > 0] > 0).mean() > 0.9  # the line stays
 
 
+def test_auto_detection_uses_the_shipped_network_and_finds_the_scratch_and_specks_on_flat_grey():
+    damaged, truth = grey_with_defects()
+    found = detect_defects(damaged)
+    assert detection_scores(found, truth, tolerance=2).f1 > 0.9
+    assert not detect_defects(np.full((50, 50, 3), 150, np.uint8)).any()
+
+
 def test_learned_detection_with_a_given_model_gives_a_mask_and_checks_its_options():
     torch.manual_seed(0)
     model = create_model("defect_unet_tiny").eval()

@@ -69,19 +69,24 @@ def test_repair_text_removes_a_caption(client):
     assert np.abs(fixed.astype(int) - clean)[changed].mean() < 20
 
 
-def test_repair_with_a_mask_uses_the_learned_method_by_default_when_it_loads(client):
+def test_repair_with_a_mask_fills_with_navier_stokes_by_default_and_learned_on_request(client):
     image = np.full((120, 160, 3), 120, np.uint8)
     image[50:60, 70:80] = 255
     mask = np.zeros((120, 160), np.uint8)
     mask[48:62, 68:82] = 255
-    r = client.post("/v1/repair", files={"file": ("s.png", encode(image, "PNG")), "mask": ("m.png", encode(mask, "PNG"))})
+    files = {"file": ("s.png", encode(image, "PNG")), "mask": ("m.png", encode(mask, "PNG"))}
+    r = client.post("/v1/repair", files=files)
     assert r.status_code == 200, r.text
-    assert r.json()["steps"][0]["params"]["method"] == "auto"
-    expected_model = learned_available("inpainter")
-    assert bool(r.json()["models"]) == expected_model
+    assert r.json()["steps"][0]["params"]["method"] == "auto" and not r.json()["models"]
     fixed = _pixels(client, r.json()["output"]["url"])
     assert abs(int(fixed[55, 75, 0]) - 120) <= 4
     assert (fixed[mask == 0] == image[mask == 0]).all()
+    if learned_available("inpainter"):
+        r = client.post("/v1/repair", files=files, data={"method": "learned"})
+        assert r.status_code == 200, r.text
+        assert "inpaint_gated_content_s" in str(r.json()["models"])
+        fixed = _pixels(client, r.json()["output"]["url"])
+        assert abs(int(fixed[55, 75, 0]) - 120) <= 4
 
 
 @pytest.mark.parametrize(
