@@ -11,7 +11,7 @@ run folder (train them first, the commands are below); results are cached in run
   space and scale, not comparable with published numbers. Floor = the same FID between as many real
   training images and the test set.
 - Models (1 torch thread each, the 2 shared CPU cores also running 3 other workers' jobs):
-    shipped   product_studio/weights/fmnist_cgan.safetensors (scripts/train_gan.py --out runs/cgan_fmnist --steps 6000)
+    shipped   product_studio/weights/fmnist_cgan.safetensors (scripts/train_gan.py --out runs/cgan_fmnist --steps 12000)
     ours      the same recipe stopped after --budget seconds (runs/gan_eq_ours)
     dcgan     unconditional DCGAN, BCE, Adam(0.5, 0.999) 2e-4 (runs/gan_eq_dcgan)
     seed      the seed's tutorial DCGAN with one-hot labels, corrected (runs/gan_eq_seed)
