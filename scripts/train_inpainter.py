@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 DEFAULTS = {
     "detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "out": "runs/defect_detector", "file": "defect_detector.safetensors",
                  "model": "defect_unet_s", "script": "scripts/train_defect_detector.py"},
-    "inpainter": {"steps": 600, "batch_size": 16, "lr": 2e-3, "out": "runs/inpainter_content", "file": "inpainter.safetensors",
+    "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "out": "runs/inpainter_content", "file": "inpainter.safetensors",
                   "model": "inpaint_gated_content_s", "script": "scripts/train_inpainter.py"},
 }
 

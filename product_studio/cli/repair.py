@@ -167,8 +167,8 @@ def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_
 def train_defect_detector(
     output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
     model: str | None = typer.Option(None, "--model", "-m", help="Preset (default defect_unet_s; defect_unet_tiny for quick runs)."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 800)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 16)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 4000, the shipped detector's)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 12)."),
     lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
     threads: int = typer.Option(1, "--threads", min=1, help="torch threads."),
     fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
@@ -182,7 +182,7 @@ def train_defect_detector(
 def train_inpainter(
     output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
     model: str | None = typer.Option(None, "--model", "-m", help="Preset (default inpaint_gated_content_s; inpaint_gated_tiny for quick runs)."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 600)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 3000, the shipped inpainter's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 16)."),
     lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
     threads: int = typer.Option(1, "--threads", min=1, help="torch threads."),

@@ -247,8 +247,8 @@ def detect_defects(
     pixels: RGB, HxWx3, uint8. method: "learned" (the shipped U-Net), "classical" (black-hat/top-hat
     morphology) or "auto" (learned when its weights load or ``model`` is given, else classical).
     threshold: the learned detector's probability cut (default: the one stored with the weights,
-    chosen for the best F1 on validation photos), or the classical contrast in grey levels. grow: dilate the mask by this many
-    px (a repair mask should cover the defect's soft edge: 1-2 px). min_area: drop detected blobs of
+    chosen for the best F1 on validation photos), or the classical contrast in grey levels.
+    grow: dilate the mask by this many px (a repair mask should cover the defect's soft edge: 1-2 px). min_area: drop detected blobs of
     fewer pixels. model: a detector module to use for "learned" instead of the shipped one.
     Save the mask as a PNG to look at or edit it, and hand it back to ``inpaint``.
     """

@@ -29,7 +29,7 @@ from .repair_data import DamagedPatches, grow, training_photos, validation_set
 
 # The shipped recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same).
 RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size": 128},
-           "inpainter": {"steps": 600, "batch_size": 16, "lr": 2e-3, "patch_size": 64}}
+           "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "patch_size": 64}}
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.91, 0.05))
 
 
