@@ -51,7 +51,7 @@ def classify(
     if weights is not None:
         from ..models.registry import load_model
 
-        model = load_model(weights)
+        model = load_model(weights, expect_family="classifier")
     else:
         model = load_default_classifier()
     results: list[dict[str, Any]] = []

@@ -291,11 +291,13 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise ModelError(f"not a readable safetensors file ({exc}); retrain or re-download it", path=str(path)) from exc
 
 
-def load_model(path: str | Path, *, expect_model: str | None = None, strict_version: bool = True) -> Any:
+def load_model(path: str | Path, *, expect_model: str | None = None, expect_family: str | None = None,
+               strict_version: bool = True) -> Any:
     """Rebuild the model a ``save_model`` file describes and load its weights (eval mode).
 
     Checks, each with a clear ``ModelError``: a shipped file's sha256 against the manifest; the file is
-    a Product Studio weight; the preset exists (and equals ``expect_model`` if given); the config fits
+    a Product Studio weight; the preset exists (and equals ``expect_model`` if given, and belongs to the
+    family ``expect_family`` if given, e.g. ``"classifier"``: the file it is registered in); the config fits
     the preset; the package version matches (same major.minor) unless ``strict_version=False``; the
     tensors' names and shapes match the rebuilt network.
     """
@@ -312,9 +314,11 @@ def load_model(path: str | Path, *, expect_model: str | None = None, strict_vers
     if expect_model is not None and name != expect_model:
         raise ModelError(f"the file holds model {name!r}, expected {expect_model!r}", path=str(path))
     try:
-        model_entry(name)
+        entry = model_entry(name)
     except UsageError as exc:
         raise ModelError(f"the file holds an unknown model: {exc.message}", path=str(path)) from exc
+    if expect_family is not None and entry.family != expect_family:
+        raise ModelError(f"the file holds model {name!r}, which is not a {expect_family.replace('_', ' ')}", path=str(path))
     saved_version, current = meta.get("package_version", "?"), _package_version()
     if strict_version and not _compatible(saved_version, current):
         raise ModelError(

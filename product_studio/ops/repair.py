@@ -64,13 +64,9 @@ def _check_fill_mask(mask: np.ndarray, shape: tuple[int, int]) -> None:
 
 @functools.lru_cache(maxsize=4)
 def _load(file_name: str, family: str, path: str | None) -> Any:
-    from ..models.registry import load_model, model_entry, shipped_weight_path
+    from ..models.registry import load_model, shipped_weight_path
 
-    model = load_model(path or shipped_weight_path(file_name))
-    if model_entry(model.model_name).family != family:
-        raise ModelError(f"the file holds model {model.model_name!r}, which is not a {family.replace('_', ' ')}",
-                         path=str(path or file_name))
-    return model
+    return load_model(path or shipped_weight_path(file_name), expect_family=family)
 
 
 def load_inpainter(path: str | os.PathLike | None = None) -> Any:
