@@ -61,10 +61,12 @@ def resolve_category(category: str | int, class_names: tuple[str, ...] | list[st
 def _load_cached(path: str) -> Any:
     from ..models.registry import load_model
 
-    model = load_model(path)
-    if getattr(model, "generator_ema", None) is None:
-        raise ModelError(f"{path} holds a {getattr(model, 'model_name', '?')} model, not a GAN; give a file written by `train gan`", path=path)
-    return model
+    try:
+        return load_model(path, expect_family="gan")
+    except ModelError as exc:
+        if "which is not a gan" not in exc.message:
+            raise
+        raise ModelError(f"{exc.message}; give a GAN file written by `train gan`", path=path) from exc
 
 
 def load_generator(path: str | Path | None = None) -> Any:

@@ -318,7 +318,8 @@ def load_model(path: str | Path, *, expect_model: str | None = None, expect_fami
     except UsageError as exc:
         raise ModelError(f"the file holds an unknown model: {exc.message}", path=str(path)) from exc
     if expect_family is not None and entry.family != expect_family:
-        raise ModelError(f"the file holds model {name!r}, which is not a {expect_family.replace('_', ' ')}", path=str(path))
+        kind = expect_family.replace("_", " ")
+        raise ModelError(f"the file holds model {name!r}, which is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}", path=str(path))
     saved_version, current = meta.get("package_version", "?"), _package_version()
     if strict_version and not _compatible(saved_version, current):
         raise ModelError(

@@ -79,8 +79,10 @@ def load_defect_detector(path: str | os.PathLike | None = None) -> Any:
     return _load(DETECTOR_WEIGHTS, "defect_detector", str(path) if path else None)
 
 
+@functools.lru_cache(maxsize=2)
 def learned_available(kind: Literal["inpainter", "detector"] = "inpainter") -> bool:
-    """Whether the shipped weights of ``kind`` load (torch installed, file present and intact)."""
+    """Whether the shipped weights of ``kind`` load (torch installed, file present and intact).
+    Answered once per process: a file that fails to load is not retried on every image."""
     try:
         (load_inpainter if kind == "inpainter" else load_defect_detector)()
     except (ModelError, ImportError):
@@ -229,6 +231,15 @@ def classical_defects(pixels: np.ndarray, *, threshold: float = CLASSICAL_THRESH
     return np.where(response >= threshold, np.uint8(255), np.uint8(0))
 
 
+def resolve_detect_method(method: DetectMethod) -> str:
+    """The detector ``detect_defects`` will really use for ``method`` ("auto" resolved): the learned
+    one beats the classical one on the held-out benchmark (pixel F1 0.46 against 0.30,
+    benchmarks/restoration_repair.py); classical is the fallback when its weights do not load."""
+    if method == "auto":
+        return "learned" if learned_available("detector") else "classical"
+    return method
+
+
 def detect_defects(
     pixels: np.ndarray,
     *,
@@ -253,10 +264,7 @@ def detect_defects(
         raise UsageError(f"method must be one of {', '.join(DETECT_METHODS)}; got {method!r}")
     grow = check_int("grow", grow, 0, 50)
     min_area = check_int("min_area", min_area, 0, 1_000_000)
-    if method == "auto":
-        # The learned detector beats the classical one on the held-out benchmark (pixel F1 0.46
-        # against 0.30, benchmarks/restoration_repair.py); classical is the fallback without weights.
-        method = "learned" if model is not None or learned_available("detector") else "classical"
+    method = "learned" if method == "auto" and model is not None else resolve_detect_method(method)
     if method == "learned":
         model = model if model is not None else load_defect_detector()
         cut = float(threshold) if threshold is not None else float(getattr(model, "metrics", {}).get("threshold", 0.5))
@@ -418,10 +426,15 @@ class RepairDefectsOptions(OpOptions):
 @register_op("repair_defects", options=RepairDefectsOptions)
 def repair_defects_step(item: ImageItem, options: RepairDefectsOptions) -> ImageItem:
     """Find scratches, stains and dust automatically and fill them (learned detector and inpainter)."""
-    mask = detect_defects(item.pixels, method=options.detector, threshold=options.threshold, grow=options.grow,
+    detector = resolve_detect_method(options.detector)
+    mask = detect_defects(item.pixels, method=detector, threshold=options.threshold, grow=options.grow,  # type: ignore[arg-type]
                           min_area=options.min_area)
     out = _fill(item, mask, options.method, options.radius, see_through=True)
     out.metadata["defect_pixels"] = int(np.count_nonzero(mask))
+    out.metadata["defect_detector"] = detector
+    if detector == "learned":
+        models = [_model_label(load_defect_detector()), out.metadata.get("_model")]
+        out.metadata["_model"] = " + ".join(m for m in models if m)
     return out
 
 

@@ -49,9 +49,9 @@ def load_upscaler(scale: int, path: str | None = None):
                 f"train them with scripts/train_upscaler.py --scale {scale} --ship, or use method 'bicubic'"
             )
         path = str(target)
-    model = load_model(Path(path))
-    if getattr(model.config, "scale", None) != scale:
-        raise ModelError(f"{path} holds {model.model_name!r}, not a x{scale} upscaler", path=str(path))
+    model = load_model(Path(path), expect_family="upscaler")
+    if model.config.scale != scale:
+        raise ModelError(f"{path} holds {model.model_name!r}, an x{model.config.scale} upscaler, not x{scale}", path=str(path))
     return model
 
 

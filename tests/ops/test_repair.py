@@ -214,7 +214,7 @@ def test_loading_weights_that_are_missing_or_of_the_wrong_family_is_a_model_erro
     with pytest.raises(ModelError, match="weight file not found"):
         load_inpainter(tmp_path / "missing.safetensors")
     path = save_model(create_model("defect_unet_tiny"), tmp_path / "detector.safetensors")
-    with pytest.raises(ModelError, match="not a inpainter"):
+    with pytest.raises(ModelError, match="not an inpainter"):
         load_inpainter(path)
     assert load_defect_detector(path).model_name == "defect_unet_tiny"
 
@@ -323,4 +323,8 @@ def test_repair_defects_step_finds_and_fills():
     out = apply_op(ImageItem(pixels=damaged), "repair_defects", {"detector": "classical", "threshold": 40, "method": "telea"})
     assert out.metadata["defect_pixels"] > 0 and out.metadata["inpaint_method"] == "telea"
     assert psnr_in_mask(out.pixels, clean, truth) > psnr_in_mask(damaged, clean, truth) + 8
+    assert out.metadata["defect_detector"] == "classical" and out.log[-1].model is None
+    learned = apply_op(ImageItem(pixels=damaged), "repair_defects", {"method": "learned"})
+    assert learned.metadata["defect_detector"] == "learned"  # auto = learned when the shipped weights load
+    assert learned.log[-1].model.startswith("defect_unet_s (defect_detector.safetensors") and " + inpaint_gated" in learned.log[-1].model
     assert {"repair_defects", "remove_text", "inpaint"} <= {op.name for op in list_ops()}

@@ -86,3 +86,14 @@ def test_upscale_step_scales_by_what_the_minimum_needs():
 def test_upscale_step_rejects_bad_options():
     with pytest.raises(RecipeError, match="step 'upscale' has bad options"):
         apply_op(ImageItem(pixels=np.zeros((8, 8, 3), np.uint8)), "upscale", {"scale": 3})
+
+
+def test_a_weight_file_of_another_kind_or_scale_is_refused_with_a_clear_error():
+    from product_studio.errors import ModelError
+    from product_studio.models.registry import WEIGHTS_DIR
+    from product_studio.restore.upscale import load_upscaler
+
+    with pytest.raises(ModelError, match="'fmnist_cnn', which is not an upscaler"):
+        load_upscaler(2, str(WEIGHTS_DIR / "fmnist_cnn.safetensors"))
+    with pytest.raises(ModelError, match="an x4 upscaler, not x2"):
+        load_upscaler(2, str(WEIGHTS_DIR / "upscaler_x4.safetensors"))
