@@ -110,7 +110,7 @@ def denoise_tables(args: argparse.Namespace) -> str:
     from product_studio.ops.denoise import estimate_noise_sigma
     from product_studio.restore.denoise import denoise_cnn, load_denoiser
 
-    model = load_denoiser()
+    model = load_denoiser(args.denoiser)
     crops = eval_crops(args.crop, max_side=args.max_side)
     megapixels = sum(c.shape[0] * c.shape[1] for c in crops.values()) / 1e6
     out = [(f"Denoising: {len(crops)} held-out crops of {args.crop}x{args.crop} ({', '.join(crops)}), "
@@ -261,6 +261,7 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, default=768, help="held-out photos are shrunk to this longer side first")
     parser.add_argument("--sigmas", default="15,25,50", help="noise levels (0..255)")
     parser.add_argument("--skip-bm3d", action="store_true", help="leave BM3D out (it takes minutes)")
+    parser.add_argument("--denoiser", default=None, help="score this denoiser weight file instead of the shipped one")
     parser.add_argument("--pictures", action="store_true", help="write docs/images/restore_*.png")
     args = parser.parse_args()
     args.sigmas = [float(s) for s in args.sigmas.split(",")]

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         "denoise",
         help=(
             "Remove sensor and JPEG noise from photos, keeping their size.\n\n"
-            "The noise level is measured in each image and fed to the learned denoiser (a DnCNN-style CNN told the noise level, "
+            "The noise level is measured in each image and fed to the learned denoiser (a U-Net told the noise level, "
             "run in tiles at any resolution); --strength 0.5 uses the measured level, 1 smooths as if the noise "
             "were twice as strong, 0 leaves the image alone. --method nlm uses OpenCV's non-local means instead. "
             "Outputs keep the input's format and never overwrite an input.\n\n"
@@ -216,7 +216,7 @@ def upscale(
 @handle_errors
 def train_denoiser_command(
     output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
-    model: str = typer.Option("denoiser_cnn", "--model", "-m", help="Model preset (denoiser_cnn, denoiser_ffd, denoiser_tiny)."),
+    model: str = typer.Option("denoiser_unet", "--model", "-m", help="Model preset (denoiser_unet, denoiser_cnn, denoiser_ffd, denoiser_tiny)."),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Optimizer steps (default: the recipe's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1),
     patch: int | None = typer.Option(None, "--patch", min=16, help="Training patch side in pixels (even)."),

@@ -3,8 +3,8 @@
 ``estimate_noise_sigma`` measures the standard deviation of additive noise from the image
 itself; ``denoise_nlm`` sets OpenCV's non-local means filter strength from it, so one
 ``strength`` setting suits clean and noisy photos alike. The ``denoise`` step's default method
-is the learned CNN (``product_studio.restore.denoise.denoise_cnn``, a DnCNN-style network told
-the same noise estimate) when its shipped weights load, else non-local means.
+is the learned CNN (``product_studio.restore.denoise.denoise_cnn``, a U-Net told the same noise
+estimate) when its shipped weights load, else non-local means.
 
 Speed: non-local means is slow -- about 1.4 s per megapixel on one core (the noise estimate
 itself takes about 10 ms per megapixel); the CNN's speed is in docs/restoration.md.

@@ -101,10 +101,10 @@ class _PatchRecipe:
 
 @dataclass(frozen=True)
 class DenoiserRecipe(_PatchRecipe):
-    model: str = "denoiser_cnn"
-    steps: int = 1600
-    batch_size: int = 24
-    patch: int = 48
+    model: str = "denoiser_unet"
+    steps: int = 5000
+    batch_size: int = 16
+    patch: int = 96
     lr: float = 1e-3
     loss: str = "mse"  # mse | l1
     init_weights: str | None = None  # start from these weights (a second training cycle), not from scratch

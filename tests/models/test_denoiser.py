@@ -11,7 +11,9 @@ DENOISERS = list_models("denoiser")
 
 
 def test_the_family_has_the_shipped_and_a_tiny_preset():
-    assert {"denoiser_cnn", "denoiser_ffd", "denoiser_tiny"} <= set(DENOISERS)
+    assert {"denoiser_cnn", "denoiser_ffd", "denoiser_unet", "denoiser_tiny"} <= set(DENOISERS)
+    assert create_model("denoiser_unet").config.receptive_radius == 48
+    assert create_model("denoiser_unet").config.multiple == 4
     assert create_model("denoiser_ffd").config.receptive_radius == 12 * 2 + 1
     assert create_model("denoiser_cnn").config.receptive_radius == 7
 
@@ -49,3 +51,24 @@ def test_the_noise_level_input_changes_the_output_and_odd_sizes_are_refused():
         half(torch.rand(1, 3, 15, 16), 0.1)
 
 
+
+
+@pytest.mark.parametrize(("levels", "blocks"), [(3, 2), (2, 1)])
+def test_unet_receptive_radius_bounds_what_a_pixel_sees_and_any_size_works(levels, blocks):
+    """Wherever a pixel sits on the stride-2 grid, a change past the stated radius leaves it alone
+    (tiles with that much context give the untiled result); a change next to it does not."""
+    torch.manual_seed(0)
+    model = create_model("denoiser_unet", width=4, levels=levels, blocks=blocks).eval()
+    radius, multiple = model.config.receptive_radius, model.config.multiple
+    side = 2 * radius + 4 * multiple
+    x = torch.rand(1, 3, side, side)
+    with torch.no_grad():
+        for centre in range(side // 2, side // 2 + multiple):
+            base = model(x, 0.1)[0, :, centre, centre]
+            for offset in (1, -1, radius + 1, -radius - 1):
+                y = x.clone()
+                y[0, :, centre, centre + offset] += 1.0
+                moved = (model(y, 0.1)[0, :, centre, centre] - base).abs().max().item()
+                assert (moved > 0) == (abs(offset) == 1), (centre, offset, moved)
+        odd = model(torch.rand(2, 3, 37, 29), torch.tensor([0.1, 0.3]))
+    assert odd.shape == (2, 3, 37, 29)

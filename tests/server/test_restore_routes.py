@@ -46,7 +46,7 @@ def test_denoise_returns_a_stored_cleaner_png(client, clean):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["kind"] == "denoise" and body["status"] == "done" and body["output"]["format"] == "png"
-    assert [s["op"] for s in body["steps"]] == ["denoise"] and body["models"][0].startswith("denoiser_cnn@")
+    assert [s["op"] for s in body["steps"]] == ["denoise"] and body["models"][0].startswith("denoiser_unet@")
     restored = fetch(client, body["output"]["url"])
     assert restored.shape == noisy.shape and psnr(restored, clean) > psnr(noisy, clean) + 5
     r = client.post("/v1/denoise", files=upload(encode(noisy, "PNG")), data={"method": "median"})
