@@ -117,7 +117,7 @@ def test_the_shipped_model_makes_the_requested_category(shipped):
     images, labels = generate_balanced(shipped, 500, seed=123)
     _, predicted = classifier_features(classifier, images)
     consistency = (predicted == labels.numpy()).mean()
-    assert consistency >= 0.85, consistency  # 90.9% measured on 10,000 samples (the manifest's metrics)
+    assert consistency >= 0.85, consistency  # 93.5% measured on 10,000 samples (the manifest's metrics)
     sneakers = generate_images(shipped, "sneaker", n=20, seed=9)
     probs = classifier(torch.from_numpy(sneakers[..., :1]).permute(0, 3, 1, 2).float() / 255).softmax(1)
     assert (probs.argmax(1) == 7).float().mean() >= 0.75  # 92.7% of 1,000 sneakers in the evaluation
