@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .padding import pad_to_multiple
 from .registry import register_model
 
 
@@ -74,9 +75,7 @@ class DefectDetector(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         m = self.multiple
-        pad_h, pad_w = (-h) % m, (-w) % m
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
+        x = pad_to_multiple(x, m)
         x = x * 2 - 1
         skips = []
         for i, block in enumerate(self.down):

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .padding import pad_to_multiple
 from .registry import register_model
 
 
@@ -108,16 +109,14 @@ class SigmaDenoiser(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
-        n, _, h, w = noisy.shape
+        h, w = noisy.shape[-2:]
         d = self.config.downscale
         if h % d or w % d:
             raise ValueError(f"height and width must be multiples of {d}; got {h}x{w} (pad first)")
         x = F.pixel_unshuffle(noisy, d) if d > 1 else noisy
-        sigma = torch.as_tensor(sigma, dtype=noisy.dtype, device=noisy.device)
-        if sigma.ndim <= 1:
-            sigma_map = sigma.reshape(-1, 1, 1, 1).expand(n, 1, h // d, w // d)
-        else:
-            sigma_map = F.avg_pool2d(sigma, d) if d > 1 and sigma.shape[-2:] == (h, w) else sigma
+        sigma_map = _sigma_map(sigma, x)
+        if d > 1 and sigma_map.shape[-2:] == (h, w):
+            sigma_map = F.avg_pool2d(sigma_map, d)
         noise = self.body(torch.cat([x, sigma_map], 1))
         return noisy - (F.pixel_shuffle(noise, d) if d > 1 else noise)
 
@@ -158,13 +157,7 @@ class UNetDenoiser(nn.Module):
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
         h, w = noisy.shape[-2:]
-        m = self.config.multiple
-        sigma_map = _sigma_map(sigma, noisy)
-        x = torch.cat([noisy, sigma_map.expand(noisy.shape[0], 1, h, w)], 1)
-        pad_h, pad_w = -h % m, -w % m
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
-        x = self.head(x)
+        x = self.head(pad_to_multiple(torch.cat([noisy, _sigma_map(sigma, noisy)], 1), self.config.multiple))
         skips = []
         for encoder, down in zip(self.encoders, self.downs):
             x = encoder(x)

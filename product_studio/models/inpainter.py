@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .padding import pad_to_multiple
 from .registry import register_model
 
 
@@ -148,14 +149,9 @@ class GatedInpainter(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor, trusted: torch.Tensor | None = None) -> torch.Tensor:
         h, w = image.shape[-2:]
         m = self.multiple
-        pad_h, pad_w = (-h) % m, (-w) % m
         if trusted is None:
             trusted = torch.zeros_like(mask)
-        if pad_h or pad_w:
-            mode = "reflect" if min(h, w) > max(pad_h, pad_w) else "replicate"
-            image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
-            mask = F.pad(mask, (0, pad_w, 0, pad_h), mode=mode)
-            trusted = F.pad(trusted, (0, pad_w, 0, pad_h), mode=mode)
+        image, mask, trusted = (pad_to_multiple(t, m) for t in (image, mask, trusted))
         mask = (mask > 0.5).to(image.dtype)
         base = prefill(image, mask, self.config.prefill_scales)
         parts = [base * 2 - 1, (image * (1 - mask)) * 2 - 1, mask]

@@ -76,8 +76,8 @@ def denoise_cnn(
     pass does (docs/restoration.md).
     """
     import torch
-    from torch.nn import functional as F
 
+    from ..models.padding import pad_to_multiple
     from ..ops.denoise import estimate_noise_sigma
     from ..ops.enhance import check_number
     from .data import to_float, to_uint8
@@ -100,10 +100,7 @@ def denoise_cnn(
 
     def network(tile: torch.Tensor) -> torch.Tensor:
         h, w = tile.shape[-2:]
-        pad_h, pad_w = -h % d, -w % d
-        if pad_h or pad_w:
-            mode = "reflect" if h > 1 and w > 1 else "replicate"
-            tile = F.pad(tile, (0, pad_w, 0, pad_h), mode=mode)
+        tile = pad_to_multiple(tile, d)
         # Padded to the network's grid first, so the mirrored pass keeps every pixel's place on the
         # stride grid whatever the tile: tiled and one-piece results stay equal.
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

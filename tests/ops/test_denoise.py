@@ -185,3 +185,13 @@ def test_cnn_rejects_bad_input():
         denoise_cnn(np.zeros((8, 8), np.uint8))
     with pytest.raises(UsageError, match="strength"):
         denoise_cnn(np.zeros((8, 8, 3), np.uint8), strength=2.0)
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (2, 7), (1, 5), (5, 6)])
+def test_cnn_handles_images_thinner_than_its_stride_grid(shape):
+    """Smaller than the U-Net's 4-px grid: padded by repeating the edge, not by reflection (which would fail)."""
+    from product_studio.restore.denoise import denoise_cnn
+
+    flat = np.full((*shape, 3), 100, np.uint8)
+    out = denoise_cnn(flat, sigma=25)
+    assert out.shape == flat.shape and np.abs(out.astype(int) - 100).max() <= 8  # a flat grey stays grey
