@@ -67,3 +67,12 @@ def test_predict_saliency_shape_and_range():
     assert runtime.predict_saliency(pixels, size=(64, 32)).shape == (32, 64)
     with pytest.raises(UsageError):
         runtime.predict_saliency(pixels[..., 0])
+
+
+def test_native_bf16_reads_the_cpu_flags():
+    from pathlib import Path
+
+    from product_studio.runtime import native_bf16
+
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    assert native_bf16() is ("avx512_bf16" in flags or "amx_bf16" in flags)

@@ -62,8 +62,8 @@ def denoise_cnn(
     sigma: float | None = None,
     model=None,
     max_tile_pixels: int = DEFAULT_MAX_TILE_PIXELS,
-    flip_ensemble: bool = True,
-    bf16: bool = True,
+    flip_ensemble: bool | None = None,
+    bf16: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Denoise RGB HxWx3 uint8 ``pixels`` with the CNN; returns a new RGB uint8 array of the same size.
@@ -72,19 +72,25 @@ def denoise_cnn(
     strength: 0..1, scales the level the network is told (0.5 = as measured; 0 = unchanged).
     flip_ensemble: also denoise the mirror image and average the two (+0.08 dB at sigma 25 on the
     held-out photos, twice the time). bf16: run the convolutions in bfloat16 (half the time on
-    CPUs with bf16 instructions; -0.01 dB). Both on by default: together they cost what one fp32
-    pass does (docs/restoration.md).
+    CPUs with bf16 instructions; -0.01 dB). None (the default) turns both on where the CPU has
+    bf16 instructions (``runtime.native_bf16``), where together they cost what one fp32 pass does
+    (docs/restoration.md), and both off elsewhere, where emulated bf16 would be slower.
     """
     import torch
 
     from ..models.padding import pad_to_multiple
     from ..ops.denoise import estimate_noise_sigma
     from ..ops.enhance import check_number
+    from ..runtime import native_bf16
     from .data import to_float, to_uint8
     from .tiling import run_tiled
 
     check_rgb(pixels)
     strength = check_number("strength", strength, 0.0, 1.0)
+    if bf16 is None:
+        bf16 = native_bf16()
+    if flip_ensemble is None:
+        flip_ensemble = bf16
     if sigma is None:
         sigma = estimate_noise_sigma(pixels) if strength > 0.0 and min(pixels.shape[:2]) >= 3 else 0.0
     else:

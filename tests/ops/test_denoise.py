@@ -195,3 +195,18 @@ def test_cnn_handles_images_thinner_than_its_stride_grid(shape):
     flat = np.full((*shape, 3), 100, np.uint8)
     out = denoise_cnn(flat, sigma=25)
     assert out.shape == flat.shape and np.abs(out.astype(int) - 100).max() <= 8  # a flat grey stays grey
+
+
+def test_cnn_default_precision_follows_the_cpu(held_out):
+    """bf16 and the mirrored pass are on by default only where the CPU has bf16 instructions."""
+    from product_studio.restore.denoise import denoise_cnn
+    from product_studio.runtime import native_bf16
+
+    noisy = held_out[1][0][:64, :64]
+    fast = native_bf16()
+    default = denoise_cnn(noisy, sigma=25)
+    np.testing.assert_array_equal(default, denoise_cnn(noisy, sigma=25, bf16=fast, flip_ensemble=fast))
+    single = denoise_cnn(noisy, sigma=25, bf16=False, flip_ensemble=False)
+    mirrored = denoise_cnn(noisy, sigma=25, bf16=False, flip_ensemble=True)
+    assert not np.array_equal(single, mirrored)  # the mirrored pass is really run
+    assert np.abs(single.astype(int) - mirrored).mean() < 2.0  # and agrees with the single pass
