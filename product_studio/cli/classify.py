@@ -51,7 +51,8 @@ def classify(
     if weights is not None:
         from ..models.registry import load_model
 
-        model = load_model(weights, expect_family="classifier")
+        model = load_model(weights, expect_family="classifier",
+                           family_hint="give a file written by `product-studio train classifier`")
     else:
         model = load_default_classifier()
     results: list[dict[str, Any]] = []

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ModelError, UsageError
+from ..errors import UsageError
 
 SHIPPED_WEIGHTS = "fmnist_cgan.safetensors"
 
@@ -61,12 +61,7 @@ def resolve_category(category: str | int, class_names: tuple[str, ...] | list[st
 def _load_cached(path: str) -> Any:
     from ..models.registry import load_model
 
-    try:
-        return load_model(path, expect_family="gan")
-    except ModelError as exc:
-        if "which is not a gan" not in exc.message:
-            raise
-        raise ModelError(f"{exc.message}; give a GAN file written by `train gan`", path=path) from exc
+    return load_model(path, expect_family="gan", family_hint="give a GAN file written by `product-studio train gan`")
 
 
 def load_generator(path: str | Path | None = None) -> Any:

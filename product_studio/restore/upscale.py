@@ -49,7 +49,8 @@ def load_upscaler(scale: int, path: str | None = None):
                 f"train them with scripts/train_upscaler.py --scale {scale} --ship, or use method 'bicubic'"
             )
         path = str(target)
-    model = load_model(Path(path), expect_family="upscaler")
+    model = load_model(Path(path), expect_family="upscaler",
+                       family_hint=f"give a file written by `product-studio train upscaler --scale {scale}`")
     if model.config.scale != scale:
         raise ModelError(f"{path} holds {model.model_name!r}, an x{model.config.scale} upscaler, not x{scale}", path=str(path))
     return model

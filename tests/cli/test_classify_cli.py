@@ -50,7 +50,8 @@ def test_classify_refuses_weights_of_another_kind_of_model_with_a_clear_error():
     other = REPO / "product_studio" / "weights" / "defect_detector.safetensors"
     done = cli("classify", str(SAMPLES / "boot_on_deck.jpg"), "--weights", str(other))
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert "holds model 'defect_unet_s', which is not a classifier" in done.stderr
+    assert "holds model 'defect_unet_s', which is not a classifier; give a file written by" in done.stderr
+    assert "product-studio train classifier" in done.stderr
 
 
 def test_train_classifier_on_a_tiny_three_category_folder(tmp_path):

@@ -121,5 +121,5 @@ def test_a_classifier_file_is_not_loaded_as_a_generator(tmp_path):
     from product_studio.generate.sample import load_generator
 
     path = save_model(create_model("fmnist_cnn_tiny"), tmp_path / "cnn.safetensors")
-    with pytest.raises(ModelError, match="'fmnist_cnn_tiny', which is not a gan; give a GAN file written by `train gan`"):
+    with pytest.raises(ModelError, match="'fmnist_cnn_tiny', which is not a gan; give a GAN file written by `product-studio train gan`"):
         load_generator(path)

@@ -214,7 +214,7 @@ def test_loading_weights_that_are_missing_or_of_the_wrong_family_is_a_model_erro
     with pytest.raises(ModelError, match="weight file not found"):
         load_inpainter(tmp_path / "missing.safetensors")
     path = save_model(create_model("defect_unet_tiny"), tmp_path / "detector.safetensors")
-    with pytest.raises(ModelError, match="not an inpainter"):
+    with pytest.raises(ModelError, match="not an inpainter; give a file written by `product-studio train inpainter`"):
         load_inpainter(path)
     assert load_defect_detector(path).model_name == "defect_unet_tiny"
 

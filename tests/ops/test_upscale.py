@@ -93,7 +93,7 @@ def test_a_weight_file_of_another_kind_or_scale_is_refused_with_a_clear_error():
     from product_studio.models.registry import WEIGHTS_DIR
     from product_studio.restore.upscale import load_upscaler
 
-    with pytest.raises(ModelError, match="'fmnist_cnn', which is not an upscaler"):
+    with pytest.raises(ModelError, match="'fmnist_cnn', which is not an upscaler; give a file written by `product-studio train upscaler --scale 2`"):
         load_upscaler(2, str(WEIGHTS_DIR / "fmnist_cnn.safetensors"))
     with pytest.raises(ModelError, match="an x4 upscaler, not x2"):
         load_upscaler(2, str(WEIGHTS_DIR / "upscaler_x4.safetensors"))
