@@ -22,6 +22,13 @@ OutputDirOption = typer.Option(..., "-o", "--output", help="Folder the outputs a
 OverwriteOption = typer.Option(False, "--overwrite", help="Replace existing outputs (never the inputs unless they are the same path and you ask).")
 PresetOption = typer.Option("amazon-main", "--preset", "-p", help="Marketplace preset; `product-studio presets` lists them.")
 
+# Shared by the `train ...` commands.
+RunFolderOption = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots (rerunning with it resumes).")
+LearningRateOption = typer.Option(None, "--lr", help="Peak learning rate (default: the recipe's).")
+ThreadsOption = typer.Option(1, "--threads", min=1, help="torch threads (1 when other jobs share the cores).")
+FreshOption = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint.")
+QuietBarOption = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     """Print an error on stderr and exit with ``code``."""

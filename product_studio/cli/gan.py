@@ -7,7 +7,10 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_OK, JsonOption, OverwriteOption, handle_errors, info, print_json
+from .common import (
+    EXIT_OK, FreshOption, JsonOption, OverwriteOption, QuietBarOption, ThreadsOption, handle_errors, info,
+    print_json,
+)
 from .train import train_app
 
 eval_app = typer.Typer(
@@ -165,9 +168,9 @@ def train_gan_command(
         "translation,cutout(,color for RGB) for a folder).",
     ),
     checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", min=1, help="Checkpoint + sample grid every N steps (default 250)."),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch threads."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    threads: int = ThreadsOption,
+    fresh: bool = FreshOption,
+    quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
     import dataclasses

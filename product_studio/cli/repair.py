@@ -6,7 +6,10 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_OK, JsonOption, OverwriteOption, handle_errors, info, print_json
+from .common import (
+    EXIT_OK, FreshOption, JsonOption, LearningRateOption, OverwriteOption, QuietBarOption, RunFolderOption,
+    ThreadsOption, handle_errors, info, print_json,
+)
 from .train import train_app
 
 
@@ -165,14 +168,14 @@ def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_
 
 @handle_errors
 def train_defect_detector(
-    output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
+    output: Path = RunFolderOption,
     model: str | None = typer.Option(None, "--model", "-m", help="Preset (default defect_unet_s; defect_unet_tiny for quick runs)."),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 4000, the shipped detector's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 12)."),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch threads."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    lr: float | None = LearningRateOption,
+    threads: int = ThreadsOption,
+    fresh: bool = FreshOption,
+    quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
     _train("detector", output, model, steps, batch_size, lr, threads, fresh, quiet, json_out)
@@ -180,14 +183,14 @@ def train_defect_detector(
 
 @handle_errors
 def train_inpainter(
-    output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
+    output: Path = RunFolderOption,
     model: str | None = typer.Option(None, "--model", "-m", help="Preset (default inpaint_gated_content_s; inpaint_gated_tiny for quick runs)."),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 3000, the shipped inpainter's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 16)."),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch threads."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    lr: float | None = LearningRateOption,
+    threads: int = ThreadsOption,
+    fresh: bool = FreshOption,
+    quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
     _train("inpainter", output, model, steps, batch_size, lr, threads, fresh, quiet, json_out)

@@ -7,7 +7,10 @@ from typing import Any
 
 import typer
 
-from .common import EXIT_OK, JsonOption, OverwriteOption, finish_files, handle_errors, info, print_json, record_failure
+from .common import (
+    EXIT_OK, FreshOption, JsonOption, LearningRateOption, OverwriteOption, QuietBarOption, RunFolderOption,
+    ThreadsOption, finish_files, handle_errors, info, print_json, record_failure,
+)
 from .train import train_app
 
 MaxTileOption = typer.Option(
@@ -215,15 +218,15 @@ def upscale(
 
 @handle_errors
 def train_denoiser_command(
-    output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
+    output: Path = RunFolderOption,
     model: str = typer.Option("denoiser_unet", "--model", "-m", help="Model preset (denoiser_unet, denoiser_cnn, denoiser_ffd, denoiser_tiny)."),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Optimizer steps (default: the recipe's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1),
     patch: int | None = typer.Option(None, "--patch", min=16, help="Training patch side in pixels (even)."),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch threads (1 when other jobs share the cores)."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    lr: float | None = LearningRateOption,
+    threads: int = ThreadsOption,
+    fresh: bool = FreshOption,
+    quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
     import dataclasses
@@ -238,16 +241,16 @@ def train_denoiser_command(
 
 @handle_errors
 def train_upscaler_command(
-    output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
+    output: Path = RunFolderOption,
     scale: int = typer.Option(2, "--scale", "-x", help="2 or 4."),
     model: str | None = typer.Option(None, "--model", "-m", help="Model preset (default upscaler_x{scale})."),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Optimizer steps (default: the recipe's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1),
     patch: int | None = typer.Option(None, "--patch", min=16, help="High-resolution patch side (a multiple of the scale)."),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch threads (1 when other jobs share the cores)."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    lr: float | None = LearningRateOption,
+    threads: int = ThreadsOption,
+    fresh: bool = FreshOption,
+    quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
     import dataclasses

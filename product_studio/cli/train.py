@@ -6,7 +6,10 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_OK, JsonOption, handle_errors, info, print_json
+from .common import (
+    EXIT_OK, FreshOption, JsonOption, LearningRateOption, QuietBarOption, RunFolderOption, handle_errors, info,
+    print_json,
+)
 
 train_app = typer.Typer(
     name="train",
@@ -36,15 +39,15 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def classifier(
     data: str = typer.Option(..., "--data", help="fashion-mnist, or a folder with one subfolder per category."),
-    output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots."),
+    output: Path = RunFolderOption,
     model: str | None = typer.Option(None, "--model", "-m", help="Model preset (default: fmnist_resnet for fashion-mnist, catalog_cnn_64 for a folder; fmnist_cnn is 4x cheaper)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Epochs (default: the recipe's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1),
-    lr: float | None = typer.Option(None, "--lr", help="Peak learning rate."),
+    lr: float | None = LearningRateOption,
     val_fraction: float = typer.Option(0.15, "--val-fraction", min=0.01, max=0.5, help="Share of each category held out (folders)."),
     init: Path | None = typer.Option(None, "--init", help="Start from these weights (same model and categories), e.g. a second cycle at a lower --lr."),
-    fresh: bool = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    fresh: bool = FreshOption,
+    quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
     import dataclasses
