@@ -16,7 +16,11 @@ the cut-out has real edges. Rows:
     budgeted   the engine's default: reduced-scale decode and an early downscale to what the
                recipe's canvas needs (``product_studio.batch.local.source_budget``)
 
-    python benchmarks/worker_memory.py [--sizes 50,100] [--keep DIR]
+With ``--recipes restore`` a second recipe is measured: amazon-main with ``denoise`` (the U-Net,
+in tiles of at most 512x512) and ``repair_defects`` (the learned detector and inpainter) before
+it, the heaviest models a recipe can run.
+
+    python benchmarks/worker_memory.py [--sizes 50,100] [--recipes main,restore --noise 8] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -49,8 +53,14 @@ def status_mb(key):
 from product_studio.batch.local import process_file
 from product_studio.marketplaces import load_preset
 
-src, out, warm, budget = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+from product_studio.pipeline import Recipe
+
+src, out, warm, budget, which = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5]
 recipe = load_preset("amazon-main").recipe()
+if which == "restore":
+    data = recipe.resolved()
+    data["steps"] = [{"op": "denoise"}, {"op": "repair_defects"}, *data["steps"]]
+    recipe = Recipe.from_dict(data)
 w = process_file(warm, "warm.jpg", recipe, out + "/warm", budget=budget, overwrite=True)  # model loaded
 assert w.status == "done", w.error
 base = status_mb("VmHWM")
@@ -66,9 +76,10 @@ print(json.dumps({"base_mb": base, "peak_mb": status_mb("VmHWM"), "vmpeak_mb": s
 """
 
 
-def make_input(path: Path, megapixels: float, *, seed: int = 0) -> Path:  # noqa: D417
+def make_input(path: Path, megapixels: float, *, seed: int = 0, noise: float = 0.0) -> Path:  # noqa: D417
     """A 3:2 JPEG of ``megapixels``: a textured grey-beige background, a red rounded box and a
-    blue ellipse (the product) covering about 60% of the frame's longer side."""
+    blue ellipse (the product) covering about 60% of the frame's longer side; with ``noise``,
+    Gaussian noise of that std (grey levels) on top, so that ``denoise`` has work to do."""
     w = int(math.sqrt(megapixels * 1e6 * 3 / 2))
     h = int(megapixels * 1e6 // w)
     rng = np.random.default_rng(seed)
@@ -77,6 +88,9 @@ def make_input(path: Path, megapixels: float, *, seed: int = 0) -> Path:  # noqa
     cx, cy = w // 2, h // 2
     cv2.rectangle(img, (cx - int(0.3 * w), cy - int(0.25 * h)), (cx, cy + int(0.3 * h)), (40, 40, 200), -1)
     cv2.ellipse(img, (cx + int(0.12 * w), cy), (int(0.15 * w), int(0.3 * h)), 0, 0, 360, (190, 80, 20), -1)
+    for y in range(0, h, 512) if noise else ():  # in bands: a 100 MP float copy would not fit beside the image
+        band = img[y : y + 512].astype(np.float32) + rng.normal(0, noise, img[y : y + 512].shape).astype(np.float32)
+        img[y : y + 512] = np.clip(band, 0, 255).astype(np.uint8)
     if path.suffix == ".png":
         cv2.imwrite(str(path), img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     else:
@@ -84,9 +98,9 @@ def make_input(path: Path, megapixels: float, *, seed: int = 0) -> Path:  # noqa
     return path
 
 
-def measure(src: Path, out: Path, warm: Path, budget: bool) -> dict:
+def measure(src: Path, out: Path, warm: Path, budget: bool, recipe: str = "main") -> dict:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(src), str(out), str(warm), "1" if budget else "0"],
+        [sys.executable, "-c", CHILD, str(src), str(out), str(warm), "1" if budget else "0", recipe],
         capture_output=True, text=True, cwd=ROOT, timeout=900,
     )
     if proc.returncode != 0:
@@ -99,6 +113,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="50,100", help="input sizes in megapixels, comma separated")
     parser.add_argument("--modes", default="full,budgeted", help="full, budgeted or both")
     parser.add_argument("--formats", default="jpg", help="jpg, png or both (PNG has no reduced-scale decode)")
+    parser.add_argument("--recipes", default="main", help="main (amazon-main), restore (denoise + repair_defects first) or both")
+    parser.add_argument("--noise", type=float, default=0.0, help="Gaussian noise std added to the inputs (8 for the restore rows)")
     parser.add_argument("--keep", type=Path, help="keep the generated inputs and outputs here")
     args = parser.parse_args()
     sizes = [float(s) for s in args.sizes.split(",")]
@@ -107,26 +123,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        warm = make_input(work / "warm.jpg", 0.3)
+        warm = make_input(work / "warm.jpg", 0.3, noise=args.noise)
         rows = []
         for fmt in formats:
             for mp in sizes:
                 t = time.perf_counter()
-                src = make_input(work / f"in_{mp:g}mp.{fmt}", mp)
+                src = make_input(work / f"in_{mp:g}mp.{fmt}", mp, noise=args.noise)
                 print(f"made {src.name} ({src.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-                for mode in modes:
-                    doc = measure(src, work / f"out_{mode}", warm, mode == "budgeted")
-                    rows.append((f"{mp:g} MP {fmt.upper()}", mode, doc))
-                    print(f"  {mode}: {doc}", file=sys.stderr)
+                for which in args.recipes.split(","):
+                    for mode in modes:
+                        doc = measure(src, work / f"out_{which}_{mode}", warm, mode == "budgeted", which)
+                        rows.append((f"{mp:g} MP {fmt.upper()}", which, mode, doc))
+                        print(f"  {which} {mode}: {doc}", file=sys.stderr)
                 src.unlink()
     print()
-    print("Peak RSS of one worker process, amazon-main recipe (a fresh process per row; VmHWM from /proc/self/status)")
-    print(f"{'input':>13} {'size':>12} {'mode':>9} {'baseline MB':>12} {'peak MB':>8} {'image MB':>9} {'ru_maxrss':>10} {'VmPeak MB':>10} {'s':>5}  output")
-    for label, mode, d in rows:
+    print("Peak RSS of one worker process (a fresh process per row; VmHWM from /proc/self/status); recipe main = amazon-main, "
+          "restore = denoise + repair_defects + amazon-main")
+    print(f"{'input':>13} {'recipe':>7} {'size':>12} {'mode':>9} {'baseline MB':>12} {'peak MB':>8} {'image MB':>9} {'ru_maxrss':>10} {'VmPeak MB':>10} {'s':>5}  output")
+    for label, which, mode, d in rows:
         size = "x".join(map(str, d["input_size"] or [])) or "?"
         out = "x".join(map(str, d["output_size"] or [])) if d["status"] == "done" else f"FAILED {d['error']}"
         passed = "" if d["passed"] is None else (" pass" if d["passed"] else " FAIL")
-        print(f"{label:>13} {size:>12} {mode:>9} {d['base_mb']:>12.0f} {d['peak_mb']:>8.0f} {d['peak_mb'] - d['base_mb']:>9.0f} "
+        print(f"{label:>13} {which:>7} {size:>12} {mode:>9} {d['base_mb']:>12.0f} {d['peak_mb']:>8.0f} {d['peak_mb'] - d['base_mb']:>9.0f} "
               f"{d['maxrss_mb']:>10.0f} {d['vmpeak_mb']:>10.0f} {d['seconds']:>5.1f}  {out}{passed}")
 
 
