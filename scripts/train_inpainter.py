@@ -1,6 +1,11 @@
 """Reproduce the shipped inpainter (product_studio/weights/inpainter.safetensors).
 
-    nice -n 19 .venv/bin/python scripts/train_inpainter.py --out runs/inpainter_content --ship
+    .venv/bin/python scripts/train_inpainter.py --out runs/inpainter_ns --threads 2
+    .venv/bin/python scripts/train_inpainter.py --out runs/inpainter_ns2 --init runs/inpainter_ns/model.safetensors \
+        --lr 1e-3 --threads 2 --ship
+
+Two cosine cycles of 3,000 steps: the second starts from the first's best weights at half the peak
+learning rate (``--init``, as for the denoiser).
 
 The same code path as ``product-studio train inpainter`` (``train_repair_model("inpainter")``):
 patches of the training-split photos, holes = synthetic scratch/stain/dust masks grown by 1 px plus
@@ -24,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 DEFAULTS = {
     "detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "out": "runs/defect_detector", "file": "defect_detector.safetensors",
                  "model": "defect_unet_s", "script": "scripts/train_defect_detector.py"},
-    "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "out": "runs/inpainter_content", "file": "inpainter.safetensors",
-                  "model": "inpaint_gated_content_s", "script": "scripts/train_inpainter.py"},
+    "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "out": "runs/inpainter_ns", "file": "inpainter.safetensors",
+                  "model": "inpaint_gated_ns_s", "script": "scripts/train_inpainter.py"},
 }
 
 
@@ -40,10 +45,11 @@ def run(kind: str, doc: str | None) -> None:
     parser.add_argument("--batch-size", type=int, default=d["batch_size"])
     parser.add_argument("--lr", type=float, default=d["lr"])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 when other jobs share the cores)")
+    parser.add_argument("--init", default=None, help="start from these weights (a second cycle at a lower --lr)")
     parser.add_argument("--ship", action="store_true", help="benchmark on the held-out photos, copy into product_studio/weights/")
     args = parser.parse_args()
     summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
-                                 lr=args.lr, threads=args.threads)
+                                 lr=args.lr, threads=args.threads, init_weights=args.init)
     print(json.dumps(summary, indent=2))
     if args.ship:
         ship(kind, args, summary)
@@ -57,22 +63,34 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
 
     d = DEFAULTS[kind]
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
+    init = f" --init {args.init}" if args.init else ""
     command = (f"nice -n 19 .venv/bin/python {d['script']} --out {args.out} --steps {args.steps} "
-               f"--batch-size {args.batch_size} --lr {args.lr} --threads {args.threads} --ship")
+               f"--batch-size {args.batch_size} --lr {args.lr} --threads {args.threads}{init} --ship")
     cli = "defect-detector" if kind == "detector" else "inpainter"
-    target = ship_weights(summary["weights"], d["file"] if args.model == d["model"] else f"{args.model}.safetensors", {
+    entry = {
         "model": args.model,
         "command": command,
-        "equivalent_cli": f"product-studio train {cli} -o {args.out} --steps {args.steps}",
+        "equivalent_cli": f"product-studio train {cli} -o {args.out} --steps {args.steps}{init}",
         "data": "restore.data training split (its EVAL_NAMES held out) minus repair_data.VALIDATION_NAMES "
         "(china, evening_glow: validation), each at 384/512/768 px, with synthetic scratches, stains and dust "
         "(restore/defects.py, density 4.0); " + ("128" if kind == "detector" else "64") + "-px patches, 70% centred on a defect"
-        + ("; holes also get random strokes, boxes and letters" if kind == "inpainter" else ""),
+        + ("; a quarter of the holes also get random strokes, boxes and letters" if kind == "inpainter" else ""),
         "steps": summary["metrics"]["steps"],
         "training_seconds": summary["train_seconds"],
         "training_hardware": f"2 shared CPU cores ({platform.processor() or platform.machine()}), torch.set_num_threads({args.threads})",
         "metrics": metrics,
-    })
+    }
+    if args.init:  # a second cycle: the totals count the first one too (its metrics are in its weight file)
+        from product_studio.models.registry import read_metadata
+
+        first = json.loads(read_metadata(args.init).get("metrics", "{}"))
+        entry["cycles"] = [{"weights": args.init, "steps": first.get("steps"), "seconds": first.get("training_seconds")},
+                           {"out": args.out, "steps": args.steps, "lr": args.lr, "seconds": summary["train_seconds"]}]
+        entry["command"] = (f"nice -n 19 .venv/bin/python {d['script']} --out {Path(args.init).parent} --steps {first.get('steps')} "
+                            f"--batch-size {args.batch_size} --lr {d['lr']} --threads {args.threads} && {command}")
+        entry["steps"] += first.get("steps") or 0
+        entry["training_seconds"] = round(entry["training_seconds"] + (first.get("training_seconds") or 0.0), 1)
+    target = ship_weights(summary["weights"], d["file"] if args.model == d["model"] else f"{args.model}.safetensors", entry)
     print(f"shipped {target}")
     print(json.dumps(metrics, indent=2))
 

@@ -8,7 +8,7 @@ evaluation photos are not touched here.
   hedge: it over-predicted on texture and did worse than a constant); after training, the
   probability threshold that maximises F1 (2-px tolerance) on the validation photos is written
   into the weight file's metrics (``threshold``), where ``ops.repair.detect_defects`` reads it.
-- inpainter: the hole is the defect mask grown by 1 px, plus (for half the patches) thick
+- inpainter: the hole is the defect mask grown by 1 px, plus (for a quarter of the patches) thick
   strokes, boxes or letters; loss = L1 inside the hole + 0.5 × L1 of the horizontal and vertical
   differences inside it (sharper edges), each normalised by the hole's area.
 """
@@ -28,8 +28,11 @@ from .defects import detection_counts, psnr_in_mask, scores_from_counts
 from .repair_data import DamagedPatches, grow, training_photos, validation_set
 
 # The shipped recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same).
-RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size": 128},
-           "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "patch_size": 64}}
+# free_form: the share of patches whose hole also gets thick strokes, boxes or letters.
+RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size": 128, "free_form": 0.0,
+                        "model": "defect_unet_s"},
+           "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "patch_size": 64, "free_form": 0.25,
+                         "model": "inpaint_gated_ns_s"}}
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.91, 0.05))
 
 
@@ -127,6 +130,8 @@ def train_repair_model(
     batch_size: int | None = None,
     patch_size: int | None = None,
     lr: float | None = None,
+    free_form: float | None = None,
+    init_weights: str | Path | None = None,
     eval_every: int = 250,
     seed: int = 0,
     resume: bool = True,
@@ -138,7 +143,8 @@ def train_repair_model(
 ) -> dict[str, Any]:
     """Train the ``"detector"`` or the ``"inpainter"``; returns a summary and writes, in ``out_dir``,
     the Trainer's outputs and ``model.safetensors`` (the best epoch, with its validation metrics).
-    Rerunning with the same ``out_dir`` resumes a stopped run (``resume``)."""
+    Rerunning with the same ``out_dir`` resumes a stopped run (``resume``). ``init_weights``: start
+    from these weights of the same preset (a second cycle at a lower ``lr``), not from scratch."""
     from ..models.registry import create_model, load_model, save_model
     from ..train.trainer import Trainer
 
@@ -154,20 +160,23 @@ def train_repair_model(
     batch_size = batch_size or recipe["batch_size"]
     lr = lr or recipe["lr"]
     patch_size = patch_size or recipe["patch_size"]
-    model_name = model_name or ("defect_unet_s" if kind == "detector" else "inpaint_gated_content_s")
+    model_name = model_name or recipe["model"]
     out_dir = Path(out_dir)
     photos = training_photos("fit")
     if max_train_photos:
         photos = photos[:max_train_photos]
     data = DamagedPatches(photos, size=patch_size, length=batch_size * eval_every, photos_per_batch=2,
-                          free_form=0.5 if kind == "inpainter" else 0.0, seed=seed)
+                          free_form=recipe["free_form"] if free_form is None else free_form, seed=seed)
     samples = validation_set(side=validation_side, seeds=validation_seeds)
     model = create_model(model_name, image_size=patch_size)
+    if init_weights:
+        model.load_state_dict(load_model(init_weights, expect_model=model_name).state_dict())
     common = {"val_data": samples, "out_dir": out_dir, "steps": steps, "lr": lr, "batch_size": batch_size, "scheduler": "cosine",
                   "warmup_fraction": 0.05, "weight_decay": 1e-4, "grad_clip": 1.0, "checkpoint_every": 100, "log_every": 10, "seed": seed,
                   "progress": progress, "resume": resume, "num_threads": threads,
                   "extra_config": {"data": {"fit_photos": len(photos), "validation": [f"{s.name}#{s.seed}" for s in samples],
-                                         "patch_size": patch_size}}}
+                                         "patch_size": patch_size},
+                                   "init_weights": str(init_weights) if init_weights else None}}
     started = time.perf_counter()
     if kind == "detector":
         trainer = Trainer(model, data, loss_fn=detector_loss, eval_fn=detector_eval(samples), metric="f1", metric_mode="max", **common)
