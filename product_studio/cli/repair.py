@@ -12,6 +12,8 @@ from .common import (
 )
 from .train import train_app
 
+InitOption = typer.Option(None, "--init", help="Start from these weights (the same preset), e.g. a second cycle at a lower --lr.")
+
 
 def register(app: typer.Typer) -> None:
     app.command(
@@ -67,7 +69,7 @@ def repair(
     remove_text: bool = typer.Option(False, "--remove-text", help="Find text with OCR and remove its letters (watermarks, captions)."),
     text: str | None = typer.Option(None, "--text", help="With --remove-text: only lines containing this (case-insensitive)."),
     show_mask: Path | None = typer.Option(None, "--show-mask", help="Write the mask used (PNG, white = filled) here."),
-    method: str = typer.Option("auto", "--method", help="auto | learned | telea | ns: how holes are filled."),
+    method: str = typer.Option("auto", "--method", help="auto | learned | telea | ns: how holes are filled (auto: the network for --auto, which looks through found stains; Navier-Stokes for --mask and --remove-text)."),
     detector: str = typer.Option("auto", "--detector", help="auto | learned | classical: how --auto finds defects (auto = the learned U-Net when its weights load, else classical; --threshold is then a probability)."),
     threshold: float | None = typer.Option(None, "--threshold", help="Detector cut (a probability for learned, grey levels for classical)."),
     grow: int = typer.Option(1, "--grow", min=0, max=20, help="Grow the found mask by this many pixels before filling."),
@@ -118,8 +120,8 @@ def repair(
         fill, lines = text_mask(item.pixels, match=text, grow=max(grow, 2))
         removed = [line.text for line in lines]
     found = time.perf_counter()
-    used = resolve_inpaint_method(method)  # type: ignore[arg-type]
     # Found defects may be seen through (a stain tints what is under it); a painted mask or text may not.
+    used = resolve_inpaint_method(method, see_through=auto)  # type: ignore[arg-type]
     trusted = fill if auto else None
     pixels = inpaint(item.pixels, fill, method=used, trusted=trusted) if fill.any() else item.pixels.copy()  # type: ignore[arg-type]
     finished = time.perf_counter()
@@ -151,12 +153,12 @@ def repair(
 
 
 def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_size: int | None, lr: float | None,
-           threads: int, fresh: bool, quiet: bool, json_out: bool) -> None:
+           init: Path | None, threads: int, fresh: bool, quiet: bool, json_out: bool) -> None:
     from ..restore.repair_training import train_repair_model
 
     options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr}.items() if v is not None}
     summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),
-                                 threads=threads, **options)
+                                 threads=threads, init_weights=init, **options)
     if json_out:
         print_json(summary)
     else:
@@ -173,24 +175,26 @@ def train_defect_detector(
     steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 4000, the shipped detector's)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 12)."),
     lr: float | None = LearningRateOption,
+    init: Path | None = InitOption,
     threads: int = ThreadsOption,
     fresh: bool = FreshOption,
     quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
-    _train("detector", output, model, steps, batch_size, lr, threads, fresh, quiet, json_out)
+    _train("detector", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out)
 
 
 @handle_errors
 def train_inpainter(
     output: Path = RunFolderOption,
-    model: str | None = typer.Option(None, "--model", "-m", help="Preset (default inpaint_gated_content_s; inpaint_gated_tiny for quick runs)."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 3000, the shipped inpainter's)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Preset (default inpaint_gated_ns_s; inpaint_gated_tiny for quick runs)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 3000; the shipped inpainter is two cycles of 3000, the second with --init and --lr 1e-3)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 16)."),
     lr: float | None = LearningRateOption,
+    init: Path | None = InitOption,
     threads: int = ThreadsOption,
     fresh: bool = FreshOption,
     quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
-    _train("inpainter", output, model, steps, batch_size, lr, threads, fresh, quiet, json_out)
+    _train("inpainter", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out)

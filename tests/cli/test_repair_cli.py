@@ -64,7 +64,7 @@ def test_repair_auto_writes_the_mask_it_used(damaged, tmp_path):
                                  "--show-mask", str(shown), "-o", str(out), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["method"] == "ns"  # auto: the best on the held-out benchmark
+    assert report["method"] == "learned"  # auto with --auto: the network, looking through the found defects
     mask = np.asarray(Image.open(shown).convert("L"))
     assert mask.shape == truth.shape and set(np.unique(mask)) <= {0, 255}
     assert report["filled_pixels"] == np.count_nonzero(mask) > 0
@@ -132,3 +132,12 @@ def test_train_commands_run_a_tiny_model_and_write_loadable_weights(tmp_path, co
     weights = load_model(summary["weights"], expect_model=model)
     assert key in weights.metrics and summary["metrics"]["steps"] == 2
     assert (out / "history.json").exists() and (out / "checkpoints" / "last.safetensors").exists()
+    # A second cycle starts from those weights (--init), and its run records them.
+    again = runner.invoke(app, ["train", command, "-o", str(tmp_path / "run2"), "--model", model, "--steps", "1", "--batch-size", "2",
+                                "--init", summary["weights"], "--json"])
+    assert again.exit_code == 0, again.output
+    config = json.loads((tmp_path / "run2" / "config.json").read_text())
+    assert config["init_weights"] == summary["weights"]
+    wrong = runner.invoke(app, ["train", command, "-o", str(tmp_path / "run3"), "--model", model, "--steps", "1",
+                                "--init", str(tmp_path / "missing.safetensors")])
+    assert wrong.exit_code != 0 and "weight file not found" in wrong.output

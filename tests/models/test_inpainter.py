@@ -40,9 +40,7 @@ def test_forward_shape_range_and_untouched_pixels_outside_the_hole(name):
 @pytest.mark.parametrize("name", PRESETS)
 def test_every_parameter_gets_a_gradient(name):
     torch.manual_seed(0)
-    model = create_model(name)
-    with torch.no_grad():  # the head starts at zero (the output is the pre-fill); move it so all weights see a gradient
-        model.head.weight.normal_(0, 0.05)
+    model = create_model(name)  # as created: a zero head would starve every layer below it of gradient
     image, mask = _inputs()
     loss = inpainter_loss(model, (image, mask, torch.rand_like(image)))
     loss.backward()
@@ -64,6 +62,23 @@ def test_save_load_round_trip_gives_identical_outputs(name, tmp_path):
     image, mask = _inputs()
     assert torch.equal(model(image, mask), loaded(image, mask))
     assert loaded.config == model.config and loaded.metrics == {"psnr_mask": 30.0}
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_a_new_model_starts_close_to_its_base_fill(name):
+    from product_studio.models.inpainter import navier_stokes_fill
+
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    image, mask = _inputs()
+    with torch.no_grad():
+        out = model(image, mask)
+    if model.config.base == "navier-stokes":
+        base = navier_stokes_fill(image, mask)
+    else:
+        base = prefill(image, mask, model.config.prefill_scales)
+    inside = (out - base).abs()[mask.expand_as(out) > 0]
+    assert 0 < inside.mean() < 1 / 255  # close to the base fill, but not exactly it (the head must pass gradients)
 
 
 def test_prefill_is_exact_on_a_flat_image_and_fills_a_hole_wider_than_any_blur():
@@ -117,7 +132,7 @@ def test_a_content_model_sees_only_trusted_hole_pixels():
         assert not torch.equal(model(image, mask, mask), model(other, mask, mask))  # trusted: it is
 
 
-def test_the_shipped_inpainter_beats_telea_on_held_out_photos():
+def test_the_shipped_inpainter_beats_telea_by_a_decibel_on_held_out_photos():
     """The held-out photos (never trained on) with synthetic damage, seed 0: PSNR inside the hole."""
     import cv2
 
@@ -127,15 +142,18 @@ def test_the_shipped_inpainter_beats_telea_on_held_out_photos():
 
     torch.set_num_threads(1)
     model = load_inpainter()
-    assert model.model_name == "inpaint_gated_content_s"
-    telea, ours, seeing = [], [], []
+    assert model.model_name == "inpaint_gated_ns_s"
+    telea, ns, ours, seeing = [], [], [], []
     for s in benchmark_set(seeds=(0,)):
         hole = grow(s.mask)
-        telea.append(psnr_in_mask(cv2.inpaint(s.damaged, (hole > 0).astype(np.uint8), 3, cv2.INPAINT_TELEA), s.clean, hole))
+        holes = (hole > 0).astype(np.uint8)
+        telea.append(psnr_in_mask(cv2.inpaint(s.damaged, holes, 3, cv2.INPAINT_TELEA), s.clean, hole))
+        ns.append(psnr_in_mask(cv2.inpaint(s.damaged, holes, 3, cv2.INPAINT_NS), s.clean, hole))
         ours.append(psnr_in_mask(learned_inpaint(s.damaged, hole, model=model), s.clean, hole))
         seeing.append(psnr_in_mask(learned_inpaint(s.damaged, hole, model=model, trusted=hole), s.clean, hole))
-    # Measured, not flattering: on visible stains the network barely beats Telea (+0.1 to +0.3 dB from the
-    # surroundings, +0.4 dB looking through the defect) and stays under Navier-Stokes, which is why
-    # inpaint(method="auto") uses Navier-Stokes.
-    assert np.mean(ours) > np.mean(telea)
-    assert np.mean(seeing) > np.mean(ours)
+    # Seed 0: Telea 25.95, Navier-Stokes 26.64, ours 26.64 from the surroundings (no better than the
+    # Navier-Stokes fill it corrects, which is why a painted mask gets Navier-Stokes), 27.07 looking
+    # through the defect, as repair --auto does. Both seeds: docs/repair.md.
+    assert np.mean(ours) > np.mean(telea) + 0.5
+    assert np.mean(seeing) > np.mean(ns) + 0.3
+    assert np.mean(seeing) > np.mean(telea) + 1.0

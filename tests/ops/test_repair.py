@@ -316,6 +316,14 @@ def test_remove_text_step_reads_the_caption_and_removes_it():
     assert out.log[-1].op == "remove_text"
 
 
+def test_auto_fill_is_navier_stokes_for_a_painted_mask_and_the_network_for_found_defects():
+    from product_studio.ops.repair import resolve_inpaint_method
+
+    assert resolve_inpaint_method("auto") == "ns"
+    assert resolve_inpaint_method("auto", see_through=True) == "learned"
+    assert resolve_inpaint_method("telea", see_through=True) == "telea"
+
+
 def test_repair_defects_step_finds_and_fills():
     y, x = np.mgrid[0:160, 0:200]
     clean = np.dstack([100 + 0.2 * x, 120 + 0.1 * y, 140 - 0.1 * x]).astype(np.uint8)
@@ -324,7 +332,8 @@ def test_repair_defects_step_finds_and_fills():
     assert out.metadata["defect_pixels"] > 0 and out.metadata["inpaint_method"] == "telea"
     assert psnr_in_mask(out.pixels, clean, truth) > psnr_in_mask(damaged, clean, truth) + 8
     assert out.metadata["defect_detector"] == "classical" and out.log[-1].model is None
-    learned = apply_op(ImageItem(pixels=damaged), "repair_defects", {"method": "learned"})
+    learned = apply_op(ImageItem(pixels=damaged), "repair_defects", {})
     assert learned.metadata["defect_detector"] == "learned"  # auto = learned when the shipped weights load
+    assert learned.metadata["inpaint_method"] == "learned"  # auto, for found defects: the network looks through them
     assert learned.log[-1].model.startswith("defect_unet_s (defect_detector.safetensors") and " + inpaint_gated" in learned.log[-1].model
     assert {"repair_defects", "remove_text", "inpaint"} <= {op.name for op in list_ops()}

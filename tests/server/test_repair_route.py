@@ -84,7 +84,7 @@ def test_repair_with_a_mask_fills_with_navier_stokes_by_default_and_learned_on_r
     if learned_available("inpainter"):
         r = client.post("/v1/repair", files=files, data={"method": "learned"})
         assert r.status_code == 200, r.text
-        assert "inpaint_gated_content_s" in str(r.json()["models"])
+        assert "inpaint_gated_ns_s" in str(r.json()["models"])
         fixed = _pixels(client, r.json()["output"]["url"])
         assert abs(int(fixed[55, 75, 0]) - 120) <= 4
 
