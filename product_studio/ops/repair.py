@@ -2,13 +2,14 @@
 
 Filling (``inpaint``):
 
-- ``learned``: a gated-convolution U-Net (``models/inpainter.py``) over a normalised-convolution
-  pre-fill, trained on photos with synthetic defects (``restore/repair_training.py``); run in
+- ``learned``: a gated-convolution U-Net (``models/inpainter.py``) that corrects a Navier-Stokes
+  fill, trained on photos with synthetic defects (``restore/repair_training.py``); run in
   overlapping tiles, only where there are holes, so a 12-megapixel photo with a few specks is quick;
 - ``telea`` / ``ns``: OpenCV's fast-marching (Telea 2004) and Navier-Stokes (Bertalmio 2001) methods;
-- ``auto`` (the default): ``ns``, because it scores highest on the held-out repair benchmark
-  (PSNR in the hole 26.35 dB against 26.19 for ``learned`` looking through the defect and 25.75
-  for ``telea``; ``benchmarks/restoration_repair.py``); ``learned`` when a ``model`` is given.
+- ``auto`` (the default): the best on the held-out repair benchmark (``benchmarks/restoration_repair.py``):
+  ``learned`` for found defects, which it may look through (PSNR in the hole 26.78 dB against 26.35
+  for ``ns`` and 25.75 for ``telea``), ``ns`` for painted masks and text (``learned`` gains 0.15 dB
+  there for about 1000x the time); ``learned`` when a ``model`` is given.
 
 Finding (``detect_defects``): ``learned`` is a small U-Net (``models/defect_detector.py``) giving a
 defect probability per pixel, cut at the threshold chosen on validation photos; ``classical`` is
