@@ -1,6 +1,6 @@
 """Reproduce the shipped Fashion-MNIST GAN (product_studio/weights/fmnist_cgan.safetensors).
 
-    .venv/bin/python scripts/train_gan.py --out runs/cgan_fmnist --steps 18000 --threads 2 --ship
+    .venv/bin/python scripts/train_gan.py --out runs/cgan_fmnist --steps 24000 --threads 2 --ship
 
 The same code path as ``product-studio train gan --data fashion-mnist`` (``train_gan`` with the default
 ``GANRecipe``: hinge loss, spectral-norm projection discriminator, conditional-BN generator, TTUR
