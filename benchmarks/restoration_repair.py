@@ -22,8 +22,9 @@ Telea and NS do; "ours, seeing through the defect" also reads the damaged pixels
 (what ``repair --auto`` does: a stain or a faint scratch tints the real image rather than hiding
 it). Both "ours" rows run the network twice, on the photo and on its mirror image, and average
 (as ``inpaint`` does by default); "Navier-Stokes averaged with its mirror-image fill" gives the
-classical fill the same second pass, to show what of the gain is the network's. The shipped network
-corrects a Navier-Stokes fill, so the Navier-Stokes row is its starting point. Also shown: normalised convolution (the first network's pre-fill) and whole chains (a
+classical fill the same second pass, to show what of the gain is the network's. The shipped
+network corrects a Navier-Stokes fill, so the Navier-Stokes row is its starting point. Also
+shown: normalised convolution (the first network's pre-fill) and whole chains (a
 detector's mask, grown by 1 px, then a fill; ``repair --auto`` is the learned detector with
 the network seeing through what it found), measured inside the true hole.
 

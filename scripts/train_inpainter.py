@@ -26,18 +26,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULTS = {
-    "detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "out": "runs/defect_detector", "file": "defect_detector.safetensors",
-                 "model": "defect_unet_s", "script": "scripts/train_defect_detector.py"},
-    "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "out": "runs/inpainter_ns", "file": "inpainter.safetensors",
-                  "model": "inpaint_gated_ns_s", "script": "scripts/train_inpainter.py"},
+# Where each model's run, weights and script are; its recipe (steps, batch size, lr, model) is restore.repair_training.RECIPES.
+PLACES = {
+    "detector": {"out": "runs/defect_detector", "file": "defect_detector.safetensors", "script": "scripts/train_defect_detector.py"},
+    "inpainter": {"out": "runs/inpainter_ns", "file": "inpainter.safetensors", "script": "scripts/train_inpainter.py"},
 }
+
+
+def defaults(kind: str) -> dict:
+    from product_studio.restore.repair_training import RECIPES
+
+    return {**RECIPES[kind], **PLACES[kind]}
 
 
 def run(kind: str, doc: str | None) -> None:
     from product_studio.restore.repair_training import train_repair_model
 
-    d = DEFAULTS[kind]
+    d = defaults(kind)
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=d["out"], help="run folder (resumes if it holds a checkpoint)")
     parser.add_argument("--model", default=d["model"])
@@ -61,7 +66,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
 
     from product_studio.models.registry import ship_weights
 
-    d = DEFAULTS[kind]
+    d = defaults(kind)
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
     init = f" --init {args.init}" if args.init else ""
     command = (f"nice -n 19 .venv/bin/python {d['script']} --out {args.out} --steps {args.steps} "

@@ -51,8 +51,7 @@ def classify(
     if weights is not None:
         from ..models.registry import load_model
 
-        model = load_model(weights, expect_family="classifier",
-                           family_hint="give a file written by `product-studio train classifier`")
+        model = load_model(weights, expect_family="classifier")
     else:
         model = load_default_classifier()
     results: list[dict[str, Any]] = []

@@ -297,8 +297,8 @@ def load_model(path: str | Path, *, expect_model: str | None = None, expect_fami
 
     Checks, each with a clear ``ModelError``: a shipped file's sha256 against the manifest; the file is
     a Product Studio weight; the preset exists (and equals ``expect_model`` if given, and belongs to the
-    family ``expect_family`` if given, e.g. ``"classifier"``: the file it is registered in, with
-    ``family_hint`` appended to that error to say which file to give instead); the config fits
+    family ``expect_family`` if given, e.g. ``"classifier"``: the file it is registered in; that error
+    ends with ``family_hint``, by default "give a file written by `product-studio train <family>`"); the config fits
     the preset; the package version matches (same major.minor) unless ``strict_version=False``; the
     tensors' names and shapes match the rebuilt network.
     """
@@ -320,8 +320,8 @@ def load_model(path: str | Path, *, expect_model: str | None = None, expect_fami
         raise ModelError(f"the file holds an unknown model: {exc.message}", path=str(path)) from exc
     if expect_family is not None and entry.family != expect_family:
         kind = expect_family.replace("_", " ")
-        hint = f"; {family_hint}" if family_hint else ""
-        raise ModelError(f"the file holds model {name!r}, which is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}{hint}", path=str(path))
+        hint = family_hint or f"give a file written by `product-studio train {expect_family.replace('_', '-')}`"
+        raise ModelError(f"the file holds model {name!r}, which is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}; {hint}", path=str(path))
     saved_version, current = meta.get("package_version", "?"), _package_version()
     if strict_version and not _compatible(saved_version, current):
         raise ModelError(

@@ -67,9 +67,7 @@ def _check_fill_mask(mask: np.ndarray, shape: tuple[int, int]) -> None:
 def _load(file_name: str, family: str, path: str | None) -> Any:
     from ..models.registry import load_model, shipped_weight_path
 
-    command = "defect-detector" if family == "defect_detector" else family
-    return load_model(path or shipped_weight_path(file_name), expect_family=family,
-                      family_hint=f"give a file written by `product-studio train {command}`")
+    return load_model(path or shipped_weight_path(file_name), expect_family=family)
 
 
 def load_inpainter(path: str | os.PathLike | None = None) -> Any:

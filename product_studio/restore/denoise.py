@@ -49,7 +49,7 @@ def load_denoiser(path: str | None = None):
                 "product-studio, train them with scripts/train_denoiser.py --ship, or use method 'nlm'"
             )
         path = str(target)
-    model = load_model(Path(path), expect_family="denoiser", family_hint="give a file written by `product-studio train denoiser`")
+    model = load_model(Path(path), expect_family="denoiser")
     if model.config.channels != 3:
         raise ModelError(f"{path} holds {model.model_name!r}, a denoiser for {model.config.channels} channels, not colour", path=str(path))
     return model
