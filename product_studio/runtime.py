@@ -51,15 +51,15 @@ def set_inference_threads(threads: int | None) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def native_bf16() -> bool:
-    """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX flags in /proc/cpuinfo).
+def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX flags in ``cpuinfo``).
 
     Where it does, bf16 convolutions take about half the time of float32; where it does not,
     PyTorch emulates them and they are slower, so callers that default to bf16 ask here first.
-    False where /proc/cpuinfo cannot be read (macOS, Windows).
+    False where the file cannot be read (macOS, Windows).
     """
     try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+        flags = cpuinfo.read_text(errors="replace")
     except OSError:
         return False
     return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))

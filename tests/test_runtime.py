@@ -69,10 +69,16 @@ def test_predict_saliency_shape_and_range():
         runtime.predict_saliency(pixels[..., 0])
 
 
-def test_native_bf16_reads_the_cpu_flags():
-    from pathlib import Path
-
+def test_native_bf16_reads_the_cpu_flags(tmp_path):
     from product_studio.runtime import native_bf16
 
-    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
-    assert native_bf16() is ("avx512_bf16" in flags or "amx_bf16" in flags)
+    def cpu(flags: str):
+        path = tmp_path / f"cpuinfo_{len(list(tmp_path.iterdir()))}"
+        path.write_text(f"processor\t: 0\nmodel name\t: test\nflags\t\t: {flags}\n\n")
+        return path
+
+    assert native_bf16(cpu("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni")) is True
+    assert native_bf16(cpu("fpu sse2 amx_tile amx_bf16 amx_int8")) is True
+    assert native_bf16(cpu("fpu sse2 avx2 avx512f avx512_vnni")) is False  # AVX-512 alone emulates bf16
+    assert native_bf16(cpu("fpu no_avx512_bf16_here")) is False  # whole flags only
+    assert native_bf16(tmp_path / "missing") is False  # no /proc (macOS, Windows)
