@@ -154,11 +154,11 @@ def denoise_tables(args: argparse.Namespace) -> str:
         score(f"ours, blind (sigma estimated: mean {np.mean(estimates):.1f})", outs, secs)
         for label, (p, s, secs) in results.items():
             rows.append([f"{sigma:g}", label, f"{np.mean(p):.2f}", f"{np.mean(s):.4f}", f"{secs / megapixels:.2f}" if secs else "-"])
-            summary[(sigma, label.split(" (")[0].split(",")[0])] = (float(np.mean(p)), secs / megapixels)
+            summary[(sigma, label.split(" (")[0])] = (float(np.mean(p)), secs / megapixels)
     out.append(table(["sigma", "method", "PSNR dB", "SSIM", "s / MP"], rows))
     if not args.skip_bm3d:
         for sigma in args.sigmas:
-            ours, bm3d_ = summary.get((sigma, "ours")), summary.get((sigma, "BM3D"))
+            ours, bm3d_ = summary.get((sigma, "ours, true sigma")), summary.get((sigma, "BM3D"))
             if ours and bm3d_:
                 out.append(f"\nsigma {sigma:g}: ours (true sigma) - BM3D = {ours[0] - bm3d_[0]:+.2f} dB; "
                            f"ours is {bm3d_[1] / max(ours[1], 1e-9):.0f}x faster")
