@@ -1,9 +1,9 @@
 """Reproduce the shipped denoiser (product_studio/weights/denoiser_unet.safetensors).
 
-    .venv/bin/python scripts/train_denoiser.py --out runs/denoiser_unet --threads 2 --ship
+    .venv/bin/python scripts/train_denoiser.py --out runs/denoiser_hour --threads 2 --ship
 
-Trains ``denoiser_unet`` (the defaults are the shipped recipe: 5,000 steps of 16 patches of 96 px,
-peak learning rate 1e-3) on random patches of the training photographs
+Trains ``denoiser_unet`` (the defaults are the shipped recipe: one cosine cycle of 13,000 steps of
+8 patches of 96 px, peak learning rate 1e-3; 62 min on 2 cores with AVX512-BF16) on random patches of the training photographs
 (``product_studio.restore.data.restoration_photos("train")``; the held-out photographs are never
 loaded) with Gaussian/Poisson noise of sigma 0..55 and some JPEG re-compression, MSE loss, AdamW with
 cosine decay, EMA weights. Needs the Debian package plasma-workspace-wallpapers and the dev
@@ -31,7 +31,7 @@ from product_studio.restore.train import DenoiserRecipe, train_denoiser
 def main() -> None:
     defaults = DenoiserRecipe()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="runs/denoiser_unet", help="run folder (resumes if it holds a checkpoint)")
+    parser.add_argument("--out", default="runs/denoiser_hour", help="run folder (resumes if it holds a checkpoint)")
     parser.add_argument("--model", default=defaults.model)
     parser.add_argument("--steps", type=int, default=defaults.steps)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)

@@ -55,9 +55,10 @@ def register(app: typer.Typer) -> None:
             "scikit-image, scikit-learn and Debian plasma-workspace-wallpapers photos; the held-out photos are "
             "never used) with Gaussian/Poisson noise of sigma 0..55 and some JPEG re-compression. The validation "
             "PSNR is printed every 250 steps and the best weights are kept in OUTPUT/best.safetensors; rerunning "
-            "with the same -o resumes a stopped run.\n\n"
+            "with the same -o resumes a stopped run. The defaults are the shipped recipe (13,000 steps of 8 patches: "
+            "about an hour on 2 cores with bf16 instructions, two or more without).\n\n"
             "Examples:\n\n"
-            "  product-studio train denoiser -o runs/denoiser\n\n"
+            "  product-studio train denoiser -o runs/denoiser --threads 2\n\n"
             "  product-studio train denoiser -o runs/quick --model denoiser_tiny --steps 200"
         ),
     )(train_denoiser_command)

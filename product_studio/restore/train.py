@@ -95,6 +95,7 @@ class _PatchRecipe:
     seed: int = 0
     num_threads: int = 1
     autocast_bf16: bool = True  # bf16 convolutions: 2.4x faster training on AVX512-BF16 CPUs
+    channels_last: bool = True  # NHWC tensors: about 10% faster convolutions with oneDNN
     max_side: int = TRAIN_MAX_SIDE
     limit_photos: int | None = None  # use only the first N training photos (tests)
 
@@ -102,8 +103,8 @@ class _PatchRecipe:
 @dataclass(frozen=True)
 class DenoiserRecipe(_PatchRecipe):
     model: str = "denoiser_unet"
-    steps: int = 5000
-    batch_size: int = 16
+    steps: int = 13000  # the shipped recipe: one cosine cycle, about an hour on 2 cores with AVX512-BF16
+    batch_size: int = 8
     patch: int = 96
     lr: float = 1e-3
     loss: str = "mse"  # mse | l1
@@ -165,7 +166,8 @@ def _fit(model: torch.nn.Module, stream: PatchStream, val: Any, recipe: Any, out
         model, stream, val_data=val, out_dir=out_dir, steps=recipe.steps, lr=recipe.lr, batch_size=recipe.batch_size,
         loss_fn=loss_fn, eval_fn=eval_fn, scheduler="cosine", warmup_fraction=recipe.warmup_fraction,
         ema_decay=recipe.ema_decay, metric="val_psnr", metric_mode="max", seed=recipe.seed,
-        num_threads=recipe.num_threads, autocast_bf16=recipe.autocast_bf16, checkpoint_every=recipe.steps_per_eval, progress=progress,
+        num_threads=recipe.num_threads, autocast_bf16=recipe.autocast_bf16, channels_last=recipe.channels_last,
+        checkpoint_every=recipe.steps_per_eval, progress=progress,
         extra_config={"recipe": dataclasses.asdict(recipe),
                       "train_photos": [p.name for p in restoration_photos("train")][: recipe.limit_photos or None]},
     )
