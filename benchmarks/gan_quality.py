@@ -21,8 +21,10 @@ run folder (train them first, the commands are below); results are cached in run
 - Small catalogue: 3 Fashion-MNIST classes × 300 images written as PNG files into a folder, trained
   with ``train_gan`` on the folder for the same steps with and without DiffAugment; the gap between
   the discriminator's mean score on its training reals and on held-out reals of the same classes.
+- CAS is also measured at the size of the real training set (``--cas-samples``, 60,000: Ravuri &
+  Vinyals's protocol), generated and real, with the same small classifier and recipe.
 
-    .venv/bin/python benchmarks/gan_quality.py [--samples 10000] [--skip-small-catalogue]
+    .venv/bin/python benchmarks/gan_quality.py [--samples 10000] [--cas-samples 60000] [--skip-small-catalogue]
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from product_studio.generate.evaluate import (
     classification_accuracy_score,
     evaluate_gan,
     fid_floor,
+    generate_balanced,
     real_images,
 )
 from product_studio.generate.sample import generate_images, interpolate, load_generator, make_grid
@@ -97,6 +100,13 @@ def generation_speed(gan, n: int = 512) -> dict:
         generate_images(gan, "sneaker", n=1, seed=i)
     single = 20 / (time.perf_counter() - started)
     return {"batch_images_per_s": batch, "single_images_per_s": single}
+
+
+def cas_at_size(gan, n: int) -> dict:
+    """CAS of ``n`` class-balanced samples of ``gan`` and of ``n`` real training images (same recipe)."""
+    images, labels = generate_balanced(gan, n, seed=0)
+    return {"generated": classification_accuracy_score(images, labels, epochs=15),
+            "real": classification_accuracy_score(*real_images("train", n), epochs=15)}
 
 
 def small_catalogue(steps: int, per_class: int = 300) -> dict:
@@ -155,6 +165,8 @@ def main() -> None:
     parser.add_argument("--only-small-catalogue", action="store_true")
     parser.add_argument("--small-steps", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--cas-samples", type=int, default=60000,
+                        help="also CAS with this many generated images, against as many real ones (0: skip)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -185,6 +197,13 @@ def main() -> None:
                      "consistency, keep-best 1 of 4", "CAS"], rows
                     + [["real train images (floor)", "", "", f"{floor:.3f}", "1.0×", "", "", f"{reference:.1%} (same CAS recipe on {args.samples:,} real)"]]))
         shipped = load_generator(ROOT / RUNS["shipped"][0])
+        if args.cas_samples:
+            print(f"\nCAS at the size of the real training set (Ravuri & Vinyals train on as many generated images as "
+                  f"the real training set holds): {args.cas_samples:,} images, the same recipe\n")
+            full = cached(f"cas_{args.cas_samples}", args.fresh, lambda: cas_at_size(shipped, args.cas_samples))
+            print(table(["trained on", "images", "CAS on the real test set"], [
+                ["shipped model's samples (class-balanced)", f"{args.cas_samples:,}", f"{full['generated']:.1%}"],
+                ["real training images", f"{args.cas_samples:,}", f"{full['real']:.1%}"]]))
         speed = cached("speed", args.fresh, lambda: generation_speed(shipped))
         print(f"\ngeneration speed (shipped, 1 thread): {speed['batch_images_per_s']:.0f} images/s in batches, "
               f"{speed['single_images_per_s']:.0f} images/s one at a time")
