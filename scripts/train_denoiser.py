@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from product_studio.models.registry import MANIFEST_PATH, ship_weights
 from product_studio.restore.data import EVAL_NAMES, restoration_photos
 from product_studio.restore.train import DenoiserRecipe, train_denoiser
+from product_studio.runtime import use_bf16
 
 
 def main() -> None:
@@ -69,7 +70,7 @@ def ship(out: Path, recipe: DenoiserRecipe, summary: dict, previous: str | None 
         "steps": summary["steps"],
         "training_seconds": summary["train_seconds"],
         "training_hardware": f"2 CPU cores, torch.set_num_threads({recipe.num_threads}), "
-                             + ("bf16 autocast" if recipe.autocast_bf16 else "fp32"),
+                             + ("bf16 autocast" if recipe.autocast_bf16 and use_bf16() else "fp32"),
         "metrics": {
             "val_psnr_train_photos": summary["best_val_psnr"],
             "best_step": summary["best_step"],

@@ -82,3 +82,18 @@ def test_native_bf16_reads_the_cpu_flags(tmp_path):
     assert native_bf16(cpu("fpu sse2 avx2 avx512f avx512_vnni")) is False  # AVX-512 alone emulates bf16
     assert native_bf16(cpu("fpu no_avx512_bf16_here")) is False  # whole flags only
     assert native_bf16(tmp_path / "missing") is False  # no /proc (macOS, Windows)
+
+
+def test_use_bf16_reads_the_override_before_the_cpu(monkeypatch):
+    from product_studio.errors import UsageError
+    from product_studio.runtime import native_bf16, use_bf16
+
+    monkeypatch.setenv("PRODUCT_STUDIO_BF16", "off")
+    assert use_bf16() is False
+    monkeypatch.setenv("PRODUCT_STUDIO_BF16", " 1 ")
+    assert use_bf16() is True
+    monkeypatch.delenv("PRODUCT_STUDIO_BF16")
+    assert use_bf16() is native_bf16()
+    monkeypatch.setenv("PRODUCT_STUDIO_BF16", "fast")
+    with pytest.raises(UsageError, match="PRODUCT_STUDIO_BF16 must be 1 .* or 0"):
+        use_bf16()

@@ -73,7 +73,7 @@ def denoise_cnn(
     flip_ensemble: also denoise the mirror image and average the two (+0.08 dB at sigma 25 on the
     held-out photos, twice the time). bf16: run the convolutions in bfloat16 (half the time on
     CPUs with bf16 instructions; -0.01 dB). None (the default) turns both on where the CPU has
-    bf16 instructions (``runtime.native_bf16``), where together they cost what one fp32 pass does
+    bf16 instructions (``runtime.use_bf16``: the CPU flags, or ``PRODUCT_STUDIO_BF16``), where together they cost what one fp32 pass does
     (docs/restoration.md), and both off elsewhere, where emulated bf16 would be slower.
     """
     import torch
@@ -81,14 +81,14 @@ def denoise_cnn(
     from ..models.padding import pad_to_multiple
     from ..ops.denoise import estimate_noise_sigma
     from ..ops.enhance import check_number
-    from ..runtime import native_bf16
+    from ..runtime import use_bf16
     from .data import to_float, to_uint8
     from .tiling import run_tiled
 
     check_rgb(pixels)
     strength = check_number("strength", strength, 0.0, 1.0)
     if bf16 is None:
-        bf16 = native_bf16()
+        bf16 = use_bf16()
     if flip_ensemble is None:
         flip_ensemble = bf16
     if sigma is None:

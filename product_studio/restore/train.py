@@ -94,7 +94,7 @@ class _PatchRecipe:
     val_patches: int = 48
     seed: int = 0
     num_threads: int = 1
-    autocast_bf16: bool = True  # bf16 convolutions: 2.4x faster training on AVX512-BF16 CPUs
+    autocast_bf16: bool = True  # bf16 convolutions where native (2.4x faster on AVX512-BF16 CPUs), else float32
     channels_last: bool = True  # NHWC tensors: about 10% faster convolutions with oneDNN
     max_side: int = TRAIN_MAX_SIDE
     limit_photos: int | None = None  # use only the first N training photos (tests)

@@ -45,6 +45,7 @@ from torch import nn
 
 from ..errors import UsageError
 from ..models.registry import config_to_json, save_model
+from ..runtime import use_bf16
 
 StepFn = Callable[["Trainer", Any], dict[str, float]]
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -75,7 +76,7 @@ class TrainConfig:
     seed: int = 0
     num_threads: int | None = None
     channels_last: bool = False
-    autocast_bf16: bool = False
+    autocast_bf16: bool = False  # bf16 autocast where the CPU has bf16 (runtime.use_bf16), float32 elsewhere
     drop_last: bool = True
     progress: bool = True
 
@@ -236,6 +237,9 @@ class Trainer:
         cfg = self.config
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
+        # Emulated bf16 (a CPU without bf16 instructions) is slower than float32: ask for it, get it
+        # only where it pays (or where PRODUCT_STUDIO_BF16 says so); config.json records which ran.
+        self.bf16 = cfg.autocast_bf16 and use_bf16()
         n = len(train_data)
         self.steps_per_epoch = n // cfg.batch_size if cfg.drop_last and n >= cfg.batch_size else math.ceil(n / cfg.batch_size)
         self.total_steps = cfg.steps if cfg.steps is not None else cfg.epochs * self.steps_per_epoch  # type: ignore[operator]
@@ -312,7 +316,7 @@ class Trainer:
         return batch
 
     def autocast(self) -> Any:
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.autocast_bf16)
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
 
     @staticmethod
     def default_step(trainer: Trainer, batch: Any) -> dict[str, float]:
@@ -436,6 +440,7 @@ class Trainer:
             "optimizers": {k: type(v).__name__ for k, v in self.optimizers.items()},
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            "bf16_autocast_used": self.bf16,
             **self.extra_config,
         }
 

@@ -151,3 +151,20 @@ def test_bad_options_are_usage_errors(tmp_path):
         Trainer(tiny_model(), blobs(), out_dir=tmp_path)
     with pytest.raises(UsageError, match="unknown scheduler"):
         Trainer(tiny_model(), blobs(), out_dir=tmp_path, steps=2, scheduler="linear")
+
+
+@pytest.mark.parametrize(("setting", "asked", "used"), [("1", True, True), ("0", True, False), ("1", False, False)])
+def test_bf16_autocast_follows_the_override_and_is_recorded(tmp_path, monkeypatch, setting, asked, used):
+    monkeypatch.setenv("PRODUCT_STUDIO_BF16", setting)
+    trainer = make_trainer(tmp_path, steps=2, autocast_bf16=asked)
+    with trainer.autocast():
+        out = trainer.model(torch.rand(2, 1, 16, 16))
+    assert (out.dtype == torch.bfloat16) is used
+    trainer.fit()
+    assert json.loads((tmp_path / "config.json").read_text())["bf16_autocast_used"] is used
+
+
+def test_a_bad_bf16_override_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRODUCT_STUDIO_BF16", "maybe")
+    with pytest.raises(UsageError, match="PRODUCT_STUDIO_BF16 must be 1"):
+        make_trainer(tmp_path, steps=2, autocast_bf16=True)
