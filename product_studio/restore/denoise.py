@@ -70,11 +70,12 @@ def denoise_cnn(
 
     sigma: the noise std in levels (0..100), estimated with ``estimate_noise_sigma`` when None.
     strength: 0..1, scales the level the network is told (0.5 = as measured; 0 = unchanged).
-    flip_ensemble: also denoise the mirror image and average the two (+0.08 dB at sigma 25 on the
-    held-out photos, twice the time). bf16: run the convolutions in bfloat16 (half the time on
-    CPUs with bf16 instructions; -0.01 dB). None (the default) turns both on where the CPU has
-    bf16 instructions (``runtime.use_bf16``: the CPU flags, or ``PRODUCT_STUDIO_BF16``), where together they cost what one fp32 pass does
-    (docs/restoration.md), and both off elsewhere, where emulated bf16 would be slower.
+    flip_ensemble: also denoise the mirror image and average the two (about +0.1 dB at sigma 25 on
+    the held-out photos, twice the time). bf16: run the convolutions in bfloat16 (half the time on
+    CPUs with bf16 instructions; -0.01 dB). None (the default) turns both on where
+    ``runtime.use_bf16`` says so (the CPU has bf16 instructions, or ``PRODUCT_STUDIO_BF16=1``),
+    where together they cost what one fp32 pass does and add 0.09 dB (docs/restoration.md), and
+    both off elsewhere, where emulated bf16 would be slower.
     """
     import torch
 
