@@ -71,7 +71,11 @@ _UMASK = os.umask(0o022)  # read the process umask (only settable, so set and re
 os.umask(_UMASK)
 
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-SRGB_ICC_BYTES = _SRGB_PROFILE.tobytes()
+# lcms stamps the moment it built the profile into the ICC header (bytes 24-35); a fixed date makes
+# the same pixels give the same file bytes on every run and day (caches, dedupe, reproducible batches).
+ICC_FIXED_DATE = (2000, 1, 1, 0, 0, 0)
+_built = _SRGB_PROFILE.tobytes()
+SRGB_ICC_BYTES = _built[:24] + struct.pack(">6H", *ICC_FIXED_DATE) + _built[36:]
 
 
 def sniff_format(head: bytes) -> str | None:

@@ -641,3 +641,20 @@ def test_saved_file_gets_the_usual_permissions(tmp_path, photo):
     os.umask(umask)
     saved = save_image(photo, tmp_path / "shared.jpg")
     assert stat.S_IMODE(saved.path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_the_same_pixels_give_the_same_bytes_on_another_run(tmp_path):
+    """The embedded sRGB profile is built at import; its header must not carry the clock's time."""
+    import subprocess
+    import sys
+
+    script = ("import sys, numpy as np; from product_studio.imageio import save_image; "
+              "save_image(np.arange(48 * 64 * 3, dtype=np.uint8).reshape(48, 64, 3), sys.argv[1])")
+    outputs = []
+    for name in ("first.png", "second.jpg", "third.png"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True, timeout=120)
+        outputs.append((tmp_path / name).read_bytes())
+        time.sleep(1.1)  # the profile's header counts seconds
+    assert outputs[0] == outputs[2]
+    with Image.open(tmp_path / "second.jpg") as jpeg:
+        assert jpeg.info["icc_profile"] == SRGB_ICC_BYTES
