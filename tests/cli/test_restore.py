@@ -49,6 +49,13 @@ def test_denoise_a_noisy_photo_to_png_and_json(tmp_path):
     assert bad.returncode == 2 and "unknown --method" in bad.stderr
 
 
+def test_a_bad_bf16_setting_stops_denoise_before_any_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRODUCT_STUDIO_BF16", "maybe")
+    done = cli("denoise", str(SAMPLES / "coffee_cup.jpg"), "-o", str(tmp_path / "x.png"), "-q")
+    assert done.returncode == 2 and "PRODUCT_STUDIO_BF16 must be 1" in done.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_upscale_a_folder_with_a_minimum_and_a_fixed_scale(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
