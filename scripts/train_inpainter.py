@@ -22,6 +22,7 @@ import json
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,6 +61,11 @@ def run(kind: str, doc: str | None) -> None:
         ship(kind, args, summary)
 
 
+def _command(script: str, out: Any, steps: Any, batch_size: Any, lr: Any, threads: Any) -> str:
+    return (f"nice -n 19 .venv/bin/python {script} --out {out} --steps {steps} "
+            f"--batch-size {batch_size} --lr {lr} --threads {threads}")
+
+
 def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from restoration_repair import held_out_metrics
@@ -69,8 +75,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     d = defaults(kind)
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
     init = f" --init {args.init}" if args.init else ""
-    command = (f"nice -n 19 .venv/bin/python {d['script']} --out {args.out} --steps {args.steps} "
-               f"--batch-size {args.batch_size} --lr {args.lr} --threads {args.threads}{init} --ship")
+    command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
     cli = "defect-detector" if kind == "detector" else "inpainter"
     entry = {
         "model": args.model,
@@ -91,8 +96,12 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         first = json.loads(read_metadata(args.init).get("metrics", "{}"))
         entry["cycles"] = [{"weights": args.init, "steps": first.get("steps"), "seconds": first.get("training_seconds")},
                            {"out": args.out, "steps": args.steps, "lr": args.lr, "seconds": summary["train_seconds"]}]
-        entry["command"] = (f"nice -n 19 .venv/bin/python {d['script']} --out {Path(args.init).parent} --steps {first.get('steps')} "
-                            f"--batch-size {args.batch_size} --lr {d['lr']} --threads {args.threads} && {command}")
+        # the first cycle's command, from the options its run recorded (config.json beside the weights)
+        run_config = Path(args.init).parent / "config.json"
+        trainer = json.loads(run_config.read_text())["trainer"] if run_config.is_file() else {}
+        entry["command"] = _command(d["script"], Path(args.init).parent, trainer.get("steps", first.get("steps")),
+                                    trainer.get("batch_size", args.batch_size), trainer.get("lr", d["lr"]),
+                                    trainer.get("num_threads", args.threads)) + f" && {command}"
         entry["steps"] += first.get("steps") or 0
         entry["training_seconds"] = round(entry["training_seconds"] + (first.get("training_seconds") or 0.0), 1)
     target = ship_weights(summary["weights"], d["file"] if args.model == d["model"] else f"{args.model}.safetensors", entry)
