@@ -97,6 +97,18 @@ def inference_threads() -> int:
     return value
 
 
+def check_settings() -> None:
+    """Read every ``PRODUCT_STUDIO_*`` setting the core parses lazily, and raise UsageError on the
+    first bad one. The CLI calls this before any command, so a mistyped value stops the run with a
+    usage error instead of failing file by file (or, before, being ignored) halfway through a batch."""
+    from .batch.worker import file_timeout_s, worker_memory_mb
+
+    use_bf16()
+    inference_threads()
+    file_timeout_s()
+    worker_memory_mb()
+
+
 def u2netp_path() -> Path:
     """Where ``u2netp.onnx`` is installed; ModelError saying how to install it otherwise."""
     try:

@@ -97,3 +97,16 @@ def test_use_bf16_reads_the_override_before_the_cpu(monkeypatch):
     monkeypatch.setenv("PRODUCT_STUDIO_BF16", "fast")
     with pytest.raises(UsageError, match="PRODUCT_STUDIO_BF16 must be 1 .* or 0"):
         use_bf16()
+
+
+def test_check_settings_names_the_first_bad_setting(monkeypatch):
+    for name in (runtime.BF16_ENV, runtime.THREADS_ENV, "PRODUCT_STUDIO_FILE_TIMEOUT_S", "PRODUCT_STUDIO_WORKER_MEMORY_MB"):
+        monkeypatch.delenv(name, raising=False)
+    runtime.check_settings()
+    monkeypatch.setenv("PRODUCT_STUDIO_WORKER_MEMORY_MB", "lots")
+    with pytest.raises(UsageError, match="PRODUCT_STUDIO_WORKER_MEMORY_MB"):
+        runtime.check_settings()
+    monkeypatch.setenv("PRODUCT_STUDIO_WORKER_MEMORY_MB", "4096")
+    monkeypatch.setenv(runtime.THREADS_ENV, "0")
+    with pytest.raises(UsageError, match=runtime.THREADS_ENV):
+        runtime.check_settings()

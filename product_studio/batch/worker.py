@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import os
 import resource
 import signal
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 
 import cv2
 
-from ..errors import StudioError
+from ..errors import StudioError, UsageError
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -54,13 +55,42 @@ class FileTimeout(StudioError):
     """One file took longer than the per-file limit (PRODUCT_STUDIO_FILE_TIMEOUT_S)."""
 
 
+FILE_TIMEOUT_ENV = "PRODUCT_STUDIO_FILE_TIMEOUT_S"
+WORKER_MEMORY_ENV = "PRODUCT_STUDIO_WORKER_MEMORY_MB"
+
+
 def file_timeout_s() -> float | None:
-    """The per-file limit in seconds: ``PRODUCT_STUDIO_FILE_TIMEOUT_S`` (default 300; 0 = none)."""
+    """The per-file limit in seconds: ``PRODUCT_STUDIO_FILE_TIMEOUT_S`` (default 300; 0 = none).
+
+    A value that is not a number >= 0 raises UsageError (it used to fall back to the default
+    without a word)."""
+    raw = os.environ.get(FILE_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_FILE_TIMEOUT_S
     try:
-        value = float(os.environ.get("PRODUCT_STUDIO_FILE_TIMEOUT_S", DEFAULT_FILE_TIMEOUT_S))
+        value = float(raw)
     except ValueError:
-        value = DEFAULT_FILE_TIMEOUT_S
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise UsageError(f"{FILE_TIMEOUT_ENV} must be a number of seconds >= 0 (0: no limit); got {raw!r}")
     return value if value > 0 else None
+
+
+def worker_memory_mb() -> int | None:
+    """The worker processes' address-space cap in MB: ``PRODUCT_STUDIO_WORKER_MEMORY_MB`` (unset: none).
+
+    A value that is not a whole number >= 64 raises UsageError (it used to leave the workers
+    uncapped without a word)."""
+    raw = os.environ.get(WORKER_MEMORY_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"{WORKER_MEMORY_ENV} must be a whole number of megabytes (e.g. 2048); got {raw!r}") from None
+    if value < 64:
+        raise UsageError(f"{WORKER_MEMORY_ENV} must be at least 64 (MB); got {value}")
+    return value
 
 
 def limit_worker_process() -> None:
@@ -69,12 +99,9 @@ def limit_worker_process() -> None:
     the engine records for that file), and arm the hard CPU-time backstop of ``file_deadline``."""
     global _POOL_WORKER
     _POOL_WORKER = True
-    megabytes = os.environ.get("PRODUCT_STUDIO_WORKER_MEMORY_MB")
+    megabytes = worker_memory_mb()
     if megabytes:
-        try:
-            limit = int(megabytes) * 1024 * 1024
-        except ValueError:
-            return
+        limit = megabytes * 1024 * 1024
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)

@@ -37,11 +37,16 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 
 
 def handle_errors(function: F) -> F:
-    """Turn the core's typed errors into a one-line message and a meaningful exit code."""
+    """Turn the core's typed errors into a one-line message and a meaningful exit code. First
+    checks the ``PRODUCT_STUDIO_*`` settings (``runtime.check_settings``): a bad one is a usage
+    error before the command reads any file (``--help`` never gets here)."""
 
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..runtime import check_settings
+
         try:
+            check_settings()
             return function(*args, **kwargs)
         except UsageError as exc:
             fail(str(exc), EXIT_USAGE)

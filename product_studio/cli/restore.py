@@ -153,7 +153,6 @@ def denoise(
     from ..inputs import expand_inputs
     from ..ops.denoise import denoise_nlm, estimate_noise_sigma, resolve_denoise_method
     from ..restore.denoise import DEFAULT_MAX_TILE_PIXELS, check_tile_cap, denoise_cnn, load_denoiser
-    from ..runtime import use_bf16
 
     if method not in {"auto", "cnn", "nlm"}:
         raise UsageError(f"unknown --method {method!r}; use cnn, nlm or auto")
@@ -161,8 +160,6 @@ def denoise(
     files = expand_inputs(inputs)
     chosen = resolve_denoise_method(method)
     model = load_denoiser() if chosen == "cnn" else None
-    if chosen == "cnn":
-        use_bf16()  # a bad PRODUCT_STUDIO_BF16 is a usage error before any file, not a failure per file
 
     def work(item: Any, progress: Any) -> tuple[Any, dict[str, Any]]:
         level = sigma if sigma is not None else estimate_noise_sigma(item.pixels)

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..errors import StudioError
+from ..runtime import check_settings
 from ..store import BlobStore, open_database
 from ..store import repository as repo
 from .limits import BodySizeLimitMiddleware, CpuLimiter
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Raises UsageError when the settings would expose the service (non-loopback host, no API keys)."""
     settings = settings or Settings()
     settings.check_safe()
+    check_settings()  # the core's own PRODUCT_STUDIO_* values (bf16, threads, per-file limits)
     data_dir = Path(settings.data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.resolved_database_url)

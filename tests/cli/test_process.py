@@ -107,6 +107,25 @@ def test_bad_usage_exits_2_with_a_message(args, message, tmp_path, monkeypatch):
     assert message in result.output
 
 
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("PRODUCT_STUDIO_WORKER_MEMORY_MB", "2G", "whole number of megabytes"),
+        ("PRODUCT_STUDIO_FILE_TIMEOUT_S", "-3", "number of seconds >= 0"),
+        ("PRODUCT_STUDIO_ORT_THREADS", "all", "whole number of threads"),
+        ("PRODUCT_STUDIO_BF16", "maybe", "must be 1 (bf16 everywhere) or 0"),
+    ],
+)
+def test_a_bad_setting_stops_any_command_before_it_reads_a_file(name, value, message, tmp_path, monkeypatch):
+    monkeypatch.setenv(name, value)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["process", str(SAMPLES / "teddy_bear.png"), "-o", str(out), "-q"])
+    assert result.exit_code == 2 and name in result.output and message in result.output
+    assert not out.exists()
+    helped = runner.invoke(app, ["process", "--help"])  # help still works, whatever the environment holds
+    assert helped.exit_code == 0 and "--preset" in helped.output
+
+
 def test_remove_bg_writes_an_rgba_png(tmp_path):
     out = tmp_path / "cut.png"
     result = cli("remove-bg", str(SAMPLES / "boot_on_deck.jpg"), "-o", str(out))

@@ -1,0 +1,41 @@
+"""Worker limits read from the environment: strict parsing, no silent fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from product_studio.batch.worker import (
+    DEFAULT_FILE_TIMEOUT_S,
+    FILE_TIMEOUT_ENV,
+    WORKER_MEMORY_ENV,
+    file_timeout_s,
+    worker_memory_mb,
+)
+from product_studio.errors import UsageError
+
+
+def test_file_timeout_reads_seconds_zero_means_none_and_rejects_the_rest(monkeypatch):
+    monkeypatch.delenv(FILE_TIMEOUT_ENV, raising=False)
+    assert file_timeout_s() == DEFAULT_FILE_TIMEOUT_S == 300.0
+    monkeypatch.setenv(FILE_TIMEOUT_ENV, " 12.5 ")
+    assert file_timeout_s() == 12.5
+    monkeypatch.setenv(FILE_TIMEOUT_ENV, "0")
+    assert file_timeout_s() is None
+    for bad in ("five", "-1", "inf", "nan"):
+        monkeypatch.setenv(FILE_TIMEOUT_ENV, bad)
+        with pytest.raises(UsageError, match=f"{FILE_TIMEOUT_ENV} must be a number of seconds >= 0"):
+            file_timeout_s()
+
+
+def test_worker_memory_reads_megabytes_and_rejects_units_and_tiny_caps(monkeypatch):
+    monkeypatch.delenv(WORKER_MEMORY_ENV, raising=False)
+    assert worker_memory_mb() is None
+    monkeypatch.setenv(WORKER_MEMORY_ENV, "2048")
+    assert worker_memory_mb() == 2048
+    monkeypatch.setenv(WORKER_MEMORY_ENV, "2G")
+    with pytest.raises(UsageError, match="whole number of megabytes"):
+        worker_memory_mb()
+    monkeypatch.setenv(WORKER_MEMORY_ENV, "16")
+    with pytest.raises(UsageError, match="at least 64"):
+        worker_memory_mb()
+
