@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 import cv2
 
@@ -108,11 +109,24 @@ def limit_worker_process() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+IMPORT_GRACE_S = 0.05
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether ``frame`` (where a signal landed) is inside an import: importlib's frames are on its stack."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 @contextmanager
 def file_deadline(seconds: float | None = None) -> Iterator[None]:
     """Raise FileTimeout in the code inside after ``seconds`` (default ``file_timeout_s()``).
 
     Soft limit: SIGALRM, delivered between Python bytecodes (main thread only; elsewhere a no-op).
+    It never lands inside an import: the limit then waits for the import to finish (``_importing``).
     Hard limit, in pool workers only: RLIMIT_CPU is set to the CPU time used so far + seconds + 10 s,
     so a decoder stuck inside one C call is killed by the kernel (SIGXCPU); the engine records
     "worker process failed" for that file and starts a new pool."""
@@ -121,7 +135,13 @@ def file_deadline(seconds: float | None = None) -> Iterator[None]:
         yield
         return
 
-    def expire(_signum, _frame):  # noqa: ANN001
+    def expire(_signum, frame):  # noqa: ANN001
+        if _importing(frame):
+            # An exception thrown into a module's import (torch's, say, loaded lazily by the first
+            # file's step) leaves that module half-initialised, and the process crashes later.
+            # Let the import finish and look again shortly.
+            signal.setitimer(signal.ITIMER_REAL, IMPORT_GRACE_S)
+            return
         raise FileTimeout(f"took longer than the per-file limit of {seconds:g} s (PRODUCT_STUDIO_FILE_TIMEOUT_S); "
                           "the file is skipped -- check it, or raise the limit")
 

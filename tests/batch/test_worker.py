@@ -39,3 +39,22 @@ def test_worker_memory_reads_megabytes_and_rejects_units_and_tiny_caps(monkeypat
     with pytest.raises(UsageError, match="at least 64"):
         worker_memory_mb()
 
+
+def test_the_file_deadline_never_interrupts_an_import(tmp_path, monkeypatch):
+    """A timeout thrown into a half-done import (torch's, loaded by a file's first step) used to leave
+    the module half-initialised and crash the process later; the deadline now waits for the import."""
+    import sys
+    import time
+
+    from product_studio.batch.worker import FileTimeout, file_deadline
+
+    (tmp_path / "slow_module_for_deadline.py").write_text("import time\ntime.sleep(0.4)\nDONE = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    started = time.perf_counter()
+    with pytest.raises(FileTimeout, match="per-file limit of 0.1 s"):
+        with file_deadline(0.1):
+            import slow_module_for_deadline  # noqa: F401
+
+            time.sleep(5)  # the limit strikes here, once the import is done
+    assert 0.4 <= time.perf_counter() - started < 2
+    assert sys.modules["slow_module_for_deadline"].DONE is True
