@@ -169,6 +169,10 @@ def train_gan_command(
     ),
     checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", min=1, help="Checkpoint + sample grid every N steps (default 250)."),
     threads: int = ThreadsOption,
+    device: str = typer.Option(
+        "cpu", "--device",
+        help="cpu, or cuda / cuda:N to train on a CUDA GPU where torch sees one (the weights load and generate on any CPU).",
+    ),
     fresh: bool = FreshOption,
     quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
@@ -180,7 +184,7 @@ def train_gan_command(
 
     is_fmnist = data.lower() in FASHION_MNIST_NAMES
     model = model or ("cgan_fmnist_28" if is_fmnist else "cgan_64")
-    changes: dict = {"model": model, "num_threads": threads}
+    changes: dict = {"model": model, "num_threads": threads, "device": device}
     if diffaugment is None and not is_fmnist:
         diffaugment = "translation,cutout" + (",color" if model_config(model).channels == 3 else "")
     for key, value in {"steps": steps, "batch_size": batch_size, "lr_g": lr_g, "lr_d": lr_d, "diffaugment": diffaugment,

@@ -60,11 +60,11 @@ def translate(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.125)
     """Shift each image by up to ``ratio`` of its size in x and y; the border pixels fill the gap."""
     n, _, h, w = x.shape
     sy, sx = max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5))
-    dy = torch.randint(-sy, sy + 1, (n,), generator=generator)
-    dx = torch.randint(-sx, sx + 1, (n,), generator=generator)
-    rows = (torch.arange(h)[None, :] - dy[:, None]).clamp(0, h - 1)  # n×h, replicate the border
-    cols = (torch.arange(w)[None, :] - dx[:, None]).clamp(0, w - 1)  # n×w
-    batch = torch.arange(n)[:, None, None]
+    dy = torch.randint(-sy, sy + 1, (n,), generator=generator).to(x.device)
+    dx = torch.randint(-sx, sx + 1, (n,), generator=generator).to(x.device)
+    rows = (torch.arange(h, device=x.device)[None, :] - dy[:, None]).clamp(0, h - 1)  # n×h, replicate the border
+    cols = (torch.arange(w, device=x.device)[None, :] - dx[:, None]).clamp(0, w - 1)  # n×w
+    batch = torch.arange(n, device=x.device)[:, None, None]
     return x.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 
@@ -72,9 +72,9 @@ def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> t
     """Set a random square of ``ratio`` × the size to 0 (mid grey in [-1, 1]) in every image."""
     n, _, h, w = x.shape
     ch, cw = max(1, int(h * ratio + 0.5)), max(1, int(w * ratio + 0.5))
-    y0 = torch.randint(0, h + (1 - ch % 2), (n,), generator=generator) - ch // 2
-    x0 = torch.randint(0, w + (1 - cw % 2), (n,), generator=generator) - cw // 2
-    ys, xs = torch.arange(h)[None, :], torch.arange(w)[None, :]
+    y0 = torch.randint(0, h + (1 - ch % 2), (n,), generator=generator).to(x.device) - ch // 2
+    x0 = torch.randint(0, w + (1 - cw % 2), (n,), generator=generator).to(x.device) - cw // 2
+    ys, xs = torch.arange(h, device=x.device)[None, :], torch.arange(w, device=x.device)[None, :]
     in_rows = (ys >= y0[:, None]) & (ys < (y0 + ch)[:, None])
     in_cols = (xs >= x0[:, None]) & (xs < (x0 + cw)[:, None])
     keep = ~(in_rows[:, :, None] & in_cols[:, None, :])

@@ -91,7 +91,7 @@ def latents(n: int, z_dim: int, *, seed: int | None = None, truncation: float | 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Generator output (N×C×H×W in [-1, 1]) → N×H×W×3 uint8 RGB."""
-    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8)
+    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8)
     x = x.permute(0, 2, 3, 1).numpy()
     if x.shape[-1] == 1:
         x = np.repeat(x, 3, axis=-1)

@@ -54,6 +54,7 @@ class GANRecipe:
     seed: int = 0
     num_threads: int | None = 1
     autocast_bf16: bool = True
+    device: str = "cpu"  # cpu | cuda | cuda:N (the weights load anywhere; a GPU run resumes on a CPU)
     checkpoint_every: int = 250
     time_budget_s: float | None = None  # stop after this much training time (benchmarks)
     limit: int | None = None  # keep only the first N training images (quick runs, tests)
@@ -140,8 +141,8 @@ def make_gan_step(recipe: GANRecipe, *, sample_dir: Path | None = None) -> Any:
         def aug(images: torch.Tensor) -> torch.Tensor:
             return diff_augment(images, policy, gen) if policy else images
 
-        # 1. discriminator
-        z = torch.randn(n, config.z_dim, generator=gen)
+        # 1. discriminator (latents drawn on the CPU generator, so a run draws the same on any device)
+        z = torch.randn(n, config.z_dim, generator=gen).to(x.device)
         with trainer.autocast():
             with torch.no_grad():
                 fake = gan.generator(z, y).float()
@@ -166,7 +167,7 @@ def make_gan_step(recipe: GANRecipe, *, sample_dir: Path | None = None) -> Any:
 
         # 2. generator (D frozen: its weight gradients are not needed)
         gan.discriminator.requires_grad_(False)
-        z = torch.randn(n, config.z_dim, generator=gen)
+        z = torch.randn(n, config.z_dim, generator=gen).to(x.device)
         with trainer.autocast():
             fake = gan.generator(z, y)
             g_loss = hinge_or_bce_g(recipe.loss, gan.discriminator(aug(fake.float()), y).float())
@@ -205,7 +206,8 @@ def write_sample_grid(gan: Any, path: Path, *, per_class: int = 10, seed: int = 
         z = torch.randn(rows * per_class, config.z_dim, generator=torch.Generator().manual_seed(seed))
     was_training = gan.training
     gan.eval()
-    images = to_uint8(gan.generate(z, y, ema=config.arch == "sngan"))
+    device = next(gan.parameters()).device
+    images = to_uint8(gan.generate(z.to(device), y.to(device), ema=config.arch == "sngan"))
     gan.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_image(make_grid(images, columns=per_class), path, overwrite=True)
@@ -222,7 +224,10 @@ def train_gan(data: str | Path, out_dir: str | Path, *, recipe: GANRecipe | None
     from ..models.registry import create_model, model_config
     from ..train.trainer import Trainer
 
+    from ..train.trainer import training_device
+
     recipe = recipe or GANRecipe()
+    device = training_device(recipe.device)
     if recipe.num_threads:
         torch.set_num_threads(recipe.num_threads)
     base = model_config(recipe.model, **(model_overrides or {}))
@@ -234,7 +239,7 @@ def train_gan(data: str | Path, out_dir: str | Path, *, recipe: GANRecipe | None
     if names and names != tuple(base.class_names):
         overrides["class_names"] = names
     torch.manual_seed(recipe.seed)
-    gan = create_model(recipe.model, **overrides)
+    gan = create_model(recipe.model, **overrides).to(device)
     if len(train) < recipe.batch_size:
         raise UsageError(f"{len(train)} training images is fewer than one batch of {recipe.batch_size}; lower --batch-size or add images")
     out = Path(out_dir)
@@ -246,7 +251,7 @@ def train_gan(data: str | Path, out_dir: str | Path, *, recipe: GANRecipe | None
         gan, train, out_dir=out, steps=recipe.steps, lr=recipe.lr_g, batch_size=recipe.batch_size,
         step_fn=make_gan_step(recipe, sample_dir=out / "samples"), optimizers=optimizers, resume=False,
         checkpoint_every=recipe.checkpoint_every, seed=recipe.seed, num_threads=recipe.num_threads,
-        autocast_bf16=recipe.autocast_bf16, progress=progress, eval_every_epoch=False,
+        autocast_bf16=recipe.autocast_bf16, device=recipe.device, progress=progress, eval_every_epoch=False,
         extra_config={"gan_recipe": dataclasses.asdict(recipe), "data": str(data), "heldout_size": len(parts["heldout"]),
                       "class_names": list(gan.config.class_names)},
     )
@@ -301,15 +306,16 @@ def discriminator_gap(gan: Any, train: Any, heldout: Any, *, n: int = 500) -> di
     from ..train.trainer import get_batch
 
     gan.eval()
+    device = next(gan.parameters()).device
     scores = []
     with torch.no_grad():
         for data in (train, heldout):
             count = min(n, len(data))
             index = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:count]
-            x, y = get_batch(data, index)
+            x, y = (t.to(device) for t in get_batch(data, index))
             if not gan.config.conditional:
                 y = torch.zeros_like(y)
-            scores.append(gan.discriminator(from_unit(x), y).float())
+            scores.append(gan.discriminator(from_unit(x), y).float().cpu())
     train_s, held_s = scores
     return {
         "d_train_real": float(train_s.mean()),

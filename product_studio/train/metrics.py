@@ -27,17 +27,18 @@ def predict_logits(
     from .trainer import get_batch
 
     model.eval()
+    device = next(model.parameters()).device
     outputs = []
     for start in range(0, len(data), batch_size):
         indices = torch.arange(start, min(start + batch_size, len(data)))
-        x = get_batch(data, indices)[0]
+        x = get_batch(data, indices)[0].to(device)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         logits = model(x).float()
         if flip_tta:
             probs = (logits.softmax(1) + model(x.flip(3)).float().softmax(1)) / 2
             logits = probs.clamp_min(1e-12).log()
-        outputs.append(logits)
+        outputs.append(logits.cpu())
     return torch.cat(outputs)
 
 

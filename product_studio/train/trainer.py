@@ -20,6 +20,9 @@ What it does for every model:
 - the validation metric after every epoch (``eval_fn``; accuracy by default) and the best model kept
   (``best.safetensors``, written by ``save_model`` so ``load_model`` reads it);
 - ``config.json``: the resolved trainer options, the model name and config, the data sizes;
+- ``device="cuda"`` trains on a CUDA GPU where torch sees one (``training_device`` checks it first):
+  the model and each batch move there, checkpoints and weights are always written from CPU copies,
+  so a GPU run resumes on a CPU and its weights load anywhere;
 - an optional ``sample_fn(trainer, step)`` called at each epoch end (e.g. a GAN's sample grid).
 """
 
@@ -76,7 +79,8 @@ class TrainConfig:
     seed: int = 0
     num_threads: int | None = None
     channels_last: bool = False
-    autocast_bf16: bool = False  # bf16 autocast where the CPU has bf16 (runtime.use_bf16), float32 elsewhere
+    autocast_bf16: bool = False  # bf16 autocast where the CPU has bf16 (runtime.use_bf16) or on a bf16 GPU
+    device: str = "cpu"  # cpu | cuda | cuda:N
     drop_last: bool = True
     progress: bool = True
 
@@ -93,6 +97,34 @@ class TrainConfig:
             raise UsageError("metric_mode must be 'max' or 'min'")
         if self.batch_size < 1:
             raise UsageError("batch_size must be at least 1")
+        training_device(self.device)
+
+
+def training_device(name: str) -> torch.device:
+    """``name`` ("cpu", "cuda", "cuda:N") as a torch device, checked: UsageError where this machine has no such device."""
+    try:
+        device = torch.device(str(name).strip().lower())
+    except (RuntimeError, ValueError):
+        raise UsageError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
+    if device.type not in {"cpu", "cuda"}:
+        raise UsageError(f"unknown device {name!r}; use cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device {name!r}: torch sees no CUDA GPU on this machine (torch {torch.__version__}); use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
+    return device
+
+
+def to_device(value: Any, device: torch.device) -> Any:
+    """Every tensor in ``value`` (a tensor, or tuples, lists and dicts of them) moved to ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device, non_blocking=True)
+    if isinstance(value, (tuple, list)):
+        return type(value)(to_device(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    return value
 
 
 @dataclass
@@ -237,9 +269,16 @@ class Trainer:
         cfg = self.config
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
+        self.device = training_device(cfg.device)
         # Emulated bf16 (a CPU without bf16 instructions) is slower than float32: ask for it, get it
         # only where it pays (or where PRODUCT_STUDIO_BF16 says so); config.json records which ran.
-        self.bf16 = cfg.autocast_bf16 and use_bf16()
+        if self.device.type == "cuda":
+            self.bf16 = cfg.autocast_bf16 and torch.cuda.is_bf16_supported()
+        else:
+            self.bf16 = cfg.autocast_bf16 and use_bf16()
+        self.model.to(self.device)  # keeps the Parameter objects: optimizers made before still hold them
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed batch shapes: pick the fastest kernels once
         n = len(train_data)
         self.steps_per_epoch = n // cfg.batch_size if cfg.drop_last and n >= cfg.batch_size else math.ceil(n / cfg.batch_size)
         self.total_steps = cfg.steps if cfg.steps is not None else cfg.epochs * self.steps_per_epoch  # type: ignore[operator]
@@ -313,10 +352,10 @@ class Trainer:
             batch = (self.augment(batch[0], self.generator), *batch[1:])
         if self.config.channels_last and isinstance(batch, (tuple, list)) and batch[0].ndim == 4:
             batch = (batch[0].contiguous(memory_format=torch.channels_last), *batch[1:])
-        return batch
+        return to_device(batch, self.device)
 
     def autocast(self) -> Any:
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     @staticmethod
     def default_step(trainer: Trainer, batch: Any) -> dict[str, float]:
@@ -440,6 +479,7 @@ class Trainer:
             "optimizers": {k: type(v).__name__ for k, v in self.optimizers.items()},
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
             "bf16_autocast_used": self.bf16,
             **self.extra_config,
         }
@@ -454,7 +494,7 @@ class Trainer:
         if getattr(model, "model_name", None) is None:
             from safetensors.torch import save_file
 
-            save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(path))
+            save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
             return
         class_names = list(getattr(self.train_data, "class_names", ()) or ())
         save_model(model, path, metrics=metrics, class_names=class_names or None)

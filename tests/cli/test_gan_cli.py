@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
@@ -69,6 +70,14 @@ def test_train_gan_on_a_folder_then_generate_interpolate_and_resume(tmp_path):
     assert np.asarray(Image.open(report["files"][0])).shape == (32, 2 + 5 * 30, 3)
     names = cli("generate", "--weights", str(run / "final.safetensors"), "--list-categories", "-o", str(tmp_path))
     assert names.stdout.split() == ["0", "cups", "1", "shoes"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the message is for machines without a CUDA GPU")
+def test_train_gan_on_a_device_this_machine_lacks_is_a_usage_error(tmp_path):
+    done = cli("train", "gan", "--data", "fashion-mnist", "-o", str(tmp_path / "run"), "--device", "cuda")
+    assert done.returncode == 2
+    assert "torch sees no CUDA GPU" in done.stderr and "--device cpu" in done.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_eval_gan_reports_fid_against_the_floor(tmp_path):

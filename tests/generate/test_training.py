@@ -118,6 +118,9 @@ def test_bad_recipes_and_too_little_data_are_usage_errors(catalogue, tmp_path):
         GANRecipe(diffaugment="zoom")
     with pytest.raises(UsageError, match="fewer than one batch of 64"):
         train_gan(catalogue, tmp_path / "x", recipe=recipe(batch_size=64), progress=False, model_overrides=TINY)
+    with pytest.raises(UsageError, match="unknown device 'gpu0'"):
+        train_gan(catalogue, tmp_path / "y", recipe=recipe(device="gpu0"), progress=False, model_overrides=TINY)
+    assert not (tmp_path / "y").exists()  # checked before any data is read or folder made
 
 
 def test_bce_loss_r1_and_the_discriminator_gap(catalogue, tmp_path):

@@ -168,3 +168,29 @@ def test_a_bad_bf16_override_is_a_usage_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PRODUCT_STUDIO_BF16", "maybe")
     with pytest.raises(UsageError, match="PRODUCT_STUDIO_BF16 must be 1"):
         make_trainer(tmp_path, steps=2, autocast_bf16=True)
+
+
+def test_devices_are_checked_before_anything_trains(tmp_path):
+    from product_studio.train.trainer import to_device, training_device
+
+    assert training_device("CPU") == torch.device("cpu")
+    with pytest.raises(UsageError, match="unknown device 'tpu'; use cpu, cuda or cuda:N"):
+        training_device("tpu")
+    with pytest.raises(UsageError, match="unknown device 'cuda:x'"):
+        training_device("cuda:x")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="torch sees no CUDA GPU on this machine.*use --device cpu"):
+            make_trainer(tmp_path, steps=2, device="cuda")
+        assert not (tmp_path / "config.json").exists()
+    nested = to_device({"x": (torch.ones(2), [torch.zeros(1)]), "n": 3}, torch.device("cpu"))
+    assert torch.equal(nested["x"][0], torch.ones(2)) and isinstance(nested["x"][1], list) and nested["n"] == 3
+
+
+def test_an_explicit_cpu_device_trains_like_the_default_and_is_recorded(tmp_path):
+    default = make_trainer(tmp_path / "a", steps=4)
+    default.fit()
+    explicit = make_trainer(tmp_path / "b", steps=4, device="cpu")
+    explicit.fit()
+    assert all(torch.equal(p, q) for p, q in zip(default.model.parameters(), explicit.model.parameters()))
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert config["trainer"]["device"] == "cpu" and config["device_name"] == "cpu"
