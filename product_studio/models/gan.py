@@ -288,6 +288,13 @@ def cgan_fmnist_28(**overrides: object) -> GANConfig:
     return GANConfig().replace(**overrides)
 
 
+@register_model("cgan_fmnist_28_wide")
+def cgan_fmnist_28_wide(**overrides: object) -> GANConfig:
+    """Fashion-MNIST 28×28, 2.7× the generator and 4× the discriminator of ``cgan_fmnist_28`` (the shipped
+    weights): for a GPU (``--device cuda --batch-size 256``); on 2 CPU cores a step takes seconds."""
+    return GANConfig(g_channels=(256, 128, 64), d_channels=(64, 128, 256)).replace(**overrides)
+
+
 @register_model("cgan_64")
 def cgan_64(**overrides: object) -> GANConfig:
     """User catalogues, 64×64 RGB (set ``class_names``): 4×4 → 64×64 generator, SN projection D."""

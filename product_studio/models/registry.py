@@ -176,9 +176,12 @@ def read_manifest() -> dict[str, Any]:
     return json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
 
 
-def ship_weights(source: str | Path, file_name: str, entry: dict[str, Any]) -> Path:
+def ship_weights(source: str | Path, file_name: str, entry: dict[str, Any], *, float16: bool = False) -> Path:
     """Copy trained weights into the shipped folder and record ``entry`` (plus file, sha256, bytes)
     in the manifest, under a file lock so runs that finish together do not lose each other's entry.
+
+    ``float16`` stores the floating-point tensors in half precision (half the bytes; ``load_model``
+    loads them back into the float32 network). Check the metrics of the half copy before shipping it.
 
     ``entry`` should say at least ``model``, ``command`` (the command that reproduces the file),
     ``data``, ``steps``, ``training_seconds`` and ``metrics``.
@@ -196,7 +199,10 @@ def ship_weights(source: str | Path, file_name: str, entry: dict[str, Any]) -> P
     with open(WEIGHTS_DIR / ".manifest.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         tmp = target.with_suffix(".tmp")
-        shutil.copyfile(source, tmp)
+        if float16:
+            write_float16_copy(source, tmp)
+        else:
+            shutil.copyfile(source, tmp)
         tmp.replace(target)
         manifest = read_manifest()
         manifest.setdefault("weights", {})[file_name] = {
@@ -210,6 +216,18 @@ def ship_weights(source: str | Path, file_name: str, entry: dict[str, Any]) -> P
         tmp_manifest.write_text(text, encoding="utf-8")
         tmp_manifest.replace(MANIFEST_PATH)
     return target
+
+
+def write_float16_copy(source: str | Path, target: str | Path) -> Path:
+    """``source`` (a safetensors file) with every floating-point tensor in float16, metadata kept."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(source), "pt") as handle:
+        metadata = handle.metadata()
+    tensors = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(source)).items()}
+    save_file(tensors, str(target), metadata=metadata)
+    return Path(target)
 
 
 def shipped_weight_path(file_name: str) -> Path:

@@ -20,8 +20,22 @@ def _batch(gan, n: int = 4):
 
 
 def test_the_presets_are_registered_in_the_gan_family():
-    assert set(GANS) == {"cgan_fmnist_28", "cgan_64", "dcgan_fmnist_28", "seed_cgan_fmnist_28"}
+    assert set(GANS) == {"cgan_fmnist_28", "cgan_fmnist_28_wide", "cgan_64", "dcgan_fmnist_28", "seed_cgan_fmnist_28"}
     assert create_model("cgan_fmnist_28").config.class_names[7] == "Sneaker"
+    wide = create_model("cgan_fmnist_28_wide").config
+    assert (wide.g_channels, wide.d_channels, wide.image_size) == ((256, 128, 64), (64, 128, 256), 28)
+
+
+def test_the_shipped_generator_is_the_wide_preset_stored_in_float16():
+    from safetensors.torch import load_file
+
+    from product_studio.models.registry import shipped_weight_path
+
+    path = shipped_weight_path("fmnist_cgan.safetensors")
+    assert {t.dtype for t in load_file(str(path)).values()} <= {torch.float16, torch.int64}
+    gan = load_model(path)  # the float16 tensors load into the float32 network
+    assert gan.config.g_channels == create_model("cgan_fmnist_28_wide").config.g_channels
+    assert next(gan.parameters()).dtype == torch.float32
 
 
 @pytest.mark.parametrize("name", GANS)
