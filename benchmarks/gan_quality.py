@@ -10,9 +10,13 @@ run folder (train them first, the commands are below); results are cached in run
   classifier, generated samples vs the 10,000 real test images. **Not Inception FID**: another feature
   space and scale, not comparable with published numbers. Floor = the same FID between as many real
   training images and the test set.
-- Models (1 torch thread each, the 2 shared CPU cores also running 3 other workers' jobs):
-    shipped   product_studio/weights/fmnist_cgan.safetensors (scripts/train_gan.py --out runs/cgan_fmnist --steps 12000)
-    ours      the same recipe stopped after --budget seconds (runs/gan_eq_ours)
+- Shipped: product_studio/weights/fmnist_cgan.safetensors, the ``cgan_fmnist_28_wide`` preset trained
+  on one GPU (run folder runs/cgan_fmnist_gpu; its manifest entry has the command). The GPU runs:
+  four recipes side by side on one GPU for the same wall time (``scripts/train_gan_gpu_side_by_side.sh``,
+  run folders runs/gan_gpu_eq/NAME, each with round1/ = the same run after its first 450 s), scored by
+  FID and class consistency only (CAS takes minutes per model on a CPU).
+- CPU models (1 torch thread each, the 2 shared CPU cores also running 3 other workers' jobs):
+    ours      the CPU recipe (cgan_fmnist_28, batch 32) stopped after --budget seconds (runs/gan_eq_ours)
     dcgan     unconditional DCGAN, BCE, Adam(0.5, 0.999) 2e-4 (runs/gan_eq_dcgan)
     seed      the seed's tutorial DCGAN with one-hot labels, corrected (runs/gan_eq_seed)
   the three equal-time runs were trained at the same time, so they shared the CPU alike:
@@ -58,11 +62,40 @@ from product_studio.models.registry import read_manifest
 CACHE = ROOT / "runs" / "gan_bench"
 DOCS = ROOT / "docs" / "images"
 RUNS = {
-    "shipped": ("product_studio/weights/fmnist_cgan.safetensors", "runs/cgan_fmnist", True),
+    "shipped": ("product_studio/weights/fmnist_cgan.safetensors", "runs/cgan_fmnist_gpu", True),
     "ours (equal time)": ("runs/gan_eq_ours/final.safetensors", "runs/gan_eq_ours", True),
     "DCGAN, unconditional (equal time)": ("runs/gan_eq_dcgan/final.safetensors", "runs/gan_eq_dcgan", False),
     "seed arch., corrected (equal time)": ("runs/gan_eq_seed/final.safetensors", "runs/gan_eq_seed", False),
 }
+
+
+GPU_RUNS = {  # scripts/train_gan_gpu_side_by_side.sh: name -> (generator / discriminator widths, batch)
+    "wide_b256": ("256,128,64 / 64,128,256", 256),
+    "wide_b128": ("256,128,64 / 64,128,256", 128),
+    "mid_b64": ("192,96,48 / 48,96,192", 64),
+    "base_b64": ("96,64,32 / 32,64,128 (the CPU preset)", 64),
+}
+
+
+def gpu_table(samples: int, fresh: bool) -> str | None:
+    """FID and class consistency of the side-by-side GPU runs, after 450 s (round1/) and at the end."""
+    rows = []
+    for name, (widths, batch) in GPU_RUNS.items():
+        row = [name, widths, str(batch)]
+        for sub in ("round1", ""):
+            run = ROOT / "runs" / "gan_gpu_eq" / name / sub
+            if not (run / "final.safetensors").exists():
+                row += ["not trained", "", ""]
+                continue
+            info = run_info(str(run.relative_to(ROOT)))
+            m = cached(f"gpu_{name}_{sub or 'final'}_{samples}", fresh, lambda r=run: evaluate_gan(
+                load_generator(r / "final.safetensors"), n=samples, keep_best_factor=None, cas=False, floor=False))
+            row += [f"{info['steps']} in {info['seconds'] / 60:.1f} min", f"{m['fid_own_features']:.3f}", f"{m['class_consistency']:.1%}"]
+        rows.append(row)
+    if all(r[3] == "not trained" and r[6] == "not trained" for r in rows):
+        return None
+    return table(["run", "widths G / D", "batch", "steps (first call)", "FID", "consistency",
+                  "steps (end)", "FID", "consistency"], rows)
 
 
 def cached(name: str, fresh: bool, compute):
@@ -196,6 +229,10 @@ def main() -> None:
         print(table(["model", "steps × batch", "train min", "FID (own)", "× floor", "class consistency",
                      "consistency, keep-best 1 of 4", "CAS"], rows
                     + [["real train images (floor)", "", "", f"{floor:.3f}", "1.0×", "", "", f"{reference:.1%} (same CAS recipe on {args.samples:,} real)"]]))
+        gpu = gpu_table(args.samples, args.fresh)
+        if gpu:
+            print("\nOn one GPU, four recipes trained side by side for the same wall time (they shared the GPU alike):\n")
+            print(gpu)
         shipped = load_generator(ROOT / RUNS["shipped"][0])
         if args.cas_samples:
             print(f"\nCAS at the size of the real training set (Ravuri & Vinyals train on as many generated images as "

@@ -124,7 +124,7 @@ def test_the_shipped_weights_match_the_manifest():
     assert "fmnist_cnn.safetensors" in manifest
     for name, entry in manifest.items():
         path = registry.WEIGHTS_DIR / name
-        assert path.stat().st_size <= 5 * 1024 * 1024
+        assert path.stat().st_size <= 8 * 1024 * 1024  # small enough for git; the GAN (float16) is the largest
         assert registry.sha256_file(path) == entry["sha256"]
         assert {"command", "data", "metrics"} <= set(entry)
 
