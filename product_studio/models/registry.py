@@ -306,7 +306,11 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     except FileNotFoundError as exc:
         raise ModelError("weight file not found", path=str(path)) from exc
     except Exception as exc:  # safetensors raises its own SafetensorError for bad headers
-        raise ModelError(f"not a readable safetensors file ({exc}); retrain or re-download it", path=str(path)) from exc
+        raise ModelError(
+            f"not a readable safetensors file ({exc}): give the final.safetensors a training run wrote, or retrain it "
+            "(a damaged shipped file: git checkout product_studio/weights)",
+            path=str(path),
+        ) from exc
 
 
 def load_model(path: str | Path, *, expect_model: str | None = None, expect_family: str | None = None,

@@ -113,7 +113,7 @@ def test_foreign_and_damaged_files_are_refused(tmp_path):
         load_model(plain)
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x00" * 64)
-    with pytest.raises(ModelError, match="not a readable safetensors file"):
+    with pytest.raises(ModelError, match="not a readable safetensors file .*: give the final.safetensors a training run wrote"):
         load_model(junk)
     with pytest.raises(ModelError, match="not found"):
         load_model(tmp_path / "missing.safetensors")
