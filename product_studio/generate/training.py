@@ -228,7 +228,7 @@ def train_gan(data: str | Path, out_dir: str | Path, *, recipe: GANRecipe | None
     from ..train.trainer import training_device
 
     recipe = recipe or GANRecipe()
-    device = training_device(recipe.device)
+    training_device(recipe.device)  # a machine without that device stops here, before any data is read
     if recipe.num_threads:
         torch.set_num_threads(recipe.num_threads)
     base = model_config(recipe.model, **(model_overrides or {}))
@@ -240,7 +240,7 @@ def train_gan(data: str | Path, out_dir: str | Path, *, recipe: GANRecipe | None
     if names and names != tuple(base.class_names):
         overrides["class_names"] = names
     torch.manual_seed(recipe.seed)
-    gan = create_model(recipe.model, **overrides).to(device)
+    gan = create_model(recipe.model, **overrides)  # the Trainer moves it to the device
     if len(train) < recipe.batch_size:
         raise UsageError(f"{len(train)} training images is fewer than one batch of {recipe.batch_size}; lower --batch-size or add images")
     out = Path(out_dir)
