@@ -41,7 +41,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -220,10 +220,13 @@ def process_file(path: str | os.PathLike, relative: str | os.PathLike, recipe: R
                  **options: Any) -> FileResult:
     """``_process_file`` under the per-file deadline (``worker.file_deadline``, PRODUCT_STUDIO_FILE_TIMEOUT_S)."""
     try:
-        with file_deadline():
-            return _process_file(path, relative, recipe, out_dir, **options)
+        with file_deadline() as deadline:
+            result = _process_file(path, relative, recipe, out_dir, **options)
     except FileTimeout as exc:  # fired outside _process_file's own handlers
         return FileResult(input=str(path), relative=str(relative), status="failed", error=str(exc), error_type="FileTimeout")
+    if deadline.expired and result.status == "failed":  # the timeout, caught inside and perhaps re-wrapped
+        return replace(result, error=deadline.message, error_type="FileTimeout")
+    return result
 
 
 def _process_file(

@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import FrameType
 
 import cv2
@@ -121,8 +122,25 @@ def _importing(frame: FrameType | None) -> bool:
     return False
 
 
+@dataclass
+class Deadline:
+    """What ``file_deadline`` yields: ``expired`` turns True when the limit fires, and ``message`` says it.
+
+    The FileTimeout raised into the code can reach the caller wrapped in another error (a C extension
+    that calls back into Python re-raises what it catches as its own RuntimeError, say), so a caller
+    that catches errors itself asks ``expired`` rather than trusting the type it caught."""
+
+    seconds: float
+    expired: bool = False
+
+    @property
+    def message(self) -> str:
+        return (f"took longer than the per-file limit of {self.seconds:g} s (PRODUCT_STUDIO_FILE_TIMEOUT_S); "
+                "the file is skipped -- check it, or raise the limit")
+
+
 @contextmanager
-def file_deadline(seconds: float | None = None) -> Iterator[None]:
+def file_deadline(seconds: float | None = None) -> Iterator[Deadline]:
     """Raise FileTimeout in the code inside after ``seconds`` (default ``file_timeout_s()``).
 
     Soft limit: SIGALRM, delivered between Python bytecodes (main thread only; elsewhere a no-op).
@@ -131,8 +149,9 @@ def file_deadline(seconds: float | None = None) -> Iterator[None]:
     so a decoder stuck inside one C call is killed by the kernel (SIGXCPU); the engine records
     "worker process failed" for that file and starts a new pool."""
     seconds = file_timeout_s() if seconds is None else seconds
+    deadline = Deadline(seconds or 0.0)
     if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
+        yield deadline
         return
 
     def expire(_signum, frame):  # noqa: ANN001
@@ -142,8 +161,8 @@ def file_deadline(seconds: float | None = None) -> Iterator[None]:
             # Let the import finish and look again shortly.
             signal.setitimer(signal.ITIMER_REAL, IMPORT_GRACE_S)
             return
-        raise FileTimeout(f"took longer than the per-file limit of {seconds:g} s (PRODUCT_STUDIO_FILE_TIMEOUT_S); "
-                          "the file is skipped -- check it, or raise the limit")
+        deadline.expired = True
+        raise FileTimeout(deadline.message)
 
     previous = signal.signal(signal.SIGALRM, expire)
     old_cpu = None
@@ -155,7 +174,7 @@ def file_deadline(seconds: float | None = None) -> Iterator[None]:
             resource.setrlimit(resource.RLIMIT_CPU, (soft, old_cpu[1]))
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield deadline
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -58,3 +58,22 @@ def test_the_file_deadline_never_interrupts_an_import(tmp_path, monkeypatch):
             time.sleep(5)  # the limit strikes here, once the import is done
     assert 0.4 <= time.perf_counter() - started < 2
     assert sys.modules["slow_module_for_deadline"].DONE is True
+
+
+def test_the_deadline_says_it_fired_even_when_the_timeout_comes_back_wrapped():
+    """A C extension that calls back into Python re-raises what it catches as its own error; the
+    engine asks the deadline instead of trusting the type it caught."""
+    import time
+
+    from product_studio.batch.worker import FileTimeout, file_deadline
+
+    with pytest.raises(RuntimeError, match="wrapped"):
+        with file_deadline(0.1) as deadline:
+            try:
+                time.sleep(5)
+            except FileTimeout as exc:
+                raise RuntimeError("wrapped by an extension") from exc
+    assert deadline.expired and "per-file limit of 0.1 s" in deadline.message
+    with file_deadline(5) as quiet:
+        pass
+    assert not quiet.expired
