@@ -9,6 +9,9 @@ from its last checkpoint when started again with the same --out (a finished run 
 Then ``evaluate_gan`` measures FID on the shipped classifier's features (not Inception FID), the
 real-train-vs-real-test floor, class consistency (with and without --keep-best) and CAS; ``--ship``
 copies final.safetensors into product_studio/weights/ with a manifest entry holding these metrics.
+``--no-train`` first gives the EMA generator of a run trained before ``ema_bn_samples`` existed its
+own batch-norm statistics (``recalibrate_ema_batchnorm``; a run trained since has them already, and
+recomputing them with the same seed changes nothing) and rewrites its final.safetensors.
 
 ``--recipe dcgan`` / ``--recipe seed`` train the baselines (``--time-budget`` seconds for the
 equal-wall-time comparison in benchmarks/gan_quality.py).
@@ -43,6 +46,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--checkpoint-every", type=int, default=None, help="checkpoint + sample grid every N steps")
     parser.add_argument("--ema-decay", type=float, default=None)
+    parser.add_argument("--ema-bn-samples", type=int, default=None,
+                        help="samples for the EMA generator's own batch-norm statistics after training (default 4096; 0: keep the raw generator's)")
     parser.add_argument("--no-bf16", action="store_true", help="train in float32 (on a GPU a small model is launch-bound: casts only cost)")
     parser.add_argument("--g-channels", default=None, help="generator widths per level, e.g. 256,128,64 (default: the preset's)")
     parser.add_argument("--d-channels", default=None, help="discriminator widths per level, e.g. 64,128,256")
@@ -68,6 +73,12 @@ def main() -> None:
     from product_studio.generate.sample import load_generator
 
     gan = load_generator(out / "final.safetensors")
+    if args.no_train and recipe.ema_bn_samples:
+        from product_studio.generate.training import recalibrate_ema_batchnorm
+        from product_studio.models.registry import save_model
+
+        recalibrate_ema_batchnorm(gan, samples=recipe.ema_bn_samples, batch_size=max(recipe.batch_size, 64), seed=recipe.seed)
+        save_model(gan, out / "final.safetensors", metrics={"step": summary["steps"]}, class_names=list(gan.config.class_names))
     metrics = evaluate_gan(gan, n=args.eval_samples, ema=recipe.ema_decay > 0, keep_best_factor=4, cas=True, progress=True)
     (out / "eval.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     print(json.dumps(metrics, indent=2), flush=True)
@@ -95,7 +106,7 @@ def main() -> None:
 def recipe_from(args: argparse.Namespace) -> tuple[GANRecipe, dict]:
     changes: dict = {"num_threads": args.threads, "device": args.device}
     for key, value in {"steps": args.steps, "time_budget_s": args.time_budget, "batch_size": args.batch_size,
-                       "checkpoint_every": args.checkpoint_every, "ema_decay": args.ema_decay,
+                       "checkpoint_every": args.checkpoint_every, "ema_decay": args.ema_decay, "ema_bn_samples": args.ema_bn_samples,
                        "diffaugment": args.diffaugment}.items():
         if value is not None:
             changes[key] = value
@@ -135,7 +146,7 @@ def reproduce_command(recipe: GANRecipe, config: object, steps: int, out: str, *
     widths = ",".join(map(str, config.g_channels)), ",".join(map(str, config.d_channels))  # type: ignore[attr-defined]
     return (f".venv/bin/python scripts/train_gan.py --out {out} --steps {steps} --batch-size {recipe.batch_size} "
             f"--g-channels {widths[0]} --d-channels {widths[1]} --device {recipe.device} --threads {recipe.num_threads}"
-            f"{'' if recipe.autocast_bf16 else ' --no-bf16'} --checkpoint-every {recipe.checkpoint_every} --ship{' --ship-float16' if float16 else ''}")
+            f"{'' if recipe.autocast_bf16 else ' --no-bf16'} --checkpoint-every {recipe.checkpoint_every} --ema-bn-samples {recipe.ema_bn_samples} --ship{' --ship-float16' if float16 else ''}")
 
 
 if __name__ == "__main__":

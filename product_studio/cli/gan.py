@@ -169,6 +169,11 @@ def train_gan_command(
         "translation,cutout(,color for RGB) for a folder).",
     ),
     checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", min=1, help="Checkpoint + sample grid every N steps (default 250)."),
+    ema_bn_samples: int | None = typer.Option(
+        None, "--ema-bn-samples", min=0,
+        help="After the last step, recompute the EMA generator's batch-norm statistics from this many of its own samples "
+        "(default 4096; 0 keeps the raw generator's, which belong to other weights and give a worse FID).",
+    ),
     threads: int = ThreadsOption,
     device: str = typer.Option(
         "cpu", "--device",
@@ -189,7 +194,7 @@ def train_gan_command(
     if diffaugment is None and not is_fmnist:
         diffaugment = "translation,cutout" + (",color" if model_config(model).channels == 3 else "")
     for key, value in {"steps": steps, "batch_size": batch_size, "lr_g": lr_g, "lr_d": lr_d, "diffaugment": diffaugment,
-                       "checkpoint_every": checkpoint_every}.items():
+                       "checkpoint_every": checkpoint_every, "ema_bn_samples": ema_bn_samples}.items():
         if value is not None:
             changes[key] = value
     recipe = dataclasses.replace(GANRecipe(), **changes)

@@ -49,7 +49,7 @@ def test_train_gan_on_a_folder_then_generate_interpolate_and_resume(tmp_path):
             Image.fromarray(image).save(data / name / f"{i}.jpg")
     run = tmp_path / "run"
     args = ("train", "gan", "--data", str(data), "-o", str(run), "--model", "cgan_fmnist_28", "--steps", "2",
-            "--batch-size", "8", "--checkpoint-every", "1", "--json")
+            "--batch-size", "8", "--checkpoint-every", "1", "--ema-bn-samples", "256", "--json")
     done = cli(*args)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -57,6 +57,7 @@ def test_train_gan_on_a_folder_then_generate_interpolate_and_resume(tmp_path):
     assert (run / "loss.png").is_file() and (run / "checkpoints" / "last.json").is_file()
     config = json.loads((run / "config.json").read_text())
     assert config["gan_recipe"]["diffaugment"] == "translation,cutout"  # the folder default
+    assert config["gan_recipe"]["ema_bn_samples"] == 256
     # rerunning the same command resumes: nothing left to train, the same weights
     before = load_file(str(run / "final.safetensors"))
     assert cli(*args).returncode == 0
@@ -78,6 +79,8 @@ def test_train_gan_on_a_device_this_machine_lacks_is_a_usage_error(tmp_path):
     assert done.returncode == 2
     assert "torch sees no CUDA GPU" in done.stderr and "--device cpu" in done.stderr
     assert not (tmp_path / "run").exists()
+    negative = cli("train", "gan", "--data", "fashion-mnist", "-o", str(tmp_path / "run"), "--ema-bn-samples", "-1")
+    assert negative.returncode == 2 and "--ema-bn-samples" in negative.stderr
 
 
 def test_eval_gan_reports_fid_against_the_floor(tmp_path):

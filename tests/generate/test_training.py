@@ -132,3 +132,42 @@ def test_bce_loss_r1_and_the_discriminator_gap(catalogue, tmp_path):
     gap = discriminator_gap(gan, parts["train"], parts["heldout"])
     assert set(gap) == {"d_train_real", "d_heldout_real", "gap", "gap_in_std"}
     assert gap["gap"] == pytest.approx(gap["d_train_real"] - gap["d_heldout_real"])
+
+
+def batch_norms(net):
+    return [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def test_the_ema_generator_gets_batch_norm_statistics_of_its_own(catalogue, tmp_path):
+    own = load_model(train_gan(catalogue, tmp_path / "own", recipe=recipe(), progress=False, model_overrides=TINY)["weights"])
+    borrowed = load_model(train_gan(catalogue, tmp_path / "borrowed", recipe=recipe(ema_bn_samples=0), progress=False,
+                                    model_overrides=TINY)["weights"])
+    # the same training either way; only the EMA generator's statistics differ
+    for a, b in zip(own.generator.state_dict().values(), borrowed.generator.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(borrowed.generator_ema.buffers(), borrowed.generator.buffers()):
+        assert torch.equal(a, b)  # update_ema copies the raw generator's statistics
+    own_means = [m.running_mean for m in batch_norms(own.generator_ema)]
+    raw_means = [m.running_mean for m in batch_norms(own.generator)]
+    assert len(own_means) == 3 and not any(torch.allclose(a, b) for a, b in zip(own_means, raw_means))
+
+
+def test_recalibration_averages_the_generators_own_activations_and_is_repeatable(catalogue, tmp_path):
+    gan = load_model(train_gan(catalogue, tmp_path / "run", recipe=recipe(ema_bn_samples=0), progress=False,
+                               model_overrides=TINY)["weights"])
+    first = batch_norms(gan.generator_ema)[0]
+    seen = []
+    hook = first.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach().clone()))
+    assert training.recalibrate_ema_batchnorm(gan, samples=300, batch_size=100, seed=3) == 3
+    hook.remove()
+    assert [len(x) for x in seen] == [100, 100, 100]
+    channel_means = torch.stack([x.transpose(0, 1).flatten(1).mean(1) for x in seen]).mean(0)
+    assert torch.allclose(first.running_mean, channel_means, atol=1e-5)  # a plain average over the batches
+    assert first.momentum == 0.1 and not gan.generator_ema.training  # left as training expects it
+    again = [b.clone() for b in gan.generator_ema.buffers()]
+    training.recalibrate_ema_batchnorm(gan, samples=300, batch_size=100, seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(again, gan.generator_ema.buffers()))
+    with pytest.raises(UsageError, match="samples ≥ 1"):
+        training.recalibrate_ema_batchnorm(gan, samples=0)
+    with pytest.raises(UsageError, match="ema_bn_samples must be 0"):
+        GANRecipe(ema_bn_samples=-1)
