@@ -15,13 +15,18 @@ run folder (train them first, the commands are below); results are cached in run
   four recipes side by side on one GPU for the same wall time (``scripts/train_gan_gpu_side_by_side.sh``,
   run folders runs/gan_gpu_eq/NAME, each with round1/ = the same run after its first 450 s), scored by
   FID and class consistency only (CAS takes minutes per model on a CPU).
-- CPU models (1 torch thread each, the 2 shared CPU cores also running 3 other workers' jobs):
+- Batch-norm statistics: every model is scored with its EMA generator's own statistics
+  (``recalibrate_ema_batchnorm``, 4,096 samples, seed 0: what ``train_gan`` does after the last step
+  since it exists). The shipped file and the CPU runs hold them; the GPU runs were trained before and
+  hold the statistics the EMA generator borrows from the raw one during training, so they get their
+  own at load, and the GPU table also shows their FID with the borrowed ones.
+- CPU models (1 torch thread each, three processes on the 2 CPU cores, float32: this CPU has no bf16):
     ours      the CPU recipe (cgan_fmnist_28, batch 32) stopped after --budget seconds (runs/gan_eq_ours)
     dcgan     unconditional DCGAN, BCE, Adam(0.5, 0.999) 2e-4 (runs/gan_eq_dcgan)
     seed      the seed's tutorial DCGAN with one-hot labels, corrected (runs/gan_eq_seed)
   the three equal-time runs were trained at the same time, so they shared the CPU alike:
     for r in ours dcgan seed; do nice -n 19 .venv/bin/python scripts/train_gan.py --recipe $r \\
-        --out runs/gan_eq_$r --steps 100000 --time-budget 480 --no-eval & done
+        --out runs/gan_eq_$r --steps 100000 --time-budget 480 --no-eval --no-bf16 & done
 - Small catalogue: 3 Fashion-MNIST classes × 300 images written as PNG files into a folder, trained
   with ``train_gan`` on the folder for the same steps with and without DiffAugment; the gap between
   the discriminator's mean score on its training reals and on held-out reals of the same classes.
@@ -55,8 +60,9 @@ from product_studio.generate.evaluate import (
     real_images,
 )
 from product_studio.generate.sample import generate_images, interpolate, load_generator, make_grid
-from product_studio.generate.training import GANRecipe, discriminator_gap, load_gan_data, train_gan
+from product_studio.generate.training import GANRecipe, discriminator_gap, load_gan_data, recalibrate_ema_batchnorm, train_gan
 from product_studio.imageio import save_image
+from product_studio.models import load_model
 from product_studio.models.registry import read_manifest
 
 CACHE = ROOT / "runs" / "gan_bench"
@@ -77,25 +83,44 @@ GPU_RUNS = {  # scripts/train_gan_gpu_side_by_side.sh: name -> (generator / disc
 }
 
 
+def own_statistics(gan):
+    """``gan`` with its EMA generator's batch-norm statistics computed from its own samples (what
+    ``train_gan`` now does after the last step; the same seed gives the same figures: repeatable)."""
+    recalibrate_ema_batchnorm(gan)
+    return gan
+
+
+def training_statistics(gan):
+    """``gan`` with the statistics the EMA generator borrows from the raw one during training."""
+    for ema, raw in zip(gan.generator_ema.buffers(), gan.generator.buffers()):
+        ema.copy_(raw)
+    return gan
+
+
 def gpu_table(samples: int, fresh: bool) -> str | None:
-    """FID and class consistency of the side-by-side GPU runs, after 450 s (round1/) and at the end."""
+    """FID and class consistency of the side-by-side GPU runs, after 450 s (round1/) and at the end,
+    with the EMA generator's own batch-norm statistics; at the end also with the borrowed ones."""
     rows = []
     for name, (widths, batch) in GPU_RUNS.items():
         row = [name, widths, str(batch)]
         for sub in ("round1", ""):
             run = ROOT / "runs" / "gan_gpu_eq" / name / sub
             if not (run / "final.safetensors").exists():
-                row += ["not trained", "", ""]
+                row += ["not trained", "", ""] + ([""] if not sub else [])
                 continue
             info = run_info(str(run.relative_to(ROOT)))
-            m = cached(f"gpu_{name}_{sub or 'final'}_{samples}", fresh, lambda r=run: evaluate_gan(
-                load_generator(r / "final.safetensors"), n=samples, keep_best_factor=None, cas=False, floor=False))
+            m = cached(f"gpu_{name}_{sub or 'final'}_own_bn_{samples}", fresh, lambda r=run: evaluate_gan(
+                own_statistics(load_model(r / "final.safetensors")), n=samples, keep_best_factor=None, cas=False, floor=False))
             row += [f"{info['steps']} in {info['seconds'] / 60:.1f} min", f"{m['fid_own_features']:.3f}", f"{m['class_consistency']:.1%}"]
+            if not sub:
+                b = cached(f"gpu_{name}_final_training_bn_{samples}", fresh, lambda r=run: evaluate_gan(
+                    training_statistics(load_model(r / "final.safetensors")), n=samples, keep_best_factor=None, cas=False, floor=False))
+                row.append(f"{b['fid_own_features']:.3f}")
         rows.append(row)
     if all(r[3] == "not trained" and r[6] == "not trained" for r in rows):
         return None
     return table(["run", "widths G / D", "batch", "steps (first call)", "FID", "consistency",
-                  "steps (end)", "FID", "consistency"], rows)
+                  "steps (end)", "FID", "consistency", "FID, training BN statistics"], rows)
 
 
 def cached(name: str, fresh: bool, compute):
@@ -211,8 +236,8 @@ def main() -> None:
                 rows.append([name, "not trained", "", "", "", "", "", ""])
                 continue
             key = name.split(" ")[0].lower().strip(",")
-            metrics = cached(f"eval_{key}_{args.samples}", args.fresh, lambda w=weights, e=ema: evaluate_gan(
-                load_generator(ROOT / w), n=args.samples, ema=e, keep_best_factor=4, cas=True, floor=False))
+            metrics = cached(f"eval_{key}_own_bn_{args.samples}", args.fresh, lambda w=weights, e=ema: evaluate_gan(
+                load_model(ROOT / w), n=args.samples, ema=e, keep_best_factor=4, cas=True, floor=False))
             results[name] = metrics
             info = run_info(run_dir) if (ROOT / run_dir / "history.json").exists() else {"steps": "?", "seconds": float("nan"), "batch": "?"}
             rows.append([
