@@ -15,9 +15,10 @@ run folder (train them first, the commands are below); results are cached in run
   four recipes side by side on one GPU for the same wall time (``scripts/train_gan_gpu_side_by_side.sh``,
   run folders runs/gan_gpu_eq/NAME, each with round1/ = the same run after its first 450 s), scored by
   FID and class consistency only (CAS takes minutes per model on a CPU).
-- Batch-norm statistics: every model is scored with its EMA generator's own statistics
+- Batch-norm statistics: the models with an EMA generator (ours) are scored with its own statistics
   (``recalibrate_ema_batchnorm``, 4,096 samples, seed 0: what ``train_gan`` does after the last step
-  since it exists). The shipped file and the CPU runs hold them; the GPU runs were trained before and
+  since it exists); the DCGAN and seed baselines have no EMA, as their authors trained them, and are
+  scored with the raw generator and its running statistics. The shipped file and the CPU runs hold them; the GPU runs were trained before and
   hold the statistics the EMA generator borrows from the raw one during training, so they get their
   own at load, and the GPU table also shows their FID with the borrowed ones.
 - CPU models (1 torch thread each, three processes on the 2 CPU cores, float32: this CPU has no bf16):
