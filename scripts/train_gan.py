@@ -74,10 +74,10 @@ def main() -> None:
 
     gan = load_generator(out / "final.safetensors")
     if args.no_train and recipe.ema_bn_samples:
-        from product_studio.generate.training import recalibrate_ema_batchnorm
+        from product_studio.generate.training import recalibrate_for_recipe
         from product_studio.models.registry import save_model
 
-        recalibrate_ema_batchnorm(gan, samples=recipe.ema_bn_samples, batch_size=max(recipe.batch_size, 64), seed=recipe.seed)
+        recalibrate_for_recipe(gan, recipe)
         save_model(gan, out / "final.safetensors", metrics={"step": summary["steps"]}, class_names=list(gan.config.class_names))
     metrics = evaluate_gan(gan, n=args.eval_samples, ema=recipe.ema_decay > 0, keep_best_factor=4, cas=True, progress=True)
     (out / "eval.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")

@@ -196,7 +196,7 @@ def make_gan_step(recipe: GANRecipe, *, sample_dir: Path | None = None) -> Any:
         if done >= trainer.total_steps and recipe.ema_bn_samples:
             # before the final checkpoint and weights; a longer run resumed from here is unaffected, since
             # the next update_ema copies the raw generator's statistics over these again
-            recalibrate_ema_batchnorm(gan, samples=recipe.ema_bn_samples, batch_size=max(recipe.batch_size, 64), seed=recipe.seed)
+            recalibrate_for_recipe(gan, recipe)
         if sample_dir is not None and (done % recipe.checkpoint_every == 0 or done >= trainer.total_steps):
             write_sample_grid(gan, sample_dir / f"step_{done:06d}.png")
         return {"loss": d_loss.item(), "g_loss": g_loss.item(), "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
@@ -245,6 +245,11 @@ def recalibrate_ema_batchnorm(gan: Any, *, samples: int = 4096, batch_size: int 
     return len(norms)
 
 
+def recalibrate_for_recipe(gan: Any, recipe: GANRecipe) -> int:
+    """``recalibrate_ema_batchnorm`` as ``train_gan`` runs it after the last step of ``recipe``."""
+    return recalibrate_ema_batchnorm(gan, samples=recipe.ema_bn_samples, batch_size=max(recipe.batch_size, 64), seed=recipe.seed)
+
+
 @torch.no_grad()
 def write_sample_grid(gan: Any, path: Path, *, per_class: int = 10, seed: int = 1234) -> Path:
     """One row per category (up to 10 rows), ``per_class`` fixed latents, from the EMA generator."""
@@ -275,9 +280,7 @@ def train_gan(data: str | Path, out_dir: str | Path, *, recipe: GANRecipe | None
     ``out_dir/checkpoints`` when a checkpoint of the same run is there. Returns a summary dict.
     """
     from ..models.registry import create_model, model_config
-    from ..train.trainer import Trainer
-
-    from ..train.trainer import training_device
+    from ..train.trainer import Trainer, training_device
 
     recipe = recipe or GANRecipe()
     training_device(recipe.device)  # a machine without that device stops here, before any data is read
