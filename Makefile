@@ -11,8 +11,10 @@ BENCH_APT_STAMP := $(VENV)/.apt-bench-installed
 # SQLite), Chromium (the web page is tested in a real browser), Fashion-MNIST (the classifier's
 # and the GAN's data), opencv-data (face cascades, the BRISQUE model) and a CJK font (labels
 # rendered for the OCR tests), plasma-workspace-wallpapers (photographs the restoration models
-# train and are evaluated on).
-APT_PACKAGES := postgresql chromium dataset-fashion-mnist opencv-data fonts-wqy-zenhei plasma-workspace-wallpapers
+# train and are evaluated on) and mate-backgrounds (the second photo collection, which the defect
+# detector trains on).
+APT_PACKAGES := postgresql chromium dataset-fashion-mnist opencv-data fonts-wqy-zenhei plasma-workspace-wallpapers \
+	mate-backgrounds
 # ... and the benchmarks: clip art with a known alpha, photographs for backgrounds.
 BENCH_APT_PACKAGES := openclipart-png
 

@@ -52,10 +52,15 @@ def run(kind: str, doc: str | None) -> None:
     parser.add_argument("--lr", type=float, default=d["lr"])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 when other jobs share the cores)")
     parser.add_argument("--init", default=None, help="start from these weights (a second cycle at a lower --lr)")
+    parser.add_argument("--collection", type=int, default=d["collection"],
+                        help="train on the photo collections up to this one (restore.data; 2 adds the MATE photographs)")
+    parser.add_argument("--edge-negatives", type=float, default=d["edge_negatives"],
+                        help="share of the patches not centred on a defect that are centred on a strong edge instead")
     parser.add_argument("--ship", action="store_true", help="benchmark on the held-out photos, copy into product_studio/weights/")
     args = parser.parse_args()
     summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
-                                 lr=args.lr, threads=args.threads, init_weights=args.init)
+                                 lr=args.lr, threads=args.threads, init_weights=args.init,
+                                 edge_negatives=args.edge_negatives, collection=args.collection)
     print(json.dumps(summary, indent=2))
     if args.ship:
         ship(kind, args, summary)
@@ -64,6 +69,25 @@ def run(kind: str, doc: str | None) -> None:
 def _command(script: str, out: Any, steps: Any, batch_size: Any, lr: Any, threads: Any) -> str:
     return (f"nice -n 19 .venv/bin/python {script} --out {out} --steps {steps} "
             f"--batch-size {batch_size} --lr {lr} --threads {threads}")
+
+
+def first_command(d: dict, args: argparse.Namespace, first: dict) -> str:
+    """The command that trained ``--init``'s weights: rebuilt from the options its run recorded
+    (config.json beside them) or, for a copy of shipped weights, the manifest entry with the same hash."""
+    import hashlib
+
+    from product_studio.models.registry import read_manifest
+
+    run_config = Path(args.init).parent / "config.json"
+    if run_config.is_file():
+        trainer = json.loads(run_config.read_text())["trainer"]
+        return _command(d["script"], Path(args.init).parent, trainer["steps"], trainer["batch_size"], trainer["lr"],
+                        trainer["num_threads"])
+    digest = hashlib.sha256(Path(args.init).read_bytes()).hexdigest()
+    for entry in read_manifest()["weights"].values():
+        if entry.get("sha256") == digest:
+            return entry["command"]
+    return _command(d["script"], "<unknown run>", first.get("steps"), args.batch_size, d["lr"], args.threads)
 
 
 def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
@@ -75,15 +99,18 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     d = defaults(kind)
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
     init = f" --init {args.init}" if args.init else ""
+    init += f" --collection {args.collection}" if args.collection != d["collection"] else ""
+    init += f" --edge-negatives {args.edge_negatives}" if args.edge_negatives != d["edge_negatives"] else ""
     command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
     cli = "defect-detector" if kind == "detector" else "inpainter"
     entry = {
         "model": args.model,
         "command": command,
         "equivalent_cli": f"product-studio train {cli} -o {args.out} --steps {args.steps}{init}",
-        "data": "restore.data training split (its EVAL_NAMES held out) minus repair_data.VALIDATION_NAMES "
-        "(china, evening_glow: validation), each at 384/512/768 px, with synthetic scratches, stains and dust "
+        "data": f"restore.data training split, photo collections 1-{args.collection} (its EVAL_NAMES held out) "
+        f"minus repair_data.VALIDATION_NAMES ({', '.join(summary['validation_photos'])}: validation), each at 384/512/768 px, with synthetic scratches, stains and dust "
         "(restore/defects.py, density 4.0); " + ("128" if kind == "detector" else "64") + "-px patches, 70% centred on a defect"
+        + (f", {args.edge_negatives:.0%} of the others centred on a strong edge" if args.edge_negatives else "")
         + ("; a quarter of the holes also get random strokes, boxes and letters" if kind == "inpainter" else ""),
         "steps": summary["metrics"]["steps"],
         "training_seconds": summary["train_seconds"],
@@ -96,12 +123,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         first = json.loads(read_metadata(args.init).get("metrics", "{}"))
         entry["cycles"] = [{"weights": args.init, "steps": first.get("steps"), "seconds": first.get("training_seconds")},
                            {"out": args.out, "steps": args.steps, "lr": args.lr, "seconds": summary["train_seconds"]}]
-        # the first cycle's command, from the options its run recorded (config.json beside the weights)
-        run_config = Path(args.init).parent / "config.json"
-        trainer = json.loads(run_config.read_text())["trainer"] if run_config.is_file() else {}
-        entry["command"] = _command(d["script"], Path(args.init).parent, trainer.get("steps", first.get("steps")),
-                                    trainer.get("batch_size", args.batch_size), trainer.get("lr", d["lr"]),
-                                    trainer.get("num_threads", args.threads)) + f" && {command}"
+        entry["command"] = f"{first_command(d, args, first)} && {command}"
         entry["steps"] += first.get("steps") or 0
         entry["training_seconds"] = round(entry["training_seconds"] + (first.get("training_seconds") or 0.0), 1)
     target = ship_weights(summary["weights"], d["file"] if args.model == d["model"] else f"{args.model}.safetensors", entry)

@@ -153,10 +153,12 @@ def repair(
 
 
 def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_size: int | None, lr: float | None,
-           init: Path | None, threads: int, fresh: bool, quiet: bool, json_out: bool) -> None:
+           init: Path | None, threads: int, fresh: bool, quiet: bool, json_out: bool, *,
+           collection: int | None = None, edge_negatives: float | None = None) -> None:
     from ..restore.repair_training import train_repair_model
 
-    options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr}.items() if v is not None}
+    options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr, "collection": collection,
+                                 "edge_negatives": edge_negatives}.items() if v is not None}
     summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),
                                  threads=threads, init_weights=init, **options)
     if json_out:
@@ -176,12 +178,21 @@ def train_defect_detector(
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 12)."),
     lr: float | None = LearningRateOption,
     init: Path | None = InitOption,
+    collection: int | None = typer.Option(
+        None, "--collection", min=1, max=2,
+        help="Train on the photo collections up to this one (default 1; 2 adds the MATE photographs: "
+             "apt-get install mate-backgrounds)."),
+    edge_negatives: float | None = typer.Option(
+        None, "--edge-negatives", min=0.0, max=1.0,
+        help="Share of the patches not centred on a defect that are centred on a strong edge of the clean photo "
+             "(rims, outlines, texture: what the detector must learn to leave alone). Default 0."),
     threads: int = ThreadsOption,
     fresh: bool = FreshOption,
     quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
-    _train("detector", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out)
+    _train("detector", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out,
+           collection=collection, edge_negatives=edge_negatives)
 
 
 @handle_errors

@@ -8,7 +8,9 @@ Sources (each file's origin and licence is in ``PHOTOS`` below and in docs/resto
 - scikit-learn's two sample images (``china.jpg``, ``flower.jpg``; CC-BY 2.0, inside the wheel);
 - the photographs among Debian's ``plasma-workspace-wallpapers`` (``/usr/share/wallpapers``;
   renders and artwork are left out). Install them with
-  ``apt-get install plasma-workspace-wallpapers`` (``make bench`` does).
+  ``apt-get install plasma-workspace-wallpapers`` (``make bench`` does);
+- the twelve photographs of Debian's ``mate-backgrounds`` (``/usr/share/backgrounds/mate/nature``;
+  GPL-2+), training photos of the second collection only (see ``restoration_photos``).
 
 The repository's ``samples/`` are crops of these same sources (see samples/SOURCES.md), so they are
 not listed separately: a sample whose source is held out is held out with it.
@@ -40,6 +42,9 @@ from ..errors import UsageError
 
 WALLPAPERS_DIR = Path("/usr/share/wallpapers")
 WALLPAPER_PACKAGE = "plasma-workspace-wallpapers"
+MATE_DIR = Path("/usr/share/backgrounds/mate/nature")
+MATE_PACKAGE = "mate-backgrounds"
+COLLECTIONS = (1, 2)
 
 Split = Literal["train", "eval"]
 
@@ -49,21 +54,32 @@ class PhotoSource:
     """One photograph: where it is on disk and who made it.
 
     ``origin`` is ``"skimage"`` (a file in ``skimage/data/``), ``"sklearn"`` (a file in
-    ``sklearn/datasets/images/``) or ``"wallpaper"`` (a folder under ``/usr/share/wallpapers``,
-    of which the largest image is used). ``product_like`` marks photos of one object on a plain or
-    simple background, the kind of picture this project exists for.
+    ``sklearn/datasets/images/``), ``"wallpaper"`` (a folder under ``/usr/share/wallpapers``,
+    of which the largest image is used) or ``"mate"`` (a file in ``/usr/share/backgrounds/mate/nature``).
+    ``product_like`` marks photos of one object on a plain or simple background, the kind of
+    picture this project exists for. ``collection`` is the set the photo arrived with (1: the
+    first eighteen; 2: the MATE photographs, added for the defect detector).
     """
 
     name: str
-    origin: Literal["skimage", "sklearn", "wallpaper"]
+    origin: Literal["skimage", "sklearn", "wallpaper", "mate"]
     file: str
     author: str
     licence: str
     description: str
     product_like: bool = False
+    collection: int = 1
 
     def path(self) -> Path:
         """The file on disk; raises ``UsageError`` saying what to install when it is missing."""
+        if self.origin == "mate":
+            path = MATE_DIR / self.file
+            if not path.is_file():
+                raise UsageError(
+                    f"the photograph {self.name!r} needs the Debian package {MATE_PACKAGE} "
+                    f"({path} is missing); install it with: apt-get install {MATE_PACKAGE}"
+                )
+            return path
         if self.origin == "wallpaper":
             folder = WALLPAPERS_DIR / self.file / "contents" / "images"
             files = sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png")) if folder.is_dir() else []
@@ -98,6 +114,7 @@ def _pixel_count_from_name(path: Path) -> int:
 
 
 _KDE = "LGPL-3.0 (metadata.json); package GPL-2+ (Debian copyright)"
+_MATE = "GPL-2+ (Debian mate-backgrounds copyright)"
 
 # Every photograph the restoration models may see. Renders, paintings and artwork among the
 # wallpapers (Altai, Autumn, Canopee, Cascade, Cluster, Elarun, Flow, FlyingKonqui, Honeywave,
@@ -131,6 +148,27 @@ PHOTOS: tuple[PhotoSource, ...] = (
     PhotoSource("one_stands_out", "wallpaper", "OneStandsOut", "Risto Saukonpää", _KDE, "moss sprouts, one orange"),
     PhotoSource("path", "wallpaper", "Path", "Risto Saukonpää", _KDE, "a path through a pine forest"),
     PhotoSource("summer_1am", "wallpaper", "summer_1am", "Risto Saukonpää", _KDE, "a lake at night, reeds"),
+    # The second collection: Debian's mate-backgrounds, nature/ (authors from its copyright file).
+    PhotoSource("aqua", "mate", "Aqua.jpg", "Charles Barbin", _MATE, "a water drop splashing, grey", collection=2),
+    PhotoSource("blinds", "mate", "Blinds.jpg", "Lennart Poettering, Andrea Cimitan", _MATE,
+                "a green leaf's veins close-up", collection=2),
+    PhotoSource("dune", "mate", "Dune.jpg", "Marco Cogoni, Hylke Bons", _MATE, "dune grass against the sea", collection=2),
+    PhotoSource("fresh_flower", "mate", "FreshFlower.jpg", "Jens Ansorg", _MATE, "an orange flower's petals close-up",
+                collection=2),
+    PhotoSource("garden", "mate", "Garden.jpg", "Charles Barbin", _MATE, "a red flower, blurred garden behind",
+                product_like=True, collection=2),
+    PhotoSource("green_meadow", "mate", "GreenMeadow.jpg", "Timothy Schellhase, Lapo Calamandrei", _MATE,
+                "dense green grass blades", collection=2),
+    PhotoSource("lady_bird", "mate", "LadyBird.jpg", "Charles Barbin", _MATE, "a ladybird on a stem among small flowers",
+                collection=2),
+    PhotoSource("rain_drops", "mate", "RainDrops.jpg", "blackcombwhistler07", _MATE, "rain drops on leaves", collection=2),
+    PhotoSource("storm", "mate", "Storm.jpg", "Sergey Nazarov", _MATE, "storm clouds over a road", collection=2),
+    PhotoSource("two_wings", "mate", "TwoWings.jpg", "Charles Barbin, Hylke Bons", _MATE,
+                "dandelion seeds against a blurred background", product_like=True, collection=2),
+    PhotoSource("wood", "mate", "Wood.jpg", "Jean-François Fortin Tam", _MATE,
+                "weathered wooden planks, shallow focus", collection=2),
+    PhotoSource("yellow_flower", "mate", "YellowFlower.jpg", "Charles Barbin", _MATE, "a yellow flower close-up",
+                product_like=True, collection=2),
 )
 
 # The held-out evaluation photographs: never used in training. Four are product-like (one
@@ -140,15 +178,20 @@ PHOTOS: tuple[PhotoSource, ...] = (
 EVAL_NAMES: tuple[str, ...] = ("astronaut", "coffee", "flower", "colorful_cups", "kite", "path")
 
 
-def restoration_photos(split: Split) -> list[PhotoSource]:
+def restoration_photos(split: Split, *, collection: int = 1) -> list[PhotoSource]:
     """The photographs of ``split`` (``"train"`` or ``"eval"``), in a fixed order.
 
-    The split is the fixed list ``EVAL_NAMES``; training gets every other photograph.
+    The split is the fixed list ``EVAL_NAMES``; training gets every other photograph of the
+    collections up to ``collection``. The denoiser and the upscaler were trained on collection 1;
+    the defect detector on collections 1 and 2. Every held-out photo is in collection 1, so the
+    evaluation split is the same for every collection.
     """
+    if collection not in COLLECTIONS:
+        raise UsageError(f"unknown photo collection {collection!r}; use one of {', '.join(map(str, COLLECTIONS))}")
     if split == "eval":
         return [p for p in PHOTOS if p.name in EVAL_NAMES]
     if split == "train":
-        return [p for p in PHOTOS if p.name not in EVAL_NAMES]
+        return [p for p in PHOTOS if p.name not in EVAL_NAMES and p.collection <= collection]
     raise UsageError(f"unknown split {split!r}; use 'train' or 'eval'")
 
 

@@ -30,9 +30,9 @@ from .repair_data import DamagedPatches, grow, training_photos, validation_set
 # The shipped recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same).
 # free_form: the share of patches whose hole also gets thick strokes, boxes or letters.
 RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size": 128, "free_form": 0.0,
-                        "model": "defect_unet_s"},
+                        "model": "defect_unet_s", "collection": 1, "edge_negatives": 0.0},
            "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "patch_size": 64, "free_form": 0.25,
-                         "model": "inpaint_gated_ns_s"}}
+                         "model": "inpaint_gated_ns_s", "collection": 1, "edge_negatives": 0.0}}
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.91, 0.05))
 
 
@@ -131,6 +131,8 @@ def train_repair_model(
     patch_size: int | None = None,
     lr: float | None = None,
     free_form: float | None = None,
+    edge_negatives: float | None = None,
+    collection: int | None = None,
     init_weights: str | Path | None = None,
     eval_every: int = 250,
     seed: int = 0,
@@ -162,19 +164,23 @@ def train_repair_model(
     patch_size = patch_size or recipe["patch_size"]
     model_name = model_name or recipe["model"]
     out_dir = Path(out_dir)
-    photos = training_photos("fit")
+    collection = recipe["collection"] if collection is None else collection
+    photos = training_photos("fit", collection=collection)
     if max_train_photos:
         photos = photos[:max_train_photos]
+    edge_negatives = recipe["edge_negatives"] if edge_negatives is None else edge_negatives
     data = DamagedPatches(photos, size=patch_size, length=batch_size * eval_every, photos_per_batch=2,
-                          free_form=recipe["free_form"] if free_form is None else free_form, seed=seed)
-    samples = validation_set(side=validation_side, seeds=validation_seeds)
+                          free_form=recipe["free_form"] if free_form is None else free_form,
+                          edge_negatives=edge_negatives, seed=seed)
+    samples = validation_set(side=validation_side, seeds=validation_seeds, collection=collection)
     model = create_model(model_name, image_size=patch_size)
     if init_weights:
         model.load_state_dict(load_model(init_weights, expect_model=model_name).state_dict())
     common = {"val_data": samples, "out_dir": out_dir, "steps": steps, "lr": lr, "batch_size": batch_size, "scheduler": "cosine",
                   "warmup_fraction": 0.05, "weight_decay": 1e-4, "grad_clip": 1.0, "checkpoint_every": 100, "log_every": 10, "seed": seed,
                   "progress": progress, "resume": resume, "num_threads": threads,
-                  "extra_config": {"data": {"fit_photos": len(photos), "validation": [f"{s.name}#{s.seed}" for s in samples],
+                  "extra_config": {"data": {"fit_photos": len(photos), "photo_collection": collection,
+                                         "edge_negatives": edge_negatives, "validation": [f"{s.name}#{s.seed}" for s in samples],
                                          "patch_size": patch_size},
                                    "init_weights": str(init_weights) if init_weights else None}}
     started = time.perf_counter()
@@ -192,4 +198,4 @@ def train_repair_model(
     final = save_model(best, out_dir / "model.safetensors", metrics=metrics)
     return {"kind": kind, "model": model_name, "weights": str(final), "metrics": metrics,
             "train_seconds": round(result.seconds, 1), "wall_seconds": round(time.perf_counter() - started, 1),
-            "out_dir": str(out_dir)}
+            "out_dir": str(out_dir), "validation_photos": list(dict.fromkeys(s.name for s in samples))}

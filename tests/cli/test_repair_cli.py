@@ -141,3 +141,18 @@ def test_train_commands_run_a_tiny_model_and_write_loadable_weights(tmp_path, co
     wrong = runner.invoke(app, ["train", command, "-o", str(tmp_path / "run3"), "--model", model, "--steps", "1",
                                 "--init", str(tmp_path / "missing.safetensors")])
     assert wrong.exit_code != 0 and "weight file not found" in wrong.output
+
+
+def test_train_defect_detector_takes_the_second_photo_collection_and_edge_negatives(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", "defect-detector", "-o", str(out), "--model", "defect_unet_tiny", "--steps", "1",
+                                 "--batch-size", "2", "--collection", "2", "--edge-negatives", "0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "config.json").read_text())["data"]
+    # collection 2: the 10 optimiser photos of collection 1 and 10 of the 12 MATE photographs, each at 3 sizes;
+    # the other two MATE photos join the validation set
+    assert data["photo_collection"] == 2 and data["edge_negatives"] == 0.5 and data["fit_photos"] == 20 * 3
+    assert json.loads(result.stdout)["validation_photos"] == ["china", "evening_glow", "garden", "lady_bird"]
+    for flag, value in (("--collection", "3"), ("--edge-negatives", "1.5")):
+        wrong = runner.invoke(app, ["train", "defect-detector", "-o", str(tmp_path / "bad"), flag, value])
+        assert wrong.exit_code == 2 and flag in wrong.output

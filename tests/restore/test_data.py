@@ -31,13 +31,25 @@ def test_split_is_fixed_disjoint_and_covers_every_photo():
     train, held_out = restoration_photos("train"), restoration_photos("eval")
     assert [p.name for p in held_out] == list(EVAL_NAMES) == ["astronaut", "coffee", "flower", "colorful_cups", "kite", "path"]
     assert not {p.name for p in train} & {p.name for p in held_out}
-    assert {p.name for p in train} | {p.name for p in held_out} == {p.name for p in PHOTOS}
+    assert {p.name for p in train} | {p.name for p in held_out} == {p.name for p in PHOTOS if p.collection == 1}
     assert len(train) == 12 and sum(p.product_like for p in held_out) == 4
     assert all(p.author and p.licence for p in PHOTOS)
     # The files behind the split are different files too (no photo listed twice under two names).
     assert len({str(p.path()) for p in PHOTOS}) == len(PHOTOS)
     with pytest.raises(UsageError, match="unknown split 'test'"):
         restoration_photos("test")  # type: ignore[arg-type]
+
+
+def test_the_second_collection_adds_training_photos_only():
+    first, both = restoration_photos("train"), restoration_photos("train", collection=2)
+    assert first == restoration_photos("train", collection=1) and both[: len(first)] == first
+    added = both[len(first):]
+    assert len(added) == 12 and {p.origin for p in added} == {"mate"} and all(p.collection == 2 for p in added)
+    assert restoration_photos("eval", collection=2) == restoration_photos("eval")  # the held-out set never changes
+    assert all(p.path().is_file() and p.licence.startswith("GPL-2+") for p in added)
+    assert load_photo(added[0], max_side=64).shape == (40, 64, 3)
+    with pytest.raises(UsageError, match="unknown photo collection 3; use one of 1, 2"):
+        restoration_photos("train", collection=3)
 
 
 def test_every_photo_loads_as_rgb_and_shrinks_to_max_side():

@@ -18,7 +18,7 @@ from product_studio.restore.defects import (
     detection_scores,
     psnr_in_mask,
 )
-from product_studio.restore.repair_data import VALIDATION_NAMES, DamagedPatches, grow
+from product_studio.restore.repair_data import VALIDATION_NAMES, DamagedPatches, grow, validation_set
 
 
 def photo(h: int = 160, w: int = 200) -> np.ndarray:
@@ -125,9 +125,12 @@ def test_psnr_in_mask_known_value():
 
 
 def test_the_validation_photos_are_training_photos_and_never_evaluation_photos():
-    train = {p.name for p in restoration_photos("train")}
+    train = {p.name for p in restoration_photos("train", collection=2)}
     assert set(VALIDATION_NAMES) <= train
     assert not set(VALIDATION_NAMES) & set(EVAL_NAMES)
+    # each collection validates on its own photos: collection 1 (the older models) on two, collection 2 on four
+    assert [s.name for s in validation_set(side=64, seeds=(0,))] == ["china", "evening_glow"]
+    assert [s.name for s in validation_set(side=64, seeds=(0,), collection=2)] == ["china", "evening_glow", "garden", "lady_bird"]
 
 
 def test_damaged_patches_are_deterministic_batches_centred_on_defects():
@@ -147,6 +150,19 @@ def test_damaged_patches_are_deterministic_batches_centred_on_defects():
     free = DamagedPatches(photos, size=48, length=64, density=0.0, free_form=1.0)
     _, holes, _, defects = free.get_batch(idx)
     assert holes.mean() > 0.01 and not defects.any()  # strokes, boxes or letters, which are not defects
+
+
+def test_edge_negatives_centre_the_clean_patches_on_edges():
+    flat = np.full((240, 320, 3), 120, np.uint8)
+    flat[:, 250:252] = 250  # the only structure: a bright line near the right edge
+    edges = DamagedPatches([flat], size=32, length=64, density=0.0, edge_negatives=1.0)
+    anywhere = DamagedPatches([flat], size=32, length=64, density=0.0)
+    idx = torch.arange(32)
+    with_line = lambda batch: (batch[2].amax(dim=(1, 2, 3)) > 0.9).float().mean().item()
+    assert with_line(edges.get_batch(idx)) == 1.0  # every patch holds the line
+    assert with_line(anywhere.get_batch(idx)) < 0.5  # a uniform position mostly misses it
+    with pytest.raises(UsageError, match="edge_negatives is a share between 0 and 1; got 1.5"):
+        DamagedPatches([flat], size=32, edge_negatives=1.5)
 
 
 def test_grow_dilates_by_a_disk():
