@@ -68,26 +68,27 @@ class PhotoSource:
     licence: str
     description: str
     product_like: bool = False
-    collection: int = 1
+
+    @property
+    def collection(self) -> int:
+        return 2 if self.origin == "mate" else 1
+
+    def _missing_package(self, package: str, path: Path) -> UsageError:
+        return UsageError(f"the photograph {self.name!r} needs the Debian package {package} "
+                          f"({path} is missing); install it with: apt-get install {package}")
 
     def path(self) -> Path:
         """The file on disk; raises ``UsageError`` saying what to install when it is missing."""
         if self.origin == "mate":
             path = MATE_DIR / self.file
             if not path.is_file():
-                raise UsageError(
-                    f"the photograph {self.name!r} needs the Debian package {MATE_PACKAGE} "
-                    f"({path} is missing); install it with: apt-get install {MATE_PACKAGE}"
-                )
+                raise self._missing_package(MATE_PACKAGE, path)
             return path
         if self.origin == "wallpaper":
             folder = WALLPAPERS_DIR / self.file / "contents" / "images"
             files = sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png")) if folder.is_dir() else []
             if not files:
-                raise UsageError(
-                    f"the photograph {self.name!r} needs the Debian package {WALLPAPER_PACKAGE} "
-                    f"({folder} is missing); install it with: apt-get install {WALLPAPER_PACKAGE}"
-                )
+                raise self._missing_package(WALLPAPER_PACKAGE, folder)
             return max(files, key=_pixel_count_from_name)
         package = {"skimage": "skimage", "sklearn": "sklearn"}[self.origin]
         sub = {"skimage": "data", "sklearn": "datasets/images"}[self.origin]
@@ -149,26 +150,24 @@ PHOTOS: tuple[PhotoSource, ...] = (
     PhotoSource("path", "wallpaper", "Path", "Risto Saukonpää", _KDE, "a path through a pine forest"),
     PhotoSource("summer_1am", "wallpaper", "summer_1am", "Risto Saukonpää", _KDE, "a lake at night, reeds"),
     # The second collection: Debian's mate-backgrounds, nature/ (authors from its copyright file).
-    PhotoSource("aqua", "mate", "Aqua.jpg", "Charles Barbin", _MATE, "a water drop splashing, grey", collection=2),
+    PhotoSource("aqua", "mate", "Aqua.jpg", "Charles Barbin", _MATE, "a water drop splashing, grey"),
     PhotoSource("blinds", "mate", "Blinds.jpg", "Lennart Poettering, Andrea Cimitan", _MATE,
-                "a green leaf's veins close-up", collection=2),
-    PhotoSource("dune", "mate", "Dune.jpg", "Marco Cogoni, Hylke Bons", _MATE, "dune grass against the sea", collection=2),
-    PhotoSource("fresh_flower", "mate", "FreshFlower.jpg", "Jens Ansorg", _MATE, "an orange flower's petals close-up",
-                collection=2),
+                "a green leaf's veins close-up"),
+    PhotoSource("dune", "mate", "Dune.jpg", "Marco Cogoni, Hylke Bons", _MATE, "dune grass against the sea"),
+    PhotoSource("fresh_flower", "mate", "FreshFlower.jpg", "Jens Ansorg", _MATE, "an orange flower's petals close-up"),
     PhotoSource("garden", "mate", "Garden.jpg", "Charles Barbin", _MATE, "a red flower, blurred garden behind",
-                product_like=True, collection=2),
+                product_like=True),
     PhotoSource("green_meadow", "mate", "GreenMeadow.jpg", "Timothy Schellhase, Lapo Calamandrei", _MATE,
-                "dense green grass blades", collection=2),
-    PhotoSource("lady_bird", "mate", "LadyBird.jpg", "Charles Barbin", _MATE, "a ladybird on a stem among small flowers",
-                collection=2),
-    PhotoSource("rain_drops", "mate", "RainDrops.jpg", "blackcombwhistler07", _MATE, "rain drops on leaves", collection=2),
-    PhotoSource("storm", "mate", "Storm.jpg", "Sergey Nazarov", _MATE, "storm clouds over a road", collection=2),
+                "dense green grass blades"),
+    PhotoSource("lady_bird", "mate", "LadyBird.jpg", "Charles Barbin", _MATE, "a ladybird on a stem among small flowers"),
+    PhotoSource("rain_drops", "mate", "RainDrops.jpg", "blackcombwhistler07", _MATE, "rain drops on leaves"),
+    PhotoSource("storm", "mate", "Storm.jpg", "Sergey Nazarov", _MATE, "storm clouds over a road"),
     PhotoSource("two_wings", "mate", "TwoWings.jpg", "Charles Barbin, Hylke Bons", _MATE,
-                "dandelion seeds against a blurred background", product_like=True, collection=2),
+                "dandelion seeds against a blurred background", product_like=True),
     PhotoSource("wood", "mate", "Wood.jpg", "Jean-François Fortin Tam", _MATE,
-                "weathered wooden planks, shallow focus", collection=2),
+                "weathered wooden planks, shallow focus"),
     PhotoSource("yellow_flower", "mate", "YellowFlower.jpg", "Charles Barbin", _MATE, "a yellow flower close-up",
-                product_like=True, collection=2),
+                product_like=True),
 )
 
 # The held-out evaluation photographs: never used in training. Four are product-like (one
