@@ -56,11 +56,13 @@ def run(kind: str, doc: str | None) -> None:
                         help="train on the photo collections up to this one (restore.data; 2 adds the MATE photographs)")
     parser.add_argument("--edge-negatives", type=float, default=d["edge_negatives"],
                         help="share of the patches not centred on a defect that are centred on a strong edge instead")
+    parser.add_argument("--ema", type=float, default=d["ema"],
+                        help="decay of the weights' moving average that is evaluated and kept (0: off)")
     parser.add_argument("--ship", action="store_true", help="benchmark on the held-out photos, copy into product_studio/weights/")
     args = parser.parse_args()
     summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
                                  lr=args.lr, threads=args.threads, init_weights=args.init,
-                                 edge_negatives=args.edge_negatives, collection=args.collection)
+                                 edge_negatives=args.edge_negatives, collection=args.collection, ema=args.ema)
     print(json.dumps(summary, indent=2))
     if args.ship:
         ship(kind, args, summary)
@@ -101,6 +103,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     init = f" --init {args.init}" if args.init else ""
     init += f" --collection {args.collection}" if args.collection != d["collection"] else ""
     init += f" --edge-negatives {args.edge_negatives}" if args.edge_negatives != d["edge_negatives"] else ""
+    init += f" --ema {args.ema}" if args.ema != d["ema"] else ""
     command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
     cli = "defect-detector" if kind == "detector" else "inpainter"
     entry = {

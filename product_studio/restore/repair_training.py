@@ -28,11 +28,12 @@ from .defects import detection_counts, psnr_in_mask, scores_from_counts
 from .repair_data import DamagedPatches, grow, training_photos, validation_set
 
 # The shipped recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same).
-# free_form: the share of patches whose hole also gets thick strokes, boxes or letters.
+# free_form: the share of patches whose hole also gets thick strokes, boxes or letters. ema: the decay
+# of the weights' moving average that is evaluated and kept (0: the raw weights).
 RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size": 128, "free_form": 0.0,
-                        "model": "defect_unet_s", "collection": 1, "edge_negatives": 0.0},
+                        "model": "defect_unet_s", "collection": 1, "edge_negatives": 0.0, "ema": 0.0},
            "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "patch_size": 64, "free_form": 0.25,
-                         "model": "inpaint_gated_ns_s", "collection": 1, "edge_negatives": 0.0}}
+                         "model": "inpaint_gated_ns_s", "collection": 1, "edge_negatives": 0.0, "ema": 0.995}}
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.91, 0.05))
 
 
@@ -133,6 +134,7 @@ def train_repair_model(
     free_form: float | None = None,
     edge_negatives: float | None = None,
     collection: int | None = None,
+    ema: float | None = None,
     init_weights: str | Path | None = None,
     eval_every: int = 250,
     seed: int = 0,
@@ -146,7 +148,9 @@ def train_repair_model(
     """Train the ``"detector"`` or the ``"inpainter"``; returns a summary and writes, in ``out_dir``,
     the Trainer's outputs and ``model.safetensors`` (the best epoch, with its validation metrics).
     Rerunning with the same ``out_dir`` resumes a stopped run (``resume``). ``init_weights``: start
-    from these weights of the same preset (a second cycle at a lower ``lr``), not from scratch."""
+    from these weights of the same preset (a second cycle at a lower ``lr``), not from scratch.
+    ``ema``: evaluate and keep a moving average of the weights with this decay (0 < ema < 1; 0 = off):
+    it smooths the epoch-to-epoch swings that a small validation set would otherwise pick from."""
     from ..models.registry import create_model, load_model, save_model
     from ..train.trainer import Trainer
 
@@ -158,6 +162,9 @@ def train_repair_model(
         torch.set_num_threads(threads)
         cv2.setNumThreads(threads)
     recipe = RECIPES[kind]
+    ema = recipe["ema"] if ema is None else ema
+    if not 0.0 <= ema < 1.0:
+        raise UsageError(f"ema is a decay between 0 (off) and 1 (exclusive), such as 0.998; got {ema}")
     steps = steps or recipe["steps"]
     batch_size = batch_size or recipe["batch_size"]
     lr = lr or recipe["lr"]
@@ -178,7 +185,7 @@ def train_repair_model(
         model.load_state_dict(load_model(init_weights, expect_model=model_name).state_dict())
     common = {"val_data": samples, "out_dir": out_dir, "steps": steps, "lr": lr, "batch_size": batch_size, "scheduler": "cosine",
                   "warmup_fraction": 0.05, "weight_decay": 1e-4, "grad_clip": 1.0, "checkpoint_every": 100, "log_every": 10, "seed": seed,
-                  "progress": progress, "resume": resume, "num_threads": threads,
+                  "progress": progress, "resume": resume, "num_threads": threads, "ema_decay": ema or None,
                   "extra_config": {"data": {"fit_photos": len(photos), "photo_collection": collection,
                                          "edge_negatives": edge_negatives, "validation": [f"{s.name}#{s.seed}" for s in samples],
                                          "patch_size": patch_size},
@@ -188,7 +195,7 @@ def train_repair_model(
         trainer = Trainer(model, data, loss_fn=detector_loss, eval_fn=detector_eval(samples), metric="f1", metric_mode="max", **common)
     else:
         trainer = Trainer(model, data, loss_fn=inpainter_loss, eval_fn=inpainter_eval(samples), metric="psnr_mask",
-                          metric_mode="max", ema_decay=0.995, **common)
+                          metric_mode="max", **common)
     result = trainer.fit()
     best = load_model(out_dir / "best.safetensors", expect_model=model_name)
     metrics = {**(trainer.eval_fn(best, samples) if trainer.eval_fn else {}), "best_epoch": result.best_epoch,
