@@ -73,23 +73,47 @@ def _command(script: str, out: Any, steps: Any, batch_size: Any, lr: Any, thread
             f"--batch-size {batch_size} --lr {lr} --threads {threads}")
 
 
-def first_command(d: dict, args: argparse.Namespace, first: dict) -> str:
-    """The command that trained ``--init``'s weights: rebuilt from the options its run recorded
-    (config.json beside them) or, for a copy of shipped weights, the manifest entry with the same hash."""
+def _flags(d: dict, collection: Any, edge_negatives: Any, ema: Any) -> str:
+    """The options that differ from the recipe, as they are written on a command line."""
+    flags = f" --collection {collection}" if collection != d["collection"] else ""
+    flags += f" --edge-negatives {edge_negatives}" if edge_negatives != d["edge_negatives"] else ""
+    return flags + (f" --ema {ema}" if ema != d["ema"] else "")
+
+
+def lineage(d: dict, weights: str | Path) -> list[dict]:
+    """The training cycles that made ``weights``, oldest first, each with its command, steps and seconds.
+
+    A run folder's config.json gives its options and its own ``--init`` (followed back in turn); a
+    copy of shipped weights is found in the manifest by its hash, and the next command's ``--init``
+    then names the file that the manifest's command writes (``<its --out>/model.safetensors``)."""
     import hashlib
+    import re
 
-    from product_studio.models.registry import read_manifest
+    from product_studio.models.registry import read_manifest, read_metadata
 
-    run_config = Path(args.init).parent / "config.json"
+    weights = Path(weights)
+    run_config = weights.parent / "config.json"
     if run_config.is_file():
-        trainer = json.loads(run_config.read_text())["trainer"]
-        return _command(d["script"], Path(args.init).parent, trainer["steps"], trainer["batch_size"], trainer["lr"],
-                        trainer["num_threads"])
-    digest = hashlib.sha256(Path(args.init).read_bytes()).hexdigest()
+        config = json.loads(run_config.read_text())
+        trainer, data = config["trainer"], config.get("data", {})
+        earlier = lineage(d, config["init_weights"]) if config.get("init_weights") else []
+        command = _command(d["script"], weights.parent, trainer["steps"], trainer["batch_size"], trainer["lr"], trainer["num_threads"])
+        if earlier:
+            command += f" --init {earlier[-1]['writes']}"
+        command += _flags(d, data.get("photo_collection", d["collection"]), data.get("edge_negatives", d["edge_negatives"]),
+                          trainer.get("ema_decay") or 0.0)
+        metrics = json.loads(read_metadata(weights).get("metrics", "{}"))
+        return [*earlier, {"command": command, "writes": str(weights.parent / "model.safetensors"),
+                           "steps": metrics.get("steps"), "seconds": metrics.get("training_seconds")}]
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     for entry in read_manifest()["weights"].values():
         if entry.get("sha256") == digest:
-            return entry["command"]
-    return _command(d["script"], "<unknown run>", first.get("steps"), args.batch_size, d["lr"], args.threads)
+            out = re.search(r"--out (\S+)(?!.*--out )", entry["command"])
+            writes = f"{out.group(1)}/model.safetensors" if out else str(weights)
+            return [{"command": entry["command"].removesuffix(" --ship"), "writes": writes,
+                     "steps": entry.get("steps"), "seconds": entry.get("training_seconds")}]
+    raise SystemExit(f"{weights}: neither a run folder's weights (no config.json beside them) nor a copy of shipped "
+                     "weights; pass the run's own model.safetensors to --init so the manifest can say how it was made")
 
 
 def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
@@ -100,10 +124,9 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
 
     d = defaults(kind)
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
-    init = f" --init {args.init}" if args.init else ""
-    init += f" --collection {args.collection}" if args.collection != d["collection"] else ""
-    init += f" --edge-negatives {args.edge_negatives}" if args.edge_negatives != d["edge_negatives"] else ""
-    init += f" --ema {args.ema}" if args.ema != d["ema"] else ""
+    earlier = lineage(d, args.init) if args.init else []
+    init = f" --init {earlier[-1]['writes']}" if earlier else ""
+    init += _flags(d, args.collection, args.edge_negatives, args.ema)
     command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
     cli = "defect-detector" if kind == "detector" else "inpainter"
     entry = {
@@ -120,15 +143,12 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         "training_hardware": f"2 shared CPU cores ({platform.processor() or platform.machine()}), torch.set_num_threads({args.threads})",
         "metrics": metrics,
     }
-    if args.init:  # a second cycle: the totals count the first one too (its metrics are in its weight file)
-        from product_studio.models.registry import read_metadata
-
-        first = json.loads(read_metadata(args.init).get("metrics", "{}"))
-        entry["cycles"] = [{"weights": args.init, "steps": first.get("steps"), "seconds": first.get("training_seconds")},
-                           {"out": args.out, "steps": args.steps, "lr": args.lr, "seconds": summary["train_seconds"]}]
-        entry["command"] = f"{first_command(d, args, first)} && {command}"
-        entry["steps"] += first.get("steps") or 0
-        entry["training_seconds"] = round(entry["training_seconds"] + (first.get("training_seconds") or 0.0), 1)
+    if earlier:  # later cycles: the command runs them all, and the totals count every cycle
+        entry["cycles"] = [{"command": c["command"], "steps": c["steps"], "seconds": c["seconds"]} for c in earlier]
+        entry["cycles"].append({"out": args.out, "steps": args.steps, "lr": args.lr, "seconds": summary["train_seconds"]})
+        entry["command"] = " && ".join([*(c["command"] for c in earlier), command])
+        entry["steps"] += sum(c["steps"] or 0 for c in earlier)
+        entry["training_seconds"] = round(entry["training_seconds"] + sum(c["seconds"] or 0.0 for c in earlier), 1)
     target = ship_weights(summary["weights"], d["file"] if args.model == d["model"] else f"{args.model}.safetensors", entry)
     print(f"shipped {target}")
     print(json.dumps(metrics, indent=2))

@@ -19,3 +19,33 @@ def test_an_ema_outside_zero_to_one_is_refused_before_any_work(tmp_path, ema):
 def test_an_unknown_kind_is_refused():
     with pytest.raises(UsageError, match="kind must be 'detector' or 'inpainter'; got 'denoiser'"):
         train_repair_model("denoiser", "unused")
+
+
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipping_script_rebuilds_every_cycle_of_a_chain_of_runs(tmp_path):
+    script = _script("train_inpainter")
+    tiny = {"model_name": "defect_unet_tiny", "steps": 1, "batch_size": 2, "progress": False, "validation_seeds": (0,),
+            "validation_side": 128}
+    first = train_repair_model("detector", tmp_path / "a", **tiny)
+    second = train_repair_model("detector", tmp_path / "b", init_weights=first["weights"], collection=2,
+                                edge_negatives=0.5, ema=0.99, lr=5e-4, **tiny)
+    chain = script.lineage(script.defaults("detector"), second["weights"])
+    assert [c["writes"] for c in chain] == [str(tmp_path / "a" / "model.safetensors"), str(tmp_path / "b" / "model.safetensors")]
+    assert chain[0]["command"].endswith(f"--out {tmp_path / 'a'} --steps 1 --batch-size 2 --lr 0.002 --threads 1")
+    assert chain[1]["command"].endswith(f"--lr 0.0005 --threads 1 --init {tmp_path / 'a' / 'model.safetensors'} "
+                                        "--collection 2 --edge-negatives 0.5 --ema 0.99")
+    assert [c["steps"] for c in chain] == [1, 1]
+    stray = tmp_path / "stray.safetensors"
+    stray.write_bytes((tmp_path / "a" / "model.safetensors").read_bytes() + b" ")
+    with pytest.raises(SystemExit, match="neither a run folder's weights"):
+        script.lineage(script.defaults("detector"), stray)
