@@ -7,7 +7,7 @@ The set: the held-out photographs of ``restore.data`` (``EVAL_NAMES``: astronaut
 colorful_cups, kite, path), shrunk to 512 px on the longer side, each damaged twice (seeds 0 and 1)
 with ``restore.defects.add_defects`` at density 2.0 (scratches, stains and dust). None of these
 photos is used in training (the models train on the other photos; their threshold and epoch are
-chosen on two further training-split photos).
+chosen on further training-split photos: four for the shipped detector, two for the inpainter).
 
 Detection: pixel-level precision, recall and F1 summed over the set, with a 2-px tolerance (a
 detected pixel counts as right when a true defect pixel lies within 2 px of it, and a true pixel
