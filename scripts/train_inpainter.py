@@ -58,11 +58,13 @@ def run(kind: str, doc: str | None) -> None:
                         help="share of the patches not centred on a defect that are centred on a strong edge instead")
     parser.add_argument("--ema", type=float, default=d["ema"],
                         help="decay of the weights' moving average that is evaluated and kept (0: off)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the patches' seed: a later cycle with another seed trains on new patches")
     parser.add_argument("--ship", action="store_true", help="benchmark on the held-out photos, copy into product_studio/weights/")
     args = parser.parse_args()
     summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
                                  lr=args.lr, threads=args.threads, init_weights=args.init,
-                                 edge_negatives=args.edge_negatives, collection=args.collection, ema=args.ema)
+                                 edge_negatives=args.edge_negatives, collection=args.collection, ema=args.ema, seed=args.seed)
     print(json.dumps(summary, indent=2))
     if args.ship:
         ship(kind, args, summary)
@@ -73,11 +75,12 @@ def _command(script: str, out: Any, steps: Any, batch_size: Any, lr: Any, thread
             f"--batch-size {batch_size} --lr {lr} --threads {threads}")
 
 
-def _flags(d: dict, collection: Any, edge_negatives: Any, ema: Any) -> str:
+def _flags(d: dict, collection: Any, edge_negatives: Any, ema: Any, seed: Any) -> str:
     """The options that differ from the recipe, as they are written on a command line."""
     flags = f" --collection {collection}" if collection != d["collection"] else ""
     flags += f" --edge-negatives {edge_negatives}" if edge_negatives != d["edge_negatives"] else ""
-    return flags + (f" --ema {ema}" if ema != d["ema"] else "")
+    flags += f" --ema {ema}" if ema != d["ema"] else ""
+    return flags + (f" --seed {seed}" if seed else "")
 
 
 def lineage(d: dict, weights: str | Path) -> list[dict]:
@@ -101,7 +104,7 @@ def lineage(d: dict, weights: str | Path) -> list[dict]:
         if earlier:
             command += f" --init {earlier[-1]['writes']}"
         command += _flags(d, data.get("photo_collection", d["collection"]), data.get("edge_negatives", d["edge_negatives"]),
-                          trainer.get("ema_decay") or 0.0)
+                          trainer.get("ema_decay") or 0.0, trainer.get("seed", 0))
         metrics = json.loads(read_metadata(weights).get("metrics", "{}"))
         return [*earlier, {"command": command, "writes": str(weights.parent / "model.safetensors"),
                            "steps": metrics.get("steps"), "seconds": metrics.get("training_seconds")}]
@@ -126,7 +129,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
     earlier = lineage(d, args.init) if args.init else []
     init = f" --init {earlier[-1]['writes']}" if earlier else ""
-    init += _flags(d, args.collection, args.edge_negatives, args.ema)
+    init += _flags(d, args.collection, args.edge_negatives, args.ema, args.seed)
     command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
     cli = "defect-detector" if kind == "detector" else "inpainter"
     entry = {

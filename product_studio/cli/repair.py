@@ -154,13 +154,14 @@ def repair(
 
 def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_size: int | None, lr: float | None,
            init: Path | None, threads: int, fresh: bool, quiet: bool, json_out: bool, *,
-           collection: int | None = None, edge_negatives: float | None = None, ema: float | None = None) -> None:
+           collection: int | None = None, edge_negatives: float | None = None, ema: float | None = None,
+           seed: int = 0) -> None:
     from ..restore.repair_training import train_repair_model
 
     options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr, "collection": collection,
                                  "edge_negatives": edge_negatives, "ema": ema}.items() if v is not None}
     summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),
-                                 threads=threads, init_weights=init, **options)
+                                 threads=threads, init_weights=init, seed=seed, **options)
     if json_out:
         print_json(summary)
     else:
@@ -190,13 +191,14 @@ def train_defect_detector(
         None, "--ema", min=0.0, max=0.9999,
         help="Keep a moving average of the weights with this decay (e.g. 0.998) and evaluate that instead of the "
              "raw weights: steadier from one evaluation to the next. Default 0 (off)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the training patches: a later cycle (--init) with another seed sees new patches."),
     threads: int = ThreadsOption,
     fresh: bool = FreshOption,
     quiet: bool = QuietBarOption,
     json_out: bool = JsonOption,
 ) -> None:
     _train("detector", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out,
-           collection=collection, edge_negatives=edge_negatives, ema=ema)
+           collection=collection, edge_negatives=edge_negatives, ema=ema, seed=seed)
 
 
 @handle_errors
