@@ -135,7 +135,9 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     entry = {
         "model": args.model,
         "command": command,
-        "equivalent_cli": f"product-studio train {cli} -o {args.out} --steps {args.steps}{init}",
+        "equivalent_cli": f"product-studio train {cli} -o {args.out} --steps {args.steps}"
+        + (f" --batch-size {args.batch_size}" if args.batch_size != d["batch_size"] else "")
+        + (f" --lr {args.lr}" if args.lr != d["lr"] else "") + init,
         "data": f"restore.data training split, photo collections 1-{args.collection} (its EVAL_NAMES held out) "
         f"minus repair_data.VALIDATION_NAMES ({', '.join(summary['validation_photos'])}: validation), each at 384/512/768 px, with synthetic scratches, stains and dust "
         "(restore/defects.py, density 4.0); " + ("128" if kind == "detector" else "64") + "-px patches, 70% centred on a defect"
