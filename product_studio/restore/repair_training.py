@@ -27,7 +27,9 @@ from ..errors import UsageError
 from .defects import detection_counts, psnr_in_mask, scores_from_counts
 from .repair_data import DamagedPatches, grow, training_photos, validation_set
 
-# The shipped recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same).
+# The default recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same). The
+# inpainter's first cycle is shipped as is; the shipped detector overrides steps, collection,
+# edge_negatives, ema and seed: its manifest entry's command gives them.
 # free_form: the share of patches whose hole also gets thick strokes, boxes or letters. ema: the decay
 # of the weights' moving average that is evaluated and kept (0: the raw weights).
 RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size": 128, "free_form": 0.0,
