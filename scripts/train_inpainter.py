@@ -58,13 +58,19 @@ def run(kind: str, doc: str | None) -> None:
                         help="share of the patches not centred on a defect that are centred on a strong edge instead")
     parser.add_argument("--ema", type=float, default=d["ema"],
                         help="decay of the weights' moving average that is evaluated and kept (0: off)")
+    if kind == "detector":
+        parser.add_argument("--ignore-band", type=int, default=d["ignore_band"],
+                            help="px outside a defect left out of the loss (0: off; the measure forgives 2 px)")
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=d["bf16"],
+                        help="bfloat16 autocast where the CPU has it natively (2.2x faster steps on AVX512-BF16)")
     parser.add_argument("--seed", type=int, default=0,
                         help="the patches' seed: a later cycle with another seed trains on new patches")
     parser.add_argument("--ship", action="store_true", help="benchmark on the held-out photos, copy into product_studio/weights/")
     args = parser.parse_args()
     summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
                                  lr=args.lr, threads=args.threads, init_weights=args.init,
-                                 edge_negatives=args.edge_negatives, collection=args.collection, ema=args.ema, seed=args.seed)
+                                 edge_negatives=args.edge_negatives, collection=args.collection, ema=args.ema, seed=args.seed,
+                                 ignore_band=getattr(args, "ignore_band", None), bf16=args.bf16)
     print(json.dumps(summary, indent=2))
     if args.ship:
         ship(kind, args, summary)
@@ -75,11 +81,14 @@ def _command(script: str, out: Any, steps: Any, batch_size: Any, lr: Any, thread
             f"--batch-size {batch_size} --lr {lr} --threads {threads}")
 
 
-def _flags(d: dict, collection: Any, edge_negatives: Any, ema: Any, seed: Any) -> str:
+def _flags(d: dict, collection: Any, edge_negatives: Any, ema: Any, seed: Any, ignore_band: Any = None,
+           bf16: Any = None) -> str:
     """The options that differ from the recipe, as they are written on a command line."""
     flags = f" --collection {collection}" if collection != d["collection"] else ""
     flags += f" --edge-negatives {edge_negatives}" if edge_negatives != d["edge_negatives"] else ""
     flags += f" --ema {ema}" if ema != d["ema"] else ""
+    flags += f" --ignore-band {ignore_band}" if ignore_band is not None and ignore_band != d["ignore_band"] else ""
+    flags += (" --bf16" if bf16 else " --no-bf16") if bf16 is not None and bool(bf16) != d["bf16"] else ""
     return flags + (f" --seed {seed}" if seed else "")
 
 
@@ -104,7 +113,8 @@ def lineage(d: dict, weights: str | Path) -> list[dict]:
         if earlier:
             command += f" --init {earlier[-1]['writes']}"
         command += _flags(d, data.get("photo_collection", d["collection"]), data.get("edge_negatives", d["edge_negatives"]),
-                          trainer.get("ema_decay") or 0.0, trainer.get("seed", 0))
+                          trainer.get("ema_decay") or 0.0, trainer.get("seed", 0), data.get("ignore_band"),
+                          trainer.get("autocast_bf16"))
         metrics = json.loads(read_metadata(weights).get("metrics", "{}"))
         return [*earlier, {"command": command, "writes": str(weights.parent / "model.safetensors"),
                            "steps": metrics.get("steps"), "seconds": metrics.get("training_seconds")}]
@@ -129,7 +139,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
     earlier = lineage(d, args.init) if args.init else []
     init = f" --init {earlier[-1]['writes']}" if earlier else ""
-    init += _flags(d, args.collection, args.edge_negatives, args.ema, args.seed)
+    init += _flags(d, args.collection, args.edge_negatives, args.ema, args.seed, getattr(args, "ignore_band", None), args.bf16)
     command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
     cli = "defect-detector" if kind == "detector" else "inpainter"
     entry = {
@@ -145,7 +155,8 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         + ("; a quarter of the holes also get random strokes, boxes and letters" if kind == "inpainter" else ""),
         "steps": summary["metrics"]["steps"],
         "training_seconds": summary["train_seconds"],
-        "training_hardware": f"2 shared CPU cores ({platform.processor() or platform.machine()}), torch.set_num_threads({args.threads})",
+        "training_hardware": f"2 shared CPU cores ({platform.processor() or platform.machine()}), torch.set_num_threads({args.threads})"
+        + (", bfloat16 autocast" if args.bf16 else ""),
         "metrics": metrics,
     }
     if earlier:  # later cycles: the command runs them all, and the totals count every cycle

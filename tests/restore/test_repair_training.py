@@ -1,7 +1,10 @@
+import math
+
 import pytest
+import torch
 
 from product_studio.errors import UsageError
-from product_studio.restore.repair_training import RECIPES, train_repair_model
+from product_studio.restore.repair_training import RECIPES, detector_loss_fn, train_repair_model
 
 
 def test_the_recipes_keep_their_weight_averaging():
@@ -13,6 +16,38 @@ def test_the_recipes_keep_their_weight_averaging():
 def test_an_ema_outside_zero_to_one_is_refused_before_any_work(tmp_path, ema):
     with pytest.raises(UsageError, match=f"ema is a decay between 0 \\(off\\) and 1 \\(exclusive\\), such as 0.998; got {ema}"):
         train_repair_model("detector", tmp_path / "run", ema=ema, model_name="defect_unet_tiny", steps=1)
+    assert not (tmp_path / "run").exists()
+
+
+def _constant_logits(logits):
+    return lambda damaged: logits
+
+
+def test_the_ignored_band_around_a_defect_does_not_move_the_detectors_loss():
+    mask = torch.zeros(1, 1, 12, 12)
+    mask[..., 4:7, 4:7] = 1
+    batch = (torch.zeros(1, 3, 12, 12), mask)
+    zero = torch.zeros(1, 1, 12, 12)
+    assert detector_loss_fn(1)(_constant_logits(zero), batch).item() == pytest.approx(math.log(2))  # every counted pixel at p = 0.5
+    band = zero.clone()
+    band[..., 3:8, 3:8] = 9.0  # confident "defect" on the 1-px ring around the square (and on the square)
+    band[..., 4:7, 4:7] = 0.0
+    assert detector_loss_fn(1)(_constant_logits(band), batch).item() == pytest.approx(math.log(2))
+    assert detector_loss_fn(0)(_constant_logits(band), batch).item() > 2 * math.log(2)  # counted without the band
+    far = zero.clone()
+    far[..., 0, 0] = 9.0  # beyond the band: counted
+    assert detector_loss_fn(1)(_constant_logits(far), batch).item() > math.log(2)
+
+
+@pytest.mark.parametrize("band", [-1, 5, 1.5, True])
+def test_an_ignore_band_outside_zero_to_four_px_is_refused(band):
+    with pytest.raises(UsageError, match="ignore_band is a whole number of px from 0 \\(off\\) to 4"):
+        detector_loss_fn(band)
+
+
+def test_the_inpainter_refuses_an_ignore_band(tmp_path):
+    with pytest.raises(UsageError, match="ignore_band applies to the detector's loss only"):
+        train_repair_model("inpainter", tmp_path / "run", ignore_band=1, model_name="inpaint_gated_tiny", steps=1)
     assert not (tmp_path / "run").exists()
 
 
@@ -38,12 +73,12 @@ def test_the_shipping_script_rebuilds_every_cycle_of_a_chain_of_runs(tmp_path):
             "validation_side": 128}
     first = train_repair_model("detector", tmp_path / "a", **tiny)
     second = train_repair_model("detector", tmp_path / "b", init_weights=first["weights"], collection=2,
-                                edge_negatives=0.5, ema=0.99, lr=5e-4, seed=2, **tiny)
+                                edge_negatives=0.5, ema=0.99, lr=5e-4, seed=2, ignore_band=1, bf16=True, **tiny)
     chain = script.lineage(script.defaults("detector"), second["weights"])
     assert [c["writes"] for c in chain] == [str(tmp_path / "a" / "model.safetensors"), str(tmp_path / "b" / "model.safetensors")]
     assert chain[0]["command"].endswith(f"--out {tmp_path / 'a'} --steps 1 --batch-size 2 --lr 0.002 --threads 1")
     assert chain[1]["command"].endswith(f"--lr 0.0005 --threads 1 --init {tmp_path / 'a' / 'model.safetensors'} "
-                                        "--collection 2 --edge-negatives 0.5 --ema 0.99 --seed 2")
+                                        "--collection 2 --edge-negatives 0.5 --ema 0.99 --ignore-band 1 --bf16 --seed 2")
     assert [c["steps"] for c in chain] == [1, 1]
     stray = tmp_path / "stray.safetensors"
     stray.write_bytes((tmp_path / "a" / "model.safetensors").read_bytes() + b" ")
