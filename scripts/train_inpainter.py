@@ -141,6 +141,8 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     init = f" --init {earlier[-1]['writes']}" if earlier else ""
     init += _flags(d, args.collection, args.edge_negatives, args.ema, args.seed, getattr(args, "ignore_band", None), args.bf16)
     command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
+    # what the Trainer really ran (--bf16 falls back to float32 on a CPU without bf16 instructions)
+    run_config = json.loads((Path(args.out) / "config.json").read_text())
     cli = "defect-detector" if kind == "detector" else "inpainter"
     entry = {
         "model": args.model,
@@ -156,7 +158,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         "steps": summary["metrics"]["steps"],
         "training_seconds": summary["train_seconds"],
         "training_hardware": f"2 shared CPU cores ({platform.processor() or platform.machine()}), torch.set_num_threads({args.threads})"
-        + (", bfloat16 autocast" if args.bf16 else ""),
+        + (", bfloat16 autocast" if run_config.get("bf16_autocast_used") else ""),
         "metrics": metrics,
     }
     if earlier:  # later cycles: the command runs them all, and the totals count every cycle
