@@ -11,10 +11,11 @@ BENCH_APT_STAMP := $(VENV)/.apt-bench-installed
 # SQLite), Chromium (the web page is tested in a real browser), Fashion-MNIST (the classifier's
 # and the GAN's data), opencv-data (face cascades, the BRISQUE model) and a CJK font (labels
 # rendered for the OCR tests), plasma-workspace-wallpapers (photographs the restoration models
-# train and are evaluated on) and mate-backgrounds (the second photo collection, which the defect
-# detector trains on).
+# train and are evaluated on), mate-backgrounds (the second photo collection, which the defect
+# detector trains on), palapeli-data and tuxpaint-stamps-default (the third: five photographs, and
+# photographed objects with alpha for the synthetic product shots).
 APT_PACKAGES := postgresql chromium dataset-fashion-mnist opencv-data fonts-wqy-zenhei plasma-workspace-wallpapers \
-	mate-backgrounds
+	mate-backgrounds palapeli-data tuxpaint-stamps-default
 # ... and the benchmarks: clip art with a known alpha, photographs for backgrounds.
 BENCH_APT_PACKAGES := openclipart-png
 

@@ -181,9 +181,10 @@ def train_defect_detector(
     lr: float | None = LearningRateOption,
     init: Path | None = InitOption,
     collection: int | None = typer.Option(
-        None, "--collection", min=1, max=2,
+        None, "--collection", min=1, max=3,
         help="Train on the photo collections up to this one (default 1; 2 adds the MATE photographs: "
-             "apt-get install mate-backgrounds)."),
+             "apt-get install mate-backgrounds; 3 adds five Palapeli photographs and synthetic product shots: "
+             "apt-get install palapeli-data tuxpaint-stamps-default)."),
     edge_negatives: float | None = typer.Option(
         None, "--edge-negatives", min=0.0, max=1.0,
         help="Share of the patches not centred on a defect that are centred on a strong edge of the clean photo "

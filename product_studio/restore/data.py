@@ -10,7 +10,10 @@ Sources (each file's origin and licence is in ``PHOTOS`` below and in docs/resto
   renders and artwork are left out). Install them with
   ``apt-get install plasma-workspace-wallpapers`` (``make bench`` does);
 - the twelve photographs of Debian's ``mate-backgrounds`` (``/usr/share/backgrounds/mate/nature``;
-  GPL-2+), training photos of the second collection only (see ``restoration_photos``).
+  GPL-2+), training photos of the second collection only (see ``restoration_photos``);
+- the five photographs of Debian's ``palapeli-data`` (``/usr/share/palapeli/collection``; public
+  domain or GNU FDL, each named below), training photos of the third collection only. The third
+  collection also brings synthetic product shots (``restore.scenes``), which the repair data adds.
 
 The repository's ``samples/`` are crops of these same sources (see samples/SOURCES.md), so they are
 not listed separately: a sample whose source is held out is held out with it.
@@ -44,7 +47,9 @@ WALLPAPERS_DIR = Path("/usr/share/wallpapers")
 WALLPAPER_PACKAGE = "plasma-workspace-wallpapers"
 MATE_DIR = Path("/usr/share/backgrounds/mate/nature")
 MATE_PACKAGE = "mate-backgrounds"
-COLLECTIONS = (1, 2)
+PALAPELI_DIR = Path("/usr/share/palapeli/collection")
+PALAPELI_PACKAGE = "palapeli-data"
+COLLECTIONS = (1, 2, 3)
 
 Split = Literal["train", "eval"]
 
@@ -55,14 +60,16 @@ class PhotoSource:
 
     ``origin`` is ``"skimage"`` (a file in ``skimage/data/``), ``"sklearn"`` (a file in
     ``sklearn/datasets/images/``), ``"wallpaper"`` (a folder under ``/usr/share/wallpapers``,
-    of which the largest image is used) or ``"mate"`` (a file in ``/usr/share/backgrounds/mate/nature``).
+    of which the largest image is used), ``"mate"`` (a file in ``/usr/share/backgrounds/mate/nature``)
+    or ``"palapeli"`` (a file in ``/usr/share/palapeli/collection``).
     ``product_like`` marks photos of one object on a plain or simple background, the kind of
     picture this project exists for. ``collection`` is the set the photo arrived with (1: the
-    first eighteen; 2: the MATE photographs, added for the defect detector).
+    first eighteen; 2: the MATE photographs, added for the defect detector; 3: the Palapeli
+    photographs, added with the product scenes).
     """
 
     name: str
-    origin: Literal["skimage", "sklearn", "wallpaper", "mate"]
+    origin: Literal["skimage", "sklearn", "wallpaper", "mate", "palapeli"]
     file: str
     author: str
     licence: str
@@ -71,7 +78,7 @@ class PhotoSource:
 
     @property
     def collection(self) -> int:
-        return 2 if self.origin == "mate" else 1
+        return {"mate": 2, "palapeli": 3}.get(self.origin, 1)
 
     def _missing_package(self, package: str, path: Path) -> UsageError:
         return UsageError(f"the photograph {self.name!r} needs the Debian package {package} "
@@ -79,10 +86,11 @@ class PhotoSource:
 
     def path(self) -> Path:
         """The file on disk; raises ``UsageError`` saying what to install when it is missing."""
-        if self.origin == "mate":
-            path = MATE_DIR / self.file
+        if self.origin in ("mate", "palapeli"):
+            folder, package = (MATE_DIR, MATE_PACKAGE) if self.origin == "mate" else (PALAPELI_DIR, PALAPELI_PACKAGE)
+            path = folder / self.file
             if not path.is_file():
-                raise self._missing_package(MATE_PACKAGE, path)
+                raise self._missing_package(package, path)
             return path
         if self.origin == "wallpaper":
             folder = WALLPAPERS_DIR / self.file / "contents" / "images"
@@ -116,6 +124,7 @@ def _pixel_count_from_name(path: Path) -> int:
 
 _KDE = "LGPL-3.0 (metadata.json); package GPL-2+ (Debian copyright)"
 _MATE = "GPL-2+ (Debian mate-backgrounds copyright)"
+_PALAPELI = "(the .desktop file beside it in palapeli-data)"
 
 # Every photograph the restoration models may see. Renders, paintings and artwork among the
 # wallpapers (Altai, Autumn, Canopee, Cascade, Cluster, Elarun, Flow, FlyingKonqui, Honeywave,
@@ -168,6 +177,18 @@ PHOTOS: tuple[PhotoSource, ...] = (
                 "weathered wooden planks, shallow focus"),
     PhotoSource("yellow_flower", "mate", "YellowFlower.jpg", "Charles Barbin", _MATE, "a yellow flower close-up",
                 product_like=True),
+    # The third collection: Debian's palapeli-data puzzle photographs (author and licence from each
+    # photo's .desktop file).
+    PhotoSource("castle", "palapeli", "castle-maintenon.jpg", "Eric Pouhier", f"GNU FDL {_PALAPELI}",
+                "the castle of Maintenon: stone, roofs, a moat"),
+    PhotoSource("bridge", "palapeli", "cincinnati-bridge.jpg", "Derek Jensen", f"public domain {_PALAPELI}",
+                "the Roebling suspension bridge: cables, a river"),
+    PhotoSource("citrus_fruits", "palapeli", "citrus-fruits.jpg", "US Department of Agriculture",
+                f"public domain {_PALAPELI}", "whole and cut citrus fruits: glossy rims and pulp", product_like=True),
+    PhotoSource("honey_bee", "palapeli", "european-honey-bee.jpg", "John Severns", f"public domain {_PALAPELI}",
+                "a honey bee on a flower, close-up"),
+    PhotoSource("chameleon", "palapeli", "panther-chameleon-female.jpg", "B. Navez and others", f"GNU FDL {_PALAPELI}",
+                "a chameleon on a branch: scales, blurred background"),
 )
 
 # The held-out evaluation photographs: never used in training. Four are product-like (one
@@ -182,7 +203,7 @@ def restoration_photos(split: Split, *, collection: int = 1) -> list[PhotoSource
 
     The split is the fixed list ``EVAL_NAMES``; training gets every other photograph of the
     collections up to ``collection``. The denoiser and the upscaler were trained on collection 1;
-    the defect detector on collections 1 and 2. Every held-out photo is in collection 1, so the
+    the defect detector on collections 1 and 2, then 1 to 3. Every held-out photo is in collection 1, so the
     evaluation split is the same for every collection.
     """
     if collection not in COLLECTIONS:

@@ -4,9 +4,13 @@ The photographs and their train/evaluation split are ``restore.data``'s (``EVAL_
 out and never seen in training). The training photos are split once more, by name, so the
 detector's threshold and the best epoch are chosen on photos the optimiser never saw:
 
-- ``VALIDATION_NAMES`` (training-split photos: two of collection 1, two more of collection 2):
-  validation (threshold, epoch selection) for the models trained on their collection;
+- ``VALIDATION_NAMES`` (training-split photos: two of collection 1, two more of collection 2, one
+  of collection 3): validation (threshold, epoch selection) for the models trained on their collection;
 - every other training-split photo: the optimiser's data.
+
+From collection 3 on, synthetic product shots (``restore.scenes``: photographed objects on studio
+backdrops) join both parts, built from disjoint sets of stamps: ``SCENES_PER_SIDE`` per training
+size for fitting, ``VALIDATION_SCENES`` at the validation size for validation.
 
 A whole photo is damaged first (``add_defects`` at ``TRAIN_DENSITY``, so defects have the size they
 have on a photo, not on a patch), then patches are cut from it, most of them centred on a defect.
@@ -28,11 +32,17 @@ import torch
 from ..errors import UsageError
 from .data import load_photo, restoration_photos
 from .defects import KINDS, add_defects
+from .scenes import scene_photos
 
 # china and evening_glow validate the models trained on collection 1; a model trained on collection
 # 2 is validated on all four (lady_bird: thin stems and small flowers; garden: one flower on a
-# blurred background, product-like), so its epoch and threshold are chosen on more than two photos.
-VALIDATION_NAMES: tuple[str, ...] = ("china", "evening_glow", "lady_bird", "garden")
+# blurred background, product-like), so its epoch and threshold are chosen on more than two photos;
+# collection 3 adds citrus_fruits (glossy rims, the clean structure most mistaken for scratches).
+VALIDATION_NAMES: tuple[str, ...] = ("china", "evening_glow", "lady_bird", "garden", "citrus_fruits")
+SCENES_FROM_COLLECTION = 3
+SCENES_PER_SIDE = 12
+VALIDATION_SCENES = 3
+VALIDATION_SCENE_SEED = 1000  # validation scenes' seeds start here (their stamps differ anyway)
 TRAIN_SIDES: tuple[int, ...] = (384, 512, 768)
 TRAIN_DENSITY = 4.0
 EVAL_DENSITY = 2.0
@@ -50,7 +60,11 @@ def training_photos(part: Part, *, sides: tuple[int, ...] = TRAIN_SIDES, collect
         raise UsageError(f"part must be 'fit' or 'validation'; got {part!r}")
     sources = [p for p in restoration_photos("train", collection=collection)
                if (p.name in VALIDATION_NAMES) == (part == "validation")]
-    return [load_photo(p, max_side=side) for p in sources for side in sides]
+    photos = [load_photo(p, max_side=side) for p in sources for side in sides]
+    if collection >= SCENES_FROM_COLLECTION:
+        count, first = (SCENES_PER_SIDE, 0) if part == "fit" else (VALIDATION_SCENES, VALIDATION_SCENE_SEED)
+        photos += [scene for _name, scene in scene_photos(part, count, sides, first_seed=first)]
+    return photos
 
 
 def grow(mask: np.ndarray, pixels: int = HOLE_GROW) -> np.ndarray:
@@ -93,7 +107,10 @@ def validation_set(*, side: int = EVAL_SIDE, seeds: tuple[int, ...] = (0, 1), de
     """The validation photos of the collections up to ``collection`` (training split, never
     optimised on), damaged like the benchmark."""
     sources = [p for p in restoration_photos("train", collection=collection) if p.name in VALIDATION_NAMES]
-    return damaged_set([(p.name, load_photo(p, max_side=side)) for p in sources], seeds, density)
+    photos = [(p.name, load_photo(p, max_side=side)) for p in sources]
+    if collection >= SCENES_FROM_COLLECTION:
+        photos += scene_photos("validation", VALIDATION_SCENES, (side,), first_seed=VALIDATION_SCENE_SEED)
+    return damaged_set(photos, seeds, density)
 
 
 def _random_strokes(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -48,8 +48,19 @@ def test_the_second_collection_adds_training_photos_only():
     assert restoration_photos("eval", collection=2) == restoration_photos("eval")  # the held-out set never changes
     assert all(p.path().is_file() and p.licence.startswith("GPL-2+") for p in added)
     assert load_photo(added[0], max_side=64).shape == (40, 64, 3)
-    with pytest.raises(UsageError, match="unknown photo collection 3; use one of 1, 2"):
-        restoration_photos("train", collection=3)
+    with pytest.raises(UsageError, match="unknown photo collection 4; use one of 1, 2, 3"):
+        restoration_photos("train", collection=4)
+
+
+def test_the_third_collection_adds_the_palapeli_photographs_to_training_only():
+    both, three = restoration_photos("train", collection=2), restoration_photos("train", collection=3)
+    assert three[: len(both)] == both
+    added = three[len(both):]
+    assert [p.name for p in added] == ["castle", "bridge", "citrus_fruits", "honey_bee", "chameleon"]
+    assert {p.origin for p in added} == {"palapeli"} and all(p.collection == 3 for p in added)
+    assert restoration_photos("eval", collection=3) == restoration_photos("eval")
+    assert all(p.path().is_file() and "palapeli-data" in p.licence for p in added)
+    assert load_photo(photo_source("citrus_fruits"), max_side=90).shape == (59, 90, 3)
 
 
 def test_every_photo_loads_as_rgb_and_shrinks_to_max_side():

@@ -125,12 +125,17 @@ def test_psnr_in_mask_known_value():
 
 
 def test_the_validation_photos_are_training_photos_and_never_evaluation_photos():
-    train = {p.name for p in restoration_photos("train", collection=2)}
+    train = {p.name for p in restoration_photos("train", collection=3)}
     assert set(VALIDATION_NAMES) <= train
     assert not set(VALIDATION_NAMES) & set(EVAL_NAMES)
     # each collection validates on its own photos: collection 1 (the older models) on two, collection 2 on four
     assert [s.name for s in validation_set(side=64, seeds=(0,))] == ["china", "evening_glow"]
     assert [s.name for s in validation_set(side=64, seeds=(0,), collection=2)] == ["china", "evening_glow", "garden", "lady_bird"]
+    # collection 3 adds citrus_fruits and three product scenes made from the validation stamps
+    third = validation_set(side=64, seeds=(0, 1), collection=3)
+    assert [s.name for s in third][::2] == ["china", "evening_glow", "garden", "lady_bird", "citrus_fruits",
+                                            "scene_validation_1000", "scene_validation_1001", "scene_validation_1002"]
+    assert all(max(s.damaged.shape[:2]) == 64 and s.mask.shape == s.damaged.shape[:2] for s in third)
 
 
 def test_damaged_patches_are_deterministic_batches_centred_on_defects():
