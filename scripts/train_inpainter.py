@@ -134,6 +134,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     from restoration_repair import held_out_metrics
 
     from product_studio.models.registry import ship_weights
+    from product_studio.restore.repair_data import SCENES_FROM_COLLECTION, SCENES_PER_SIDE
 
     d = defaults(kind)
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
@@ -151,7 +152,9 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         + (f" --batch-size {args.batch_size}" if args.batch_size != d["batch_size"] else "")
         + (f" --lr {args.lr}" if args.lr != d["lr"] else "") + init,
         "data": f"restore.data training split, photo collections 1-{args.collection} (its EVAL_NAMES held out) "
-        f"minus repair_data.VALIDATION_NAMES ({', '.join(summary['validation_photos'])}: validation), each at 384/512/768 px, with synthetic scratches, stains and dust "
+        f"minus repair_data.VALIDATION_NAMES ({', '.join(summary['validation_photos'])}: validation), each at 384/512/768 px"
+        + (f", and {SCENES_PER_SIDE} synthetic product shots per size (restore/scenes.py)" if args.collection >= SCENES_FROM_COLLECTION else "")
+        + ", with synthetic scratches, stains and dust "
         "(restore/defects.py, density 4.0); " + ("128" if kind == "detector" else "64") + "-px patches, 70% centred on a defect"
         + (f", {args.edge_negatives:.0%} of the others centred on a strong edge" if args.edge_negatives else "")
         + ("; a quarter of the holes also get random strokes, boxes and letters" if kind == "inpainter" else ""),
