@@ -53,7 +53,7 @@ def run(kind: str, doc: str | None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 when other jobs share the cores)")
     parser.add_argument("--init", default=None, help="start from these weights (a second cycle at a lower --lr)")
     parser.add_argument("--collection", type=int, default=d["collection"],
-                        help="train on the photo collections up to this one (restore.data; 2 adds the MATE photographs)")
+                        help="train on the photo collections up to this one (restore.data; 2 adds the MATE photographs, 3 the Palapeli ones and product shots)")
     parser.add_argument("--edge-negatives", type=float, default=d["edge_negatives"],
                         help="share of the patches not centred on a defect that are centred on a strong edge instead")
     parser.add_argument("--ema", type=float, default=d["ema"],
@@ -81,9 +81,12 @@ def _command(script: str, out: Any, steps: Any, batch_size: Any, lr: Any, thread
             f"--batch-size {batch_size} --lr {lr} --threads {threads}")
 
 
-def _flags(d: dict, collection: Any, edge_negatives: Any, ema: Any, seed: Any, ignore_band: Any = None,
-           bf16: Any = None) -> str:
-    """The options that differ from the recipe, as they are written on a command line."""
+def _flags(d: dict, config: dict) -> str:
+    """The options of a run (its config.json) that differ from the recipe, as written on a command line."""
+    trainer, data = config["trainer"], config.get("data", {})
+    collection, edge_negatives = data.get("photo_collection", d["collection"]), data.get("edge_negatives", d["edge_negatives"])
+    ema, seed = trainer.get("ema_decay") or 0.0, trainer.get("seed", 0)
+    ignore_band, bf16 = data.get("ignore_band"), trainer.get("autocast_bf16")
     flags = f" --collection {collection}" if collection != d["collection"] else ""
     flags += f" --edge-negatives {edge_negatives}" if edge_negatives != d["edge_negatives"] else ""
     flags += f" --ema {ema}" if ema != d["ema"] else ""
@@ -107,14 +110,12 @@ def lineage(d: dict, weights: str | Path) -> list[dict]:
     run_config = weights.parent / "config.json"
     if run_config.is_file():
         config = json.loads(run_config.read_text())
-        trainer, data = config["trainer"], config.get("data", {})
+        trainer = config["trainer"]
         earlier = lineage(d, config["init_weights"]) if config.get("init_weights") else []
         command = _command(d["script"], weights.parent, trainer["steps"], trainer["batch_size"], trainer["lr"], trainer["num_threads"])
         if earlier:
             command += f" --init {earlier[-1]['writes']}"
-        command += _flags(d, data.get("photo_collection", d["collection"]), data.get("edge_negatives", d["edge_negatives"]),
-                          trainer.get("ema_decay") or 0.0, trainer.get("seed", 0), data.get("ignore_band"),
-                          trainer.get("autocast_bf16"))
+        command += _flags(d, config)
         metrics = json.loads(read_metadata(weights).get("metrics", "{}"))
         return [*earlier, {"command": command, "writes": str(weights.parent / "model.safetensors"),
                            "steps": metrics.get("steps"), "seconds": metrics.get("training_seconds")}]
@@ -139,11 +140,12 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     d = defaults(kind)
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
     earlier = lineage(d, args.init) if args.init else []
-    init = f" --init {earlier[-1]['writes']}" if earlier else ""
-    init += _flags(d, args.collection, args.edge_negatives, args.ema, args.seed, getattr(args, "ignore_band", None), args.bf16)
-    command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
-    # what the Trainer really ran (--bf16 falls back to float32 on a CPU without bf16 instructions)
+    # the run's options as the Trainer recorded them; bf16_autocast_used is what it really ran (--bf16
+    # falls back to float32 on a CPU without bf16 instructions)
     run_config = json.loads((Path(args.out) / "config.json").read_text())
+    init = f" --init {earlier[-1]['writes']}" if earlier else ""
+    init += _flags(d, run_config)
+    command = _command(d["script"], args.out, args.steps, args.batch_size, args.lr, args.threads) + f"{init} --ship"
     cli = "defect-detector" if kind == "detector" else "inpainter"
     entry = {
         "model": args.model,

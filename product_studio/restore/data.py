@@ -50,6 +50,8 @@ MATE_PACKAGE = "mate-backgrounds"
 PALAPELI_DIR = Path("/usr/share/palapeli/collection")
 PALAPELI_PACKAGE = "palapeli-data"
 COLLECTIONS = (1, 2, 3)
+# Photographs that are plain files in a Debian package's folder: origin -> (folder, package, collection).
+_PACKAGE_FOLDERS = {"mate": (MATE_DIR, MATE_PACKAGE, 2), "palapeli": (PALAPELI_DIR, PALAPELI_PACKAGE, 3)}
 
 Split = Literal["train", "eval"]
 
@@ -78,7 +80,7 @@ class PhotoSource:
 
     @property
     def collection(self) -> int:
-        return {"mate": 2, "palapeli": 3}.get(self.origin, 1)
+        return _PACKAGE_FOLDERS[self.origin][2] if self.origin in _PACKAGE_FOLDERS else 1
 
     def _missing_package(self, package: str, path: Path) -> UsageError:
         return UsageError(f"the photograph {self.name!r} needs the Debian package {package} "
@@ -86,8 +88,8 @@ class PhotoSource:
 
     def path(self) -> Path:
         """The file on disk; raises ``UsageError`` saying what to install when it is missing."""
-        if self.origin in ("mate", "palapeli"):
-            folder, package = (MATE_DIR, MATE_PACKAGE) if self.origin == "mate" else (PALAPELI_DIR, PALAPELI_PACKAGE)
+        if self.origin in _PACKAGE_FOLDERS:
+            folder, package, _collection = _PACKAGE_FOLDERS[self.origin]
             path = folder / self.file
             if not path.is_file():
                 raise self._missing_package(package, path)

@@ -56,6 +56,12 @@ def _read_rgba(path: Path) -> np.ndarray | None:
     return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
 
 
+@lru_cache(maxsize=None)
+def _stamp_pixels(path: Path) -> np.ndarray | None:
+    """A photographic stamp's RGBA, read once per process (scenes reuse the same ~95 small files)."""
+    return _read_rgba(path)
+
+
 @lru_cache(maxsize=1)
 def _photograph_stamps() -> tuple[Path, ...]:
     if not STAMPS_DIR.is_dir():
@@ -108,7 +114,7 @@ def product_scene(stamps: list[Path], seed: int, side: int = 512) -> np.ndarray:
     canvas = _backdrop(rng, height, width)
     count = int(rng.choice([1, 1, 2, 3]))
     for _ in range(count):
-        rgba = _read_rgba(stamps[int(rng.integers(len(stamps)))])
+        rgba = _stamp_pixels(stamps[int(rng.integers(len(stamps)))])
         if rgba is None:
             continue
         scale = rng.uniform(0.35, 0.8) * min(height, width) / max(rgba.shape[:2]) / (1.0 if count == 1 else 1.4)
