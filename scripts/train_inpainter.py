@@ -56,6 +56,8 @@ def run(kind: str, doc: str | None) -> None:
                         help="train on the photo collections up to this one (restore.data; 2 adds the MATE photographs, 3 the Palapeli ones and product shots)")
     parser.add_argument("--edge-negatives", type=float, default=d["edge_negatives"],
                         help="share of the patches not centred on a defect that are centred on a strong edge instead")
+    parser.add_argument("--photo-jitter", type=float, default=d["photo_jitter"],
+                        help="share of the training photos changed in light, colour and size before they are damaged")
     parser.add_argument("--ema", type=float, default=d["ema"],
                         help="decay of the weights' moving average that is evaluated and kept (0: off)")
     if kind == "detector":
@@ -69,7 +71,7 @@ def run(kind: str, doc: str | None) -> None:
     args = parser.parse_args()
     summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
                                  lr=args.lr, threads=args.threads, init_weights=args.init,
-                                 edge_negatives=args.edge_negatives, collection=args.collection, ema=args.ema, seed=args.seed,
+                                 edge_negatives=args.edge_negatives, photo_jitter=args.photo_jitter, collection=args.collection, ema=args.ema, seed=args.seed,
                                  ignore_band=getattr(args, "ignore_band", None), bf16=args.bf16)
     print(json.dumps(summary, indent=2))
     if args.ship:
@@ -86,9 +88,11 @@ def _flags(d: dict, config: dict) -> str:
     trainer, data = config["trainer"], config.get("data", {})
     collection, edge_negatives = data.get("photo_collection", d["collection"]), data.get("edge_negatives", d["edge_negatives"])
     ema, seed = trainer.get("ema_decay") or 0.0, trainer.get("seed", 0)
+    photo_jitter = data.get("photo_jitter", d["photo_jitter"])
     ignore_band, bf16 = data.get("ignore_band"), trainer.get("autocast_bf16")
     flags = f" --collection {collection}" if collection != d["collection"] else ""
     flags += f" --edge-negatives {edge_negatives}" if edge_negatives != d["edge_negatives"] else ""
+    flags += f" --photo-jitter {photo_jitter}" if photo_jitter != d["photo_jitter"] else ""
     flags += f" --ema {ema}" if ema != d["ema"] else ""
     flags += f" --ignore-band {ignore_band}" if ignore_band is not None and ignore_band != d["ignore_band"] else ""
     flags += (" --bf16" if bf16 else " --no-bf16") if bf16 is not None and bool(bf16) != d["bf16"] else ""
@@ -159,10 +163,13 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         + ", with synthetic scratches, stains and dust "
         "(restore/defects.py, density 4.0); " + ("128" if kind == "detector" else "64") + "-px patches, 70% centred on a defect"
         + (f", {args.edge_negatives:.0%} of the others centred on a strong edge" if args.edge_negatives else "")
+        + (f"; {args.photo_jitter:.0%} of the photos changed in light, colour and size first (repair_data.jitter_photo)"
+           if args.photo_jitter else "")
         + ("; a quarter of the holes also get random strokes, boxes and letters" if kind == "inpainter" else ""),
         "steps": summary["metrics"]["steps"],
         "training_seconds": summary["train_seconds"],
         "training_hardware": f"2 shared CPU cores ({platform.processor() or platform.machine()}), torch.set_num_threads({args.threads})"
+        + (" in the last cycle (each cycle's --threads in its command)" if earlier else "")
         + (", bfloat16 autocast" if run_config.get("bf16_autocast_used") else ""),
         "metrics": metrics,
     }

@@ -155,12 +155,12 @@ def repair(
 def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_size: int | None, lr: float | None,
            init: Path | None, threads: int, fresh: bool, quiet: bool, json_out: bool, *,
            collection: int | None = None, edge_negatives: float | None = None, ema: float | None = None,
-           seed: int = 0, ignore_band: int | None = None, bf16: bool | None = None) -> None:
+           seed: int = 0, ignore_band: int | None = None, bf16: bool | None = None, photo_jitter: float | None = None) -> None:
     from ..restore.repair_training import train_repair_model
 
     options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr, "collection": collection,
                                  "edge_negatives": edge_negatives, "ema": ema, "ignore_band": ignore_band,
-                                 "bf16": bf16}.items() if v is not None}
+                                 "bf16": bf16, "photo_jitter": photo_jitter}.items() if v is not None}
     summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),
                                  threads=threads, init_weights=init, seed=seed, **options)
     if json_out:
@@ -189,6 +189,10 @@ def train_defect_detector(
         None, "--edge-negatives", min=0.0, max=1.0,
         help="Share of the patches not centred on a defect that are centred on a strong edge of the clean photo "
              "(rims, outlines, texture: what the detector must learn to leave alone). Default 0."),
+    photo_jitter: float | None = typer.Option(
+        None, "--photo-jitter", min=0.0, max=1.0,
+        help="Share of the training photos shown in other light, colour and size (white balance, exposure, contrast, "
+             "saturation, shrunk up to 40%) before they are damaged: fewer clean structures learnt by heart. Default 0."),
     ema: float | None = typer.Option(
         None, "--ema", min=0.0, max=0.9999,
         help="Keep a moving average of the weights with this decay (e.g. 0.998) and evaluate that instead of the "
@@ -208,7 +212,8 @@ def train_defect_detector(
     json_out: bool = JsonOption,
 ) -> None:
     _train("detector", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out,
-           collection=collection, edge_negatives=edge_negatives, ema=ema, seed=seed, ignore_band=ignore_band, bf16=bf16)
+           collection=collection, edge_negatives=edge_negatives, ema=ema, seed=seed, ignore_band=ignore_band, bf16=bf16,
+           photo_jitter=photo_jitter)
 
 
 @handle_errors

@@ -31,6 +31,7 @@ import torch
 
 from ..errors import UsageError
 from .data import load_photo, restoration_photos
+from ..item import check_rgb
 from .defects import KINDS, add_defects
 from .scenes import scene_photos
 
@@ -73,6 +74,38 @@ def grow(mask: np.ndarray, pixels: int = HOLE_GROW) -> np.ndarray:
         return mask.copy()
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
     return cv2.dilate(mask, kernel)
+
+
+# photo_jitter's ranges: a photo seen again under other light, on another camera, at another size
+JITTER_GAIN = (0.85, 1.15)  # per channel: white balance
+JITTER_GAMMA_SIGMA = 0.25  # log-normal exposure curve, clipped to JITTER_GAMMA
+JITTER_GAMMA = (0.65, 1.5)
+JITTER_CONTRAST = (0.75, 1.25)
+JITTER_SATURATION = (0.5, 1.4)
+JITTER_SCALE = (0.6, 1.0)  # shrink only: enlarging would blur, and photos are never blurred by a seller's upload
+
+
+def jitter_photo(photo: np.ndarray, rng: np.random.Generator, *, min_side: int = 1) -> np.ndarray:
+    """A variant of a clean photo (RGB uint8): another white balance, exposure, contrast and saturation,
+    and shrunk by a random factor as long as its shorter side stays at least ``min_side`` px.
+
+    The detector trained on a hundred photographs learns those photographs' clean structures by
+    heart; seen under other light and at other sizes, the same scenes teach it more. The defects are
+    drawn afterwards, so they keep their own colours and sizes."""
+    check_rgb(photo)
+    h, w = photo.shape[:2]
+    factor = rng.uniform(*JITTER_SCALE)
+    if min(h, w) * factor >= min_side and factor < 0.98:
+        photo = cv2.resize(photo, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
+    out = photo.astype(np.float32) / 255.0
+    out *= rng.uniform(*JITTER_GAIN, 3).astype(np.float32)
+    gamma = float(np.clip(np.exp(rng.normal(0.0, JITTER_GAMMA_SIGMA)), *JITTER_GAMMA))
+    out = np.clip(out, 0.0, 1.0) ** gamma
+    mean = float(out.mean())
+    out = (out - mean) * rng.uniform(*JITTER_CONTRAST) + mean
+    grey = out @ np.array([0.299, 0.587, 0.114], np.float32)
+    out = grey[..., None] + (out - grey[..., None]) * rng.uniform(*JITTER_SATURATION)
+    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
 
 
 @dataclass
@@ -135,6 +168,14 @@ def _random_strokes(rng: np.random.Generator, size: int) -> np.ndarray:
     return mask
 
 
+def _edge_cdf(photo: np.ndarray) -> np.ndarray:
+    """The cumulative Sobel edge strength of a photo, flattened and normalised to end at 1."""
+    grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    strength = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    cdf = np.cumsum(strength.ravel(), dtype=np.float64)
+    return cdf / cdf[-1] if cdf[-1] > 0 else np.linspace(0.0, 1.0, cdf.size)
+
+
 class DamagedPatches:
     """A training set the Trainer can batch: ``get_batch(indices)`` -> (damaged, mask, clean, defect) tensors.
 
@@ -147,28 +188,29 @@ class DamagedPatches:
     ``edge_negatives`` that share of the patches not centred on a defect is centred on a strong
     edge of the clean photo instead of anywhere (rims, outlines, fine texture: the clean structure
     a detector mistakes for scratches), drawn with probability proportional to the edge strength.
+    With ``photo_jitter`` that share of the photos is changed by ``jitter_photo`` (light, colour,
+    size) before it is damaged.
     """
 
     def __init__(self, photos: list[np.ndarray], *, size: int = 96, length: int = 4096, density: float = TRAIN_DENSITY,
                  photos_per_batch: int = 4, centred_share: float = 0.7, free_form: float = 0.0,
-                 edge_negatives: float = 0.0, seed: int = 0) -> None:
+                 edge_negatives: float = 0.0, photo_jitter: float = 0.0, seed: int = 0) -> None:
         usable = [p for p in photos if min(p.shape[:2]) >= size]
         if not usable:
             raise UsageError(f"no training photo is at least {size}x{size} pixels")
         if not 0.0 <= edge_negatives <= 1.0:
             raise UsageError(f"edge_negatives is a share between 0 and 1; got {edge_negatives}")
+        if not 0.0 <= photo_jitter <= 1.0:
+            raise UsageError(f"photo_jitter is a share between 0 and 1; got {photo_jitter}")
         self.photos, self.size, self.length, self.density = usable, size, length, density
         self.photos_per_batch, self.centred_share, self.free_form, self.seed = photos_per_batch, centred_share, free_form, seed
-        self.edge_negatives = edge_negatives
+        self.edge_negatives, self.photo_jitter = edge_negatives, photo_jitter
         self._edges: dict[int, np.ndarray] = {}
 
     def _edge_cdf(self, index: int) -> np.ndarray:
         """The cumulative edge strength of photo ``index`` (flattened; computed once per photo)."""
         if index not in self._edges:
-            grey = cv2.cvtColor(self.photos[index], cv2.COLOR_RGB2GRAY).astype(np.float32)
-            strength = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
-            cdf = np.cumsum(strength.ravel(), dtype=np.float64)
-            self._edges[index] = cdf / cdf[-1] if cdf[-1] > 0 else np.linspace(0.0, 1.0, cdf.size)
+            self._edges[index] = _edge_cdf(self.photos[index])
         return self._edges[index]
 
     def __len__(self) -> int:
@@ -187,6 +229,9 @@ class DamagedPatches:
         while i < n:
             index = int(rng.integers(len(self.photos)))
             photo = self.photos[index]
+            jittered = bool(self.photo_jitter) and rng.random() < self.photo_jitter
+            if jittered:
+                photo = jitter_photo(photo, rng, min_side=s)
             bad, mask = add_defects(photo, rng, density=self.density)
             ys, xs = np.nonzero(mask)
             h, w = mask.shape
@@ -196,7 +241,8 @@ class DamagedPatches:
                     y = int(np.clip(ys[j] - s // 2 + rng.integers(-s // 4, s // 4 + 1), 0, h - s))
                     x = int(np.clip(xs[j] - s // 2 + rng.integers(-s // 4, s // 4 + 1), 0, w - s))
                 elif self.edge_negatives and rng.random() < self.edge_negatives:
-                    cy, cx = divmod(int(np.searchsorted(self._edge_cdf(index), rng.random())), w)
+                    cdf = _edge_cdf(photo) if jittered else self._edge_cdf(index)
+                    cy, cx = divmod(int(np.searchsorted(cdf, rng.random())), w)
                     y, x = int(np.clip(cy - s // 2, 0, h - s)), int(np.clip(cx - s // 2, 0, w - s))
                 else:
                     y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))

@@ -35,13 +35,14 @@ from .repair_data import DamagedPatches, grow, training_photos, validation_set
 # free_form: the share of patches whose hole also gets thick strokes, boxes or letters. ema: the decay
 # of the weights' moving average that is evaluated and kept (0: the raw weights). ignore_band: px
 # outside a defect left out of the detector's loss. bf16: bfloat16 autocast where the CPU has it
-# natively (runtime.use_bf16; 2.2x faster steps on AVX512-BF16), float32 elsewhere.
+# natively (runtime.use_bf16; 2.2x faster steps on AVX512-BF16), float32 elsewhere. photo_jitter: the
+# share of training photos changed in light, colour and size before they are damaged (jitter_photo).
 RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size": 128, "free_form": 0.0,
                         "model": "defect_unet_s", "collection": 1, "edge_negatives": 0.0, "ema": 0.0,
-                        "ignore_band": 0, "bf16": False},
+                        "ignore_band": 0, "bf16": False, "photo_jitter": 0.0},
            "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "patch_size": 64, "free_form": 0.25,
                          "model": "inpaint_gated_ns_s", "collection": 1, "edge_negatives": 0.0, "ema": 0.995,
-                         "ignore_band": 0, "bf16": False}}
+                         "ignore_band": 0, "bf16": False, "photo_jitter": 0.0}}
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.91, 0.05))
 
 
@@ -163,6 +164,7 @@ def train_repair_model(
     lr: float | None = None,
     free_form: float | None = None,
     edge_negatives: float | None = None,
+    photo_jitter: float | None = None,
     collection: int | None = None,
     ema: float | None = None,
     ignore_band: int | None = None,
@@ -215,9 +217,10 @@ def train_repair_model(
     if max_train_photos:
         photos = photos[:max_train_photos]
     edge_negatives = recipe["edge_negatives"] if edge_negatives is None else edge_negatives
+    photo_jitter = recipe["photo_jitter"] if photo_jitter is None else photo_jitter
     data = DamagedPatches(photos, size=patch_size, length=batch_size * eval_every, photos_per_batch=2,
                           free_form=recipe["free_form"] if free_form is None else free_form,
-                          edge_negatives=edge_negatives, seed=seed)
+                          edge_negatives=edge_negatives, photo_jitter=photo_jitter, seed=seed)
     samples = validation_set(side=validation_side, seeds=validation_seeds, collection=collection)
     model = create_model(model_name, image_size=patch_size)
     if init_weights:
@@ -226,7 +229,7 @@ def train_repair_model(
                   "warmup_fraction": 0.05, "weight_decay": 1e-4, "grad_clip": 1.0, "checkpoint_every": 100, "log_every": 10, "seed": seed,
                   "progress": progress, "resume": resume, "num_threads": threads, "ema_decay": ema or None, "autocast_bf16": bf16,
                   "extra_config": {"data": {"fit_photos": len(photos), "photo_collection": collection,
-                                         "edge_negatives": edge_negatives, "ignore_band": ignore_band, "validation": [f"{s.name}#{s.seed}" for s in samples],
+                                         "edge_negatives": edge_negatives, "photo_jitter": photo_jitter, "ignore_band": ignore_band, "validation": [f"{s.name}#{s.seed}" for s in samples],
                                          "patch_size": patch_size},
                                    "init_weights": str(init_weights) if init_weights else None}}
     started = time.perf_counter()

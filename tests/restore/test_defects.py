@@ -18,7 +18,14 @@ from product_studio.restore.defects import (
     detection_scores,
     psnr_in_mask,
 )
-from product_studio.restore.repair_data import VALIDATION_NAMES, DamagedPatches, grow, validation_set
+from product_studio.restore.repair_data import (
+    JITTER_SCALE,
+    VALIDATION_NAMES,
+    DamagedPatches,
+    grow,
+    jitter_photo,
+    validation_set,
+)
 
 
 def photo(h: int = 160, w: int = 200) -> np.ndarray:
@@ -168,6 +175,35 @@ def test_edge_negatives_centre_the_clean_patches_on_edges():
     assert with_line(anywhere.get_batch(idx)) < 0.5  # a uniform position mostly misses it
     with pytest.raises(UsageError, match="edge_negatives is a share between 0 and 1; got 1.5"):
         DamagedPatches([flat], size=32, edge_negatives=1.5)
+
+
+def test_jitter_photo_changes_light_colour_and_size_within_its_ranges():
+    clean = photo(200, 300)
+    variants = [jitter_photo(clean, np.random.default_rng(seed), min_side=32) for seed in range(12)]
+    again = jitter_photo(clean, np.random.default_rng(3), min_side=32)
+    assert np.array_equal(again, variants[3])  # a function of the generator's state
+    for v in variants:
+        assert v.dtype == np.uint8 and v.ndim == 3 and v.shape[2] == 3
+        scale = v.shape[0] / 200
+        assert JITTER_SCALE[0] - 0.01 <= scale <= 1.0 and abs(v.shape[1] / 300 - scale) < 0.01  # shrunk, shape kept
+    assert len({v.shape for v in variants}) > 3  # sizes vary
+    means = np.array([v.reshape(-1, 3).mean(0) for v in variants])
+    assert np.ptp(means, axis=0).min() > 8  # each channel's level moves: white balance and exposure
+    assert min(min(v.shape[:2]) for v in (jitter_photo(clean, np.random.default_rng(s), min_side=190) for s in range(8))) >= 190
+    with pytest.raises(UsageError, match="RGB"):
+        jitter_photo(clean[..., 0], np.random.default_rng(0))
+
+
+def test_jittered_patches_keep_exact_masks():
+    photos = [photo(200, 260), photo(240, 240)]
+    data = DamagedPatches(photos, size=48, length=64, density=4.0, centred_share=1.0, photo_jitter=1.0, edge_negatives=0.5)
+    damaged, mask, clean, _ = data.get_batch(torch.arange(8))
+    plain = DamagedPatches(photos, size=48, length=64, density=4.0, centred_share=1.0).get_batch(torch.arange(8))
+    assert mask.mean() > 0.005 and not torch.equal(clean, plain[2])  # the clean patches are the changed photos
+    # the mask is drawn on the changed photo: outside it, damaged equals clean (up to the faint fringe)
+    assert ((damaged - clean).abs().amax(1, keepdim=True) * (1 - mask)).max() <= MASK_COVERAGE + 0.01
+    with pytest.raises(UsageError, match="photo_jitter is a share between 0 and 1; got -0.1"):
+        DamagedPatches(photos, size=48, photo_jitter=-0.1)
 
 
 def test_grow_dilates_by_a_disk():

@@ -73,12 +73,13 @@ def test_the_shipping_script_rebuilds_every_cycle_of_a_chain_of_runs(tmp_path):
             "validation_side": 128}
     first = train_repair_model("detector", tmp_path / "a", **tiny)
     second = train_repair_model("detector", tmp_path / "b", init_weights=first["weights"], collection=2,
-                                edge_negatives=0.5, ema=0.99, lr=5e-4, seed=2, ignore_band=1, bf16=True, **tiny)
+                                edge_negatives=0.5, photo_jitter=0.5, ema=0.99, lr=5e-4, seed=2, ignore_band=1, bf16=True,
+                                **tiny)
     chain = script.lineage(script.defaults("detector"), second["weights"])
     assert [c["writes"] for c in chain] == [str(tmp_path / "a" / "model.safetensors"), str(tmp_path / "b" / "model.safetensors")]
     assert chain[0]["command"].endswith(f"--out {tmp_path / 'a'} --steps 1 --batch-size 2 --lr 0.002 --threads 1")
     assert chain[1]["command"].endswith(f"--lr 0.0005 --threads 1 --init {tmp_path / 'a' / 'model.safetensors'} "
-                                        "--collection 2 --edge-negatives 0.5 --ema 0.99 --ignore-band 1 --bf16 --seed 2")
+                                        "--collection 2 --edge-negatives 0.5 --photo-jitter 0.5 --ema 0.99 --ignore-band 1 --bf16 --seed 2")
     assert [c["steps"] for c in chain] == [1, 1]
     stray = tmp_path / "stray.safetensors"
     stray.write_bytes((tmp_path / "a" / "model.safetensors").read_bytes() + b" ")
