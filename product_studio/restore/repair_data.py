@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
-from .data import load_photo, restoration_photos
 from ..item import check_rgb
+from .data import load_photo, restoration_photos
 from .defects import KINDS, add_defects
 from .scenes import scene_photos
 
@@ -82,7 +82,7 @@ JITTER_GAMMA_SIGMA = 0.25  # log-normal exposure curve, clipped to JITTER_GAMMA
 JITTER_GAMMA = (0.65, 1.5)
 JITTER_CONTRAST = (0.75, 1.25)
 JITTER_SATURATION = (0.5, 1.4)
-JITTER_SCALE = (0.6, 1.0)  # shrink only: enlarging would blur, and photos are never blurred by a seller's upload
+JITTER_SCALE = (0.6, 1.0)  # shrink only: enlarging would soften the photo under sharp synthetic defects
 
 
 def jitter_photo(photo: np.ndarray, rng: np.random.Generator, *, min_side: int = 1) -> np.ndarray:
@@ -232,6 +232,7 @@ class DamagedPatches:
             jittered = bool(self.photo_jitter) and rng.random() < self.photo_jitter
             if jittered:
                 photo = jitter_photo(photo, rng, min_side=s)
+            edges = None  # this photo's edge CDF, computed when a patch first needs it
             bad, mask = add_defects(photo, rng, density=self.density)
             ys, xs = np.nonzero(mask)
             h, w = mask.shape
@@ -241,8 +242,9 @@ class DamagedPatches:
                     y = int(np.clip(ys[j] - s // 2 + rng.integers(-s // 4, s // 4 + 1), 0, h - s))
                     x = int(np.clip(xs[j] - s // 2 + rng.integers(-s // 4, s // 4 + 1), 0, w - s))
                 elif self.edge_negatives and rng.random() < self.edge_negatives:
-                    cdf = _edge_cdf(photo) if jittered else self._edge_cdf(index)
-                    cy, cx = divmod(int(np.searchsorted(cdf, rng.random())), w)
+                    if edges is None:
+                        edges = _edge_cdf(photo) if jittered else self._edge_cdf(index)
+                    cy, cx = divmod(int(np.searchsorted(edges, rng.random())), w)
                     y, x = int(np.clip(cy - s // 2, 0, h - s)), int(np.clip(cx - s // 2, 0, w - s))
                 else:
                     y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
