@@ -56,25 +56,27 @@ def _read_rgba(path: Path) -> np.ndarray | None:
     return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
 
 
-@lru_cache(maxsize=None)
-def _stamp_pixels(path: Path) -> np.ndarray | None:
-    """A photographic stamp's RGBA, read once per process (scenes reuse the same ~95 small files)."""
-    return _read_rgba(path)
-
-
 @lru_cache(maxsize=1)
-def _photograph_stamps() -> tuple[Path, ...]:
+def _photograph_stamps() -> dict[Path, np.ndarray]:
+    """Every photographic stamp's RGBA by path, in path order: the package is scanned once per
+    process, and the pixels read to judge a stamp are the ones scenes are made of (about 40 MB)."""
     if not STAMPS_DIR.is_dir():
         raise UsageError(f"the product scenes need the Debian package {STAMPS_PACKAGE} ({STAMPS_DIR} is missing); "
                          f"install it with: apt-get install {STAMPS_PACKAGE}")
-    found = []
+    found = {}
     for path in sorted(STAMPS_DIR.rglob("*.png")):
         if any(part in _SKIPPED_FOLDERS for part in path.relative_to(STAMPS_DIR).parts):
             continue
         rgba = _read_rgba(path)
         if rgba is not None and _is_photograph(rgba):
-            found.append(path)
-    return tuple(found)
+            found[path] = rgba
+    return found
+
+
+def _stamp_pixels(path: Path) -> np.ndarray | None:
+    """A stamp's RGBA: from the scan for the package's photographs, read from disk for any other file."""
+    known = _photograph_stamps().get(path) if STAMPS_DIR in path.parents else None
+    return known if known is not None else _read_rgba(path)
 
 
 def stamp_files(part: Part) -> list[Path]:
@@ -82,7 +84,7 @@ def stamp_files(part: Part) -> list[Path]:
     ``"validation"``, the others for ``"fit"``."""
     if part not in ("fit", "validation"):
         raise UsageError(f"part must be 'fit' or 'validation'; got {part!r}")
-    stamps = _photograph_stamps()
+    stamps = list(_photograph_stamps())
     return [p for k, p in enumerate(stamps) if (k % VALIDATION_EVERY == VALIDATION_EVERY - 1) == (part == "validation")]
 
 
