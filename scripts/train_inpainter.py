@@ -50,6 +50,8 @@ def run(kind: str, doc: str | None) -> None:
     parser.add_argument("--steps", type=int, default=d["steps"])
     parser.add_argument("--batch-size", type=int, default=d["batch_size"])
     parser.add_argument("--lr", type=float, default=d["lr"])
+    parser.add_argument("--patch", type=int, default=d["patch_size"],
+                        help="training patch side in px (smaller patches: more, cheaper steps in the same time)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 when other jobs share the cores)")
     parser.add_argument("--init", default=None, help="start from these weights (a second cycle at a lower --lr)")
     parser.add_argument("--collection", type=int, default=d["collection"],
@@ -70,7 +72,7 @@ def run(kind: str, doc: str | None) -> None:
     parser.add_argument("--ship", action="store_true", help="benchmark on the held-out photos, copy into product_studio/weights/")
     args = parser.parse_args()
     summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
-                                 lr=args.lr, threads=args.threads, init_weights=args.init,
+                                 patch_size=args.patch, lr=args.lr, threads=args.threads, init_weights=args.init,
                                  edge_negatives=args.edge_negatives, photo_jitter=args.photo_jitter, collection=args.collection, ema=args.ema, seed=args.seed,
                                  ignore_band=getattr(args, "ignore_band", None), bf16=args.bf16)
     print(json.dumps(summary, indent=2))
@@ -90,7 +92,9 @@ def _flags(d: dict, config: dict) -> str:
     ema, seed = trainer.get("ema_decay") or 0.0, trainer.get("seed", 0)
     photo_jitter = data.get("photo_jitter", d["photo_jitter"])
     ignore_band, bf16 = data.get("ignore_band"), trainer.get("autocast_bf16")
-    flags = f" --collection {collection}" if collection != d["collection"] else ""
+    patch = data.get("patch_size", d["patch_size"])
+    flags = f" --patch {patch}" if patch != d["patch_size"] else ""
+    flags += f" --collection {collection}" if collection != d["collection"] else ""
     flags += f" --edge-negatives {edge_negatives}" if edge_negatives != d["edge_negatives"] else ""
     flags += f" --photo-jitter {photo_jitter}" if photo_jitter != d["photo_jitter"] else ""
     flags += f" --ema {ema}" if ema != d["ema"] else ""
@@ -161,7 +165,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         f"minus repair_data.VALIDATION_NAMES ({', '.join(summary['validation_photos'])}: validation), each at 384/512/768 px"
         + (f", and {SCENES_PER_SIDE} synthetic product shots per size (restore/scenes.py)" if args.collection >= SCENES_FROM_COLLECTION else "")
         + ", with synthetic scratches, stains and dust "
-        "(restore/defects.py, density 4.0); " + ("128" if kind == "detector" else "64") + "-px patches, 70% centred on a defect"
+        "(restore/defects.py, density 4.0); " + f"{args.patch}-px patches, 70% centred on a defect"
         + (f", {args.edge_negatives:.0%} of the others centred on a strong edge" if args.edge_negatives else "")
         + (f"; {args.photo_jitter:.0%} of the photos changed in light, colour and size first (repair_data.jitter_photo)"
            if args.photo_jitter else "")

@@ -155,12 +155,13 @@ def repair(
 def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_size: int | None, lr: float | None,
            init: Path | None, threads: int, fresh: bool, quiet: bool, json_out: bool, *,
            collection: int | None = None, edge_negatives: float | None = None, ema: float | None = None,
-           seed: int = 0, ignore_band: int | None = None, bf16: bool | None = None, photo_jitter: float | None = None) -> None:
+           seed: int = 0, ignore_band: int | None = None, bf16: bool | None = None, photo_jitter: float | None = None,
+           patch: int | None = None) -> None:
     from ..restore.repair_training import train_repair_model
 
     options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr, "collection": collection,
                                  "edge_negatives": edge_negatives, "ema": ema, "ignore_band": ignore_band,
-                                 "bf16": bf16, "photo_jitter": photo_jitter}.items() if v is not None}
+                                 "bf16": bf16, "photo_jitter": photo_jitter, "patch_size": patch}.items() if v is not None}
     summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),
                                  threads=threads, init_weights=init, seed=seed, **options)
     if json_out:
@@ -178,6 +179,10 @@ def train_defect_detector(
     model: str | None = typer.Option(None, "--model", "-m", help="Preset (default defect_unet_s; defect_unet_tiny for quick runs)."),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 4000; the shipped detector: three cycles with --bf16, 30000 steps in all; docs/repair.md gives the commands)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 12)."),
+    patch: int | None = typer.Option(
+        None, "--patch", min=32, max=384,
+        help="Training patch side in px (default 128). 96-px patches take 1.5x the steps in the same time: a "
+             "first cycle may use them, later cycles (--init) the default."),
     lr: float | None = LearningRateOption,
     init: Path | None = InitOption,
     collection: int | None = typer.Option(
@@ -213,7 +218,7 @@ def train_defect_detector(
 ) -> None:
     _train("detector", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out,
            collection=collection, edge_negatives=edge_negatives, ema=ema, seed=seed, ignore_band=ignore_band, bf16=bf16,
-           photo_jitter=photo_jitter)
+           photo_jitter=photo_jitter, patch=patch)
 
 
 @handle_errors

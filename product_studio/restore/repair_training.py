@@ -43,6 +43,10 @@ RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size
            "inpainter": {"steps": 3000, "batch_size": 16, "lr": 2e-3, "patch_size": 64, "free_form": 0.25,
                          "model": "inpaint_gated_ns_s", "collection": 1, "edge_negatives": 0.0, "ema": 0.995,
                          "ignore_band": 0, "bf16": False, "photo_jitter": 0.0}}
+# Training patch sides: below 32 px a patch holds too little around a stain; above 384 it no longer fits
+# the smallest training photos (TRAIN_SIDES). The detector's first cycle may use 96-px patches: 1.5x the
+# steps of 128-px ones in the same time, and a fully convolutional network carries over to 128.
+MIN_PATCH, MAX_PATCH = 32, 384
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.91, 0.05))
 
 
@@ -210,6 +214,8 @@ def train_repair_model(
     batch_size = batch_size or recipe["batch_size"]
     lr = lr or recipe["lr"]
     patch_size = patch_size or recipe["patch_size"]
+    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or not MIN_PATCH <= patch_size <= MAX_PATCH:
+        raise UsageError(f"patch_size is a whole number of px from {MIN_PATCH} to {MAX_PATCH}; got {patch_size!r}")
     model_name = model_name or recipe["model"]
     out_dir = Path(out_dir)
     collection = recipe["collection"] if collection is None else collection

@@ -143,16 +143,16 @@ def test_train_commands_run_a_tiny_model_and_write_loadable_weights(tmp_path, co
     assert wrong.exit_code != 0 and "weight file not found" in wrong.output
 
 
-def test_train_defect_detector_takes_the_third_photo_collection_edge_negatives_jitter_ema_band_bf16_and_seed(tmp_path):
+def test_train_defect_detector_takes_the_third_photo_collection_edge_negatives_jitter_ema_band_bf16_patch_and_seed(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["train", "defect-detector", "-o", str(out), "--model", "defect_unet_tiny", "--steps", "1",
                                  "--batch-size", "2", "--collection", "3", "--edge-negatives", "0.5", "--ema", "0.998", "--seed", "3",
-                                 "--ignore-band", "1", "--bf16", "--photo-jitter", "0.5", "--json"])
+                                 "--ignore-band", "1", "--bf16", "--photo-jitter", "0.5", "--patch", "96", "--json"])
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
     assert config["trainer"]["ema_decay"] == 0.998 and config["trainer"]["seed"] == 3 and config["trainer"]["autocast_bf16"] is True
     data = config["data"]
-    assert data["ignore_band"] == 1 and data["photo_jitter"] == 0.5
+    assert data["ignore_band"] == 1 and data["photo_jitter"] == 0.5 and data["patch_size"] == 96
     # collection 3: the 10 optimiser photos of collection 1, 10 of the 12 MATE photographs and 4 of the 5
     # Palapeli ones, each at 3 sizes, and 12 product scenes per size; the rest join the validation set
     assert data["photo_collection"] == 3 and data["edge_negatives"] == 0.5 and data["fit_photos"] == 24 * 3 + 12 * 3
@@ -160,6 +160,6 @@ def test_train_defect_detector_takes_the_third_photo_collection_edge_negatives_j
         "china", "evening_glow", "garden", "lady_bird", "citrus_fruits",
         "scene_validation_1000", "scene_validation_1001", "scene_validation_1002"]
     for flag, value in (("--collection", "4"), ("--edge-negatives", "1.5"), ("--ema", "1"), ("--seed", "-1"),
-                        ("--ignore-band", "5"), ("--photo-jitter", "2")):
+                        ("--ignore-band", "5"), ("--photo-jitter", "2"), ("--patch", "16")):
         wrong = runner.invoke(app, ["train", "defect-detector", "-o", str(tmp_path / "bad"), flag, value])
         assert wrong.exit_code == 2 and flag in wrong.output

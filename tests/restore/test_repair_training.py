@@ -51,6 +51,13 @@ def test_the_inpainter_refuses_an_ignore_band(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("patch", [16, 400, 96.0, True])
+def test_a_patch_side_outside_32_to_384_px_is_refused_before_any_work(tmp_path, patch):
+    with pytest.raises(UsageError, match="patch_size is a whole number of px from 32 to 384"):
+        train_repair_model("detector", tmp_path / "run", patch_size=patch, model_name="defect_unet_tiny", steps=1)
+    assert not (tmp_path / "run").exists()
+
+
 def test_an_unknown_kind_is_refused():
     with pytest.raises(UsageError, match="kind must be 'detector' or 'inpainter'; got 'denoiser'"):
         train_repair_model("denoiser", "unused")
@@ -71,13 +78,13 @@ def test_the_shipping_script_rebuilds_every_cycle_of_a_chain_of_runs(tmp_path):
     script = _script("train_inpainter")
     tiny = {"model_name": "defect_unet_tiny", "steps": 1, "batch_size": 2, "progress": False, "validation_seeds": (0,),
             "validation_side": 128}
-    first = train_repair_model("detector", tmp_path / "a", **tiny)
+    first = train_repair_model("detector", tmp_path / "a", patch_size=96, **tiny)
     second = train_repair_model("detector", tmp_path / "b", init_weights=first["weights"], collection=2,
                                 edge_negatives=0.5, photo_jitter=0.5, ema=0.99, lr=5e-4, seed=2, ignore_band=1, bf16=True,
                                 **tiny)
     chain = script.lineage(script.defaults("detector"), second["weights"])
     assert [c["writes"] for c in chain] == [str(tmp_path / "a" / "model.safetensors"), str(tmp_path / "b" / "model.safetensors")]
-    assert chain[0]["command"].endswith(f"--out {tmp_path / 'a'} --steps 1 --batch-size 2 --lr 0.002 --threads 1")
+    assert chain[0]["command"].endswith(f"--out {tmp_path / 'a'} --steps 1 --batch-size 2 --lr 0.002 --threads 1 --patch 96")
     assert chain[1]["command"].endswith(f"--lr 0.0005 --threads 1 --init {tmp_path / 'a' / 'model.safetensors'} "
                                         "--collection 2 --edge-negatives 0.5 --photo-jitter 0.5 --ema 0.99 --ignore-band 1 --bf16 --seed 2")
     assert [c["steps"] for c in chain] == [1, 1]
