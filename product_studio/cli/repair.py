@@ -177,7 +177,7 @@ def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_
 def train_defect_detector(
     output: Path = RunFolderOption,
     model: str | None = typer.Option(None, "--model", "-m", help="Preset (default defect_unet_s; defect_unet_tiny for quick runs)."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 4000; the shipped detector: three cycles with --bf16, 30000 steps in all; docs/repair.md gives the commands)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 4000; the shipped detector: five cycles with --bf16, 42000 steps in all; docs/repair.md gives the commands)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 12)."),
     patch: int | None = typer.Option(
         None, "--patch", min=32, max=384,

@@ -30,8 +30,8 @@ from .defects import detection_counts, psnr_in_mask, scores_from_counts
 from .repair_data import DamagedPatches, grow, training_photos, validation_set
 
 # The default recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same). The
-# inpainter's first cycle is shipped as is; the shipped detector (three cycles) overrides steps, lr,
-# collection, bf16, edge_negatives, ema and seed: its manifest entry's command gives them.
+# inpainter's first cycle is shipped as is; the shipped detector (five cycles) overrides steps, lr,
+# collection, bf16, edge_negatives, photo_jitter, ema and seed: its manifest entry's command gives them.
 # free_form: the share of patches whose hole also gets thick strokes, boxes or letters. ema: the decay
 # of the weights' moving average that is evaluated and kept (0: the raw weights). ignore_band: px
 # outside a defect left out of the detector's loss. bf16: bfloat16 autocast where the CPU has it
