@@ -41,6 +41,7 @@ def defaults(kind: str) -> dict:
 
 
 def run(kind: str, doc: str | None) -> None:
+    from product_studio.errors import UsageError
     from product_studio.restore.repair_training import train_repair_model
 
     d = defaults(kind)
@@ -71,10 +72,13 @@ def run(kind: str, doc: str | None) -> None:
                         help="the patches' seed: a later cycle with another seed trains on new patches")
     parser.add_argument("--ship", action="store_true", help="benchmark on the held-out photos, copy into product_studio/weights/")
     args = parser.parse_args()
-    summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
-                                 patch_size=args.patch, lr=args.lr, threads=args.threads, init_weights=args.init,
-                                 edge_negatives=args.edge_negatives, photo_jitter=args.photo_jitter, collection=args.collection, ema=args.ema, seed=args.seed,
-                                 ignore_band=getattr(args, "ignore_band", None), bf16=args.bf16)
+    try:
+        summary = train_repair_model(kind, args.out, model_name=args.model, steps=args.steps, batch_size=args.batch_size,
+                                     patch_size=args.patch, lr=args.lr, threads=args.threads, init_weights=args.init,
+                                     edge_negatives=args.edge_negatives, photo_jitter=args.photo_jitter, collection=args.collection,
+                                     ema=args.ema, seed=args.seed, ignore_band=getattr(args, "ignore_band", None), bf16=args.bf16)
+    except UsageError as error:  # a value out of range: argparse's one-line message and exit status 2
+        parser.error(str(error))
     print(json.dumps(summary, indent=2))
     if args.ship:
         ship(kind, args, summary)

@@ -74,6 +74,19 @@ def _script(name):
     return module
 
 
+def test_the_training_script_refuses_an_out_of_range_value_in_one_line_with_exit_status_2(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "train_defect_detector.py"
+    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "run"), "--patch", "500", "--steps", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "error: patch_size is a whole number of px from 32 to 384; got 500" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()
+
+
 def test_the_shipping_script_rebuilds_every_cycle_of_a_chain_of_runs(tmp_path):
     script = _script("train_inpainter")
     tiny = {"model_name": "defect_unet_tiny", "steps": 1, "batch_size": 2, "progress": False, "validation_seeds": (0,),
