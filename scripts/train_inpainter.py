@@ -169,7 +169,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         f"minus repair_data.VALIDATION_NAMES ({', '.join(summary['validation_photos'])}: validation), each at 384/512/768 px"
         + (f", and {SCENES_PER_SIDE} synthetic product shots per size (restore/scenes.py)" if args.collection >= SCENES_FROM_COLLECTION else "")
         + ", with synthetic scratches, stains and dust "
-        "(restore/defects.py, density 4.0); " + f"{args.patch}-px patches, 70% centred on a defect"
+        f"(restore/defects.py, density 4.0); {args.patch}-px patches, 70% centred on a defect"
         + (f", {args.edge_negatives:.0%} of the others centred on a strong edge" if args.edge_negatives else "")
         + (f"; {args.photo_jitter:.0%} of the photos changed in light, colour and size first (repair_data.jitter_photo)"
            if args.photo_jitter else "")
