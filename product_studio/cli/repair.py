@@ -162,6 +162,12 @@ def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_
     options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr, "collection": collection,
                                  "edge_negatives": edge_negatives, "ema": ema, "ignore_band": ignore_band,
                                  "bf16": bf16, "photo_jitter": photo_jitter, "patch_size": patch}.items() if v is not None}
+    if bf16:
+        from ..runtime import BF16_ENV, use_bf16
+
+        if not use_bf16():
+            info(f"--bf16: bfloat16 is off here (this CPU has no AVX512-BF16 or AMX instructions, or {BF16_ENV}=0), so the "
+                 "training runs in float32: on a CPU with AVX2 only, about 4x the time per step of docs/repair.md's timings")
     summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),
                                  threads=threads, init_weights=init, seed=seed, **options)
     if json_out:
@@ -209,7 +215,7 @@ def train_defect_detector(
     bf16: bool | None = typer.Option(
         None, "--bf16/--no-bf16",
         help="bfloat16 autocast where the CPU has it natively (AVX512-BF16 or AMX: about 2x faster steps); "
-             "float32 elsewhere. Default off."),
+             "float32 elsewhere, and a note says so. Default off."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the training patches: a later cycle (--init) with another seed sees new patches."),
     threads: int = ThreadsOption,
     fresh: bool = FreshOption,

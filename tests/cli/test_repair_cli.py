@@ -163,3 +163,14 @@ def test_train_defect_detector_takes_the_third_photo_collection_edge_negatives_j
                         ("--ignore-band", "5"), ("--photo-jitter", "2"), ("--patch", "16")):
         wrong = runner.invoke(app, ["train", "defect-detector", "-o", str(tmp_path / "bad"), flag, value])
         assert wrong.exit_code == 2 and flag in wrong.output
+
+
+@pytest.mark.parametrize("setting, noted", [("0", True), ("1", False)])
+def test_train_says_when_bf16_is_asked_for_but_training_runs_in_float32(tmp_path, monkeypatch, setting, noted):
+    monkeypatch.setenv("PRODUCT_STUDIO_BF16", setting)  # 0: as on a CPU without bf16 instructions
+    result = runner.invoke(app, ["train", "defect-detector", "-o", str(tmp_path / "run"), "--model", "defect_unet_tiny",
+                                 "--steps", "1", "--batch-size", "2", "--bf16", "--json"])
+    assert result.exit_code == 0, result.output
+    assert ("training runs in float32" in result.stderr) is noted
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["bf16_autocast_used"] is (not noted)
+    assert json.loads(result.stdout)["metrics"]["steps"] == 1
