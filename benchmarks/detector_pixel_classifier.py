@@ -109,6 +109,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=150, help="boosting iterations (trees)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.iterations < 1:
+        parser.error(f"--iterations is a number of trees, 1 or more; got {args.iterations}")
     import torch
     from sklearn.ensemble import HistGradientBoostingClassifier
 
