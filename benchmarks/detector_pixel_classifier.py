@@ -1,6 +1,6 @@
 """A baseline for the defect detector that trains in minutes: gradient-boosted trees on per-pixel features.
 
-    .venv/bin/python benchmarks/detector_pixel_classifier.py          # about 6 min on 2 cores
+    .venv/bin/python benchmarks/detector_pixel_classifier.py          # about 2.5 min on 2 cores
 
 Why it is here: the U-Net that meets the detection goal (F1 >= 0.7 on the held-out photos) needs a
 five-cycle chain of about two hours on a CPU with bfloat16 instructions, and four times that on one
