@@ -101,7 +101,10 @@ def _scores(probabilities: list[np.ndarray], samples: list, cut: float) -> Any:
 
 
 def _best_cut(probabilities: list[np.ndarray], samples: list) -> tuple[float, float]:
-    return max(((c, _scores(probabilities, samples, c).f1) for c in CUTS), key=lambda t: t[1])
+    from product_studio.restore.repair_training import best_threshold
+
+    cut, scores = best_threshold(probabilities, [s.mask for s in samples], tolerance=TOLERANCE, thresholds=CUTS)
+    return cut, scores["f1"]
 
 
 def main() -> None:

@@ -163,9 +163,12 @@ def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_
                                  "edge_negatives": edge_negatives, "ema": ema, "ignore_band": ignore_band,
                                  "bf16": bf16, "photo_jitter": photo_jitter, "patch_size": patch}.items() if v is not None}
     if bf16:
-        from ..runtime import BF16_ENV, use_bf16
+        import torch
 
-        if not use_bf16():
+        from ..runtime import BF16_ENV
+        from ..train.trainer import bf16_autocast_pays
+
+        if not bf16_autocast_pays(torch.device("cpu")):  # the repair models train on the CPU
             info(f"--bf16: bfloat16 is off here (this CPU has no AVX512-BF16 or AMX instructions, or {BF16_ENV}=0), so the "
                  "training runs in float32: on a CPU with AVX2 only, about 4x the time per step of docs/repair.md's timings")
     summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),

@@ -83,10 +83,11 @@ def predict_probability(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarra
     return torch.sigmoid(model(x))[0, 0].numpy()
 
 
-def best_threshold(probabilities: list[np.ndarray], truths: list[np.ndarray], *, tolerance: int = 2) -> tuple[float, dict]:
-    """The threshold in ``THRESHOLDS`` with the best F1 summed over the images, and its scores."""
+def best_threshold(probabilities: list[np.ndarray], truths: list[np.ndarray], *, tolerance: int = 2,
+                   thresholds: tuple[float, ...] = THRESHOLDS) -> tuple[float, dict]:
+    """The threshold in ``thresholds`` with the best F1 summed over the images, and its scores."""
     best: tuple[float, Any] = (0.5, None)
-    for t in THRESHOLDS:
+    for t in thresholds:
         counts = np.sum([detection_counts((p >= t).astype(np.uint8), m, tolerance=tolerance) for p, m in zip(probabilities, truths)], 0)
         scores = scores_from_counts(*[int(c) for c in counts], tolerance=tolerance)
         if best[1] is None or scores.f1 > best[1].f1:

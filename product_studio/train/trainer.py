@@ -116,6 +116,13 @@ def training_device(name: str) -> torch.device:
     return device
 
 
+def bf16_autocast_pays(device: torch.device) -> bool:
+    """Whether ``autocast_bf16`` really runs in bfloat16 on ``device``: a GPU that supports it, or a CPU
+    with bf16 instructions (or where PRODUCT_STUDIO_BF16 says so). Emulated bf16 is slower than float32,
+    so elsewhere the Trainer runs float32."""
+    return torch.cuda.is_bf16_supported() if device.type == "cuda" else use_bf16()
+
+
 def to_device(value: Any, device: torch.device) -> Any:
     """Every tensor in ``value`` (a tensor, or tuples, lists and dicts of them) moved to ``device``."""
     if isinstance(value, torch.Tensor):
@@ -270,12 +277,7 @@ class Trainer:
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         self.device = training_device(cfg.device)
-        # Emulated bf16 (a CPU without bf16 instructions) is slower than float32: ask for it, get it
-        # only where it pays (or where PRODUCT_STUDIO_BF16 says so); config.json records which ran.
-        if self.device.type == "cuda":
-            self.bf16 = cfg.autocast_bf16 and torch.cuda.is_bf16_supported()
-        else:
-            self.bf16 = cfg.autocast_bf16 and use_bf16()
+        self.bf16 = cfg.autocast_bf16 and bf16_autocast_pays(self.device)  # config.json records which ran
         self.model.to(self.device)  # keeps the Parameter objects: optimizers made before still hold them
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: pick the fastest kernels once
