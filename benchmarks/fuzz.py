@@ -47,7 +47,7 @@ from test_hostile_inputs import (  # noqa: E402
 
 from product_studio.errors import StudioError  # noqa: E402
 from product_studio.imageio import load_image  # noqa: E402
-from product_studio.pipeline import Recipe  # noqa: E402
+from product_studio.recipe import Recipe  # noqa: E402
 
 MAGICS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"RIFF\x00\x00\x00\x00WEBPVP8X",
           b"II*\x00", b"MM\x00*", b"GIF89a", b"GIF87a", b"BM")

@@ -53,7 +53,7 @@ def status_mb(key):
 from product_studio.batch.local import process_file
 from product_studio.marketplaces import load_preset
 
-from product_studio.pipeline import Recipe
+from product_studio.recipe import Recipe
 
 src, out, warm, budget, which = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5]
 recipe = load_preset("amazon-main").recipe()

@@ -7,12 +7,12 @@
     >>> save_image(ready, "ready.jpg")
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 from .errors import StudioError  # noqa: E402
 from .imageio import encode_image, load_image, save_image  # noqa: E402
 from .item import ImageItem  # noqa: E402
-from .pipeline import Recipe, Step, run_recipe  # noqa: E402
+from .recipe import Recipe, Step, run_recipe  # noqa: E402
 
 __all__ = [
     "ImageItem",

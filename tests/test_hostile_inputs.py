@@ -34,7 +34,7 @@ from product_studio.errors import (
     UnsupportedFormatError,
 )
 from product_studio.imageio import image_size, load_image, sniff_format
-from product_studio.pipeline import Recipe
+from product_studio.recipe import Recipe
 
 FUZZ_MAX_PIXELS = 4_000_000  # a mutated header may claim any size; the fuzz decodes at most this
 HANG_S = 5.0

@@ -45,7 +45,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, storage
+from .. import storage
+from ..version import __version__
 from ..errors import OutputError, StudioError, UsageError
 from ..imageio import (
     DEFAULT_MAX_PIXELS,
@@ -57,7 +58,7 @@ from ..imageio import (
 from ..inputs import InputFile
 from ..item import ImageItem
 from ..ops.layout import limit_size
-from ..pipeline import Recipe, run_recipe
+from ..recipe import Recipe, run_recipe
 from .worker import FileTimeout, file_deadline, limit_worker_process, tune_worker_process
 
 THUMB_SIDE = 320

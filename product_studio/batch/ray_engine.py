@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, storage
+from .. import storage
+from ..version import __version__
 from ..errors import StudioError, UsageError
 from ..inputs import InputFile
-from ..pipeline import Recipe
+from ..recipe import Recipe
 from .local import BatchReport, FileResult
 
 CPU_RESERVE = 0.5  # CPUs the actor pool leaves unclaimed, for Ray Data's own tasks

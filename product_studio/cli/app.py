@@ -7,7 +7,7 @@ import importlib
 
 import typer
 
-from .. import __version__
+from ..version import __version__
 
 app = typer.Typer(
     name="product-studio",

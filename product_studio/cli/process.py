@@ -55,7 +55,7 @@ def process(
     from ..batch.report import failed_rules, write_reports
     from ..inputs import expand_inputs
     from ..marketplaces import load_preset
-    from ..pipeline import Recipe
+    from ..recipe import Recipe
 
     files = expand_inputs(inputs)
     if recipe_path is not None:

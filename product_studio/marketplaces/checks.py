@@ -31,7 +31,7 @@ import numpy as np
 
 from ..imageio import load_image, read_bytes
 from ..item import ImageItem, check_rgb
-from ..pipeline import run_recipe
+from ..recipe import run_recipe
 from .presets import Preset, load_preset
 
 WHITE_SHARE_MIN = 0.995

@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import PresetError, RecipeError
-from ..pipeline import Recipe
+from ..recipe import Recipe
 
 FileFormat = Literal["jpeg", "png", "webp", "tiff", "bmp", "gif", "heif"]
 ColorMode = Literal["RGB", "CMYK", "grayscale"]

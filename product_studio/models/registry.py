@@ -151,7 +151,7 @@ def config_from_dict(name: str, values: dict[str, Any]) -> Any:
 
 
 def _package_version() -> str:
-    from .. import __version__
+    from ..version import __version__
 
     return __version__
 

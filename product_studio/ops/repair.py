@@ -425,7 +425,7 @@ def _fill(item: ImageItem, mask: np.ndarray, method: InpaintMethod, radius: int,
 
 
 def _model_label(model: Any) -> str:
-    from .. import __version__
+    from ..version import __version__
 
     return f"{model.model_name} ({os.path.basename(getattr(model, 'weight_path', '') or '')}, product-studio {__version__})"
 

@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__
+from ..version import __version__
 from ..errors import StudioError
 from ..runtime import check_settings
 from ..store import BlobStore, open_database

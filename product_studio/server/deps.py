@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredent
 
 from ..errors import PresetError, RecipeError
 from ..marketplaces import list_presets
-from ..pipeline import Recipe
+from ..recipe import Recipe
 from .work import Studio
 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="one of the server's api_keys")

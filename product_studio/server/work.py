@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import StudioError
 from ..imageio import encode_image, load_image
 from ..marketplaces import check_image, load_preset
-from ..pipeline import Recipe, run_recipe
+from ..recipe import Recipe, run_recipe
 from ..store import BlobStore, Database, decide, new_id, tune_recipe, variant_of
 from ..store import repository as repo
 from ..store.models import Result

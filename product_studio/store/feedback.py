@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..pipeline import Recipe
+from ..recipe import Recipe
 from .db import Database
 from .repository import iter_feedback
 

@@ -6,7 +6,7 @@ import yaml
 from product_studio.errors import PresetError
 from product_studio.marketplaces import Preset, list_presets, load_preset, preset_recipe
 from product_studio.marketplaces.presets import RULE_NAMES, parse_preset
-from product_studio.pipeline import Recipe
+from product_studio.recipe import Recipe
 
 EXPECTED = {"amazon-main", "taobao-main", "tmall-main", "jd-main", "ebay", "shopify", "google-merchant"}
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import CorruptImageError, ImageTooLargeError, UsageError
 from ...imageio import image_size
-from ...pipeline import Recipe
+from ...recipe import Recipe
 from ...store import new_id
 from ..deps import client_recipe, get_studio, known_preset, parse_recipe_field, read_upload, require_api_key
 from ..work import Studio, result_dict

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from ... import __version__
+from ...version import __version__
 from ...errors import PresetError
 from ...marketplaces import list_presets, load_preset
 from ...ops import list_ops

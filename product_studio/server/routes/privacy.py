@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from ...errors import OperationError
 from ...imageio import encode_image
-from ...pipeline import Recipe, run_recipe
+from ...recipe import Recipe, run_recipe
 from ...store import new_id
 from ...store import repository as repo
 from ..deps import get_studio, read_upload, require_api_key

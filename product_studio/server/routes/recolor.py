@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from ...errors import UsageError
 from ...imageio import encode_image
-from ...pipeline import Recipe
+from ...recipe import Recipe
 from ...store import new_id
 from ...store import repository as repo
 from ..deps import get_studio, read_upload, require_api_key

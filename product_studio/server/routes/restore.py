@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from ...errors import ImageTooLargeError, UsageError
 from ...imageio import image_size
-from ...pipeline import Recipe
+from ...recipe import Recipe
 from ..deps import get_studio, read_upload, require_api_key
 from ..work import Studio, result_dict
 from .images import ResultOut
