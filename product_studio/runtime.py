@@ -101,7 +101,7 @@ def check_settings() -> None:
     """Read every ``PRODUCT_STUDIO_*`` setting the core parses lazily, and raise UsageError on the
     first bad one. The CLI calls this before any command, so a mistyped value stops the run with a
     usage error instead of failing file by file (or, before, being ignored) halfway through a batch."""
-    from .batch.worker import file_timeout_s, worker_memory_mb
+    from .limits import file_timeout_s, worker_memory_mb
 
     use_bf16()
     inference_threads()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import math
 import os
 import resource
 import signal
@@ -17,7 +16,8 @@ from types import FrameType
 
 import cv2
 
-from ..errors import StudioError, UsageError
+from ..errors import StudioError
+from ..limits import file_timeout_s, worker_memory_mb
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -49,50 +49,11 @@ def tune_worker_process() -> None:
 
 # --- limits: a per-file deadline and an optional memory cap for worker processes
 
-DEFAULT_FILE_TIMEOUT_S = 300.0
 _POOL_WORKER = False
 
 
 class FileTimeout(StudioError):
     """One file took longer than the per-file limit (PRODUCT_STUDIO_FILE_TIMEOUT_S)."""
-
-
-FILE_TIMEOUT_ENV = "PRODUCT_STUDIO_FILE_TIMEOUT_S"
-WORKER_MEMORY_ENV = "PRODUCT_STUDIO_WORKER_MEMORY_MB"
-
-
-def file_timeout_s() -> float | None:
-    """The per-file limit in seconds: ``PRODUCT_STUDIO_FILE_TIMEOUT_S`` (default 300; 0 = none).
-
-    A value that is not a number >= 0 raises UsageError (it used to fall back to the default
-    without a word)."""
-    raw = os.environ.get(FILE_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_FILE_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise UsageError(f"{FILE_TIMEOUT_ENV} must be a number of seconds >= 0 (0: no limit); got {raw!r}")
-    return value if value > 0 else None
-
-
-def worker_memory_mb() -> int | None:
-    """The worker processes' address-space cap in MB: ``PRODUCT_STUDIO_WORKER_MEMORY_MB`` (unset: none).
-
-    A value that is not a whole number >= 64 raises UsageError (it used to leave the workers
-    uncapped without a word)."""
-    raw = os.environ.get(WORKER_MEMORY_ENV, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise UsageError(f"{WORKER_MEMORY_ENV} must be a whole number of megabytes (e.g. 2048); got {raw!r}") from None
-    if value < 64:
-        raise UsageError(f"{WORKER_MEMORY_ENV} must be at least 64 (MB); got {value}")
-    return value
 
 
 def limit_worker_process() -> None:

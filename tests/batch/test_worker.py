@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from product_studio.batch.worker import (
+from product_studio.limits import (
     DEFAULT_FILE_TIMEOUT_S,
     FILE_TIMEOUT_ENV,
     WORKER_MEMORY_ENV,
