@@ -57,6 +57,18 @@ class RecipeError(UsageError):
     """A recipe names an unknown step or gives it options it does not take."""
 
 
+class LimitError(UsageError):
+    """A recipe or an input would pass one of the limits (``limits.Limits``): refused before any work."""
+
+    http_status = 413
+
+
+class WorkTimeout(StudioError):
+    """One image's work took longer than its limit (``Limits.seconds_per_file``) and was stopped."""
+
+    http_status = 504
+
+
 class PresetError(UsageError):
     """An unknown marketplace preset, or a preset file that does not follow the schema."""
 

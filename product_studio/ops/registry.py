@@ -18,6 +18,8 @@ from ..errors import RecipeError
 from ..item import ImageItem, StepRecord, Timer
 
 StepFunction = Callable[[ImageItem, Any], ImageItem]
+# (options, (width, height) in) -> the largest (width, height) the step can make from it
+SizeRule = Callable[[Any, tuple[int, int]], tuple[int, int]]
 
 
 class OpOptions(BaseModel):
@@ -32,6 +34,12 @@ class OpSpec:
     function: StepFunction
     options: type[OpOptions]
     summary: str
+    output_size: SizeRule | None = None  # None: the step keeps the input's size (or makes it smaller)
+
+    def planned_size(self, options: OpOptions, size: tuple[int, int]) -> tuple[int, int]:
+        """The largest (width, height) this step can make from an input of ``size``, known before it runs
+        (``pipeline.plan_recipe`` bounds a recipe's output with it)."""
+        return self.output_size(options, size) if self.output_size is not None else size
 
     def parse_options(self, raw: Mapping[str, Any] | OpOptions | None) -> OpOptions:
         if isinstance(raw, self.options):
@@ -49,14 +57,15 @@ class OpSpec:
 _REGISTRY: dict[str, OpSpec] = {}
 
 
-def register_op(name: str, *, options: type[OpOptions]) -> Callable[[StepFunction], StepFunction]:
-    """Register a step function under ``name`` (snake_case, unique)."""
+def register_op(name: str, *, options: type[OpOptions], output_size: SizeRule | None = None) -> Callable[[StepFunction], StepFunction]:
+    """Register a step function under ``name`` (snake_case, unique). A step that can make its image
+    larger declares ``output_size(options, (width, height)) -> (width, height)``, an upper bound."""
 
     def decorate(function: StepFunction) -> StepFunction:
         if name in _REGISTRY and _REGISTRY[name].function is not function:
             raise RuntimeError(f"op '{name}' registered twice")
         summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        _REGISTRY[name] = OpSpec(name=name, function=function, options=options, summary=summary)
+        _REGISTRY[name] = OpSpec(name=name, function=function, options=options, summary=summary, output_size=output_size)
         return function
 
     return decorate
