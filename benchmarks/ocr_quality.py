@@ -39,7 +39,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from product_studio.understand.entities import bundled_brands, extract_entities
-from product_studio.understand.ocr import load_ocr, read_text
+from product_studio.vision.ocr import load_ocr, read_text
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 LATIN_FONTS = [DEJAVU / "DejaVuSans.ttf", DEJAVU / "DejaVuSerif.ttf", DEJAVU / "DejaVuSansCondensed-Bold.ttf"]

@@ -32,7 +32,7 @@ from privacy_set import RAW_SIGNATURES, build_privacy_set
 from product_studio.imageio import load_image, save_image
 from product_studio.ops import apply_op
 from product_studio.ops.privacy import detect_faces, find_personal_text, inspect_metadata
-from product_studio.understand.ocr import read_text
+from product_studio.vision.ocr import read_text
 
 
 def _inside(box, region) -> bool:

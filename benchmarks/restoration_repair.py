@@ -188,7 +188,7 @@ def watermark_rows(inpainter: Any = None) -> list[dict[str, Any]]:
     and how many photos OCR still reads the caption on afterwards."""
     from product_studio.ops.repair import learned_inpaint, text_mask
     from product_studio.restore.data import load_photo, restoration_photos
-    from product_studio.understand.ocr import read_text
+    from product_studio.vision.ocr import read_text
 
     methods = {
         "Telea (OpenCV, radius 3)": telea,

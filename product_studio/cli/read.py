@@ -36,7 +36,7 @@ def read(
     from ..imageio import load_image, read_bytes
     from ..inputs import expand_inputs
     from ..understand.entities import extract_entities, load_brands
-    from ..understand.ocr import read_text
+    from ..vision.ocr import read_text
 
     index = load_brands(brands)  # a bad brand file is a usage error before any work
     files = expand_inputs(inputs)

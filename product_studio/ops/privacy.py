@@ -4,7 +4,7 @@ Three registered steps:
 
 - ``blur_faces``: OpenCV Haar cascades (frontal, frontal alt2, profile in both directions) find
   faces; each padded box is destroyed irreversibly (reduced to a few coarse cells, then blurred).
-- ``blur_personal_text``: OCR (``understand.ocr.read_text``, Chinese + English) reads the lines;
+- ``blur_personal_text``: OCR (``vision.ocr.read_text``, Chinese + English) reads the lines;
   ``find_personal_text`` matches phone numbers, e-mail addresses, street addresses and ID numbers
   (Chinese resident IDs with their checksum, passports, US SSNs); only the matching part of each
   line is blurred, so a brand name or a price next to it stays readable.
@@ -21,7 +21,7 @@ installed, else from the OpenCV wheel (``cv2.data.haarcascades``); nothing is do
 
     >>> boxes = detect_faces(pixels)                       # [(x0, y0, x1, y1), ...]
     >>> pixels = blur_regions(pixels, boxes)                # pixelated, padded boxes
-    >>> from product_studio.understand.ocr import read_text
+    >>> from product_studio.vision.ocr import read_text
     >>> pixels = blur_personal_text(pixels, read_text(pixels, min_confidence=0.3))
 """
 
@@ -352,7 +352,7 @@ def _intersects(a: Sequence[float], b: Sequence[float]) -> bool:
 
 
 class TextLineLike(Protocol):
-    """What ``understand.ocr.TextLine`` offers: text, a 4-point box (clockwise from top-left), confidence."""
+    """What ``vision.ocr.TextLine`` offers: text, a 4-point box (clockwise from top-left), confidence."""
 
     text: str
     box: Sequence[Sequence[float]]
@@ -835,7 +835,7 @@ def _faces(item: ImageItem, *, method: str, strength: int, min_size: int) -> tup
 
 
 def _text(item: ImageItem, options: PersonalTextOptions) -> tuple[ImageItem, str]:
-    from ..understand.ocr import load_ocr, read_text
+    from ..vision.ocr import load_ocr, read_text
 
     lines = read_text(item.pixels, min_confidence=options.min_confidence)
     matches = find_personal_text(lines, kinds=options.kinds)

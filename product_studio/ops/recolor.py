@@ -29,7 +29,7 @@ How a variant is made (``recolor``), in CIELAB (D65):
 
 What is left alone (``prepare_recolor``):
 
-- text: RapidOCR's line boxes (``understand.ocr.read_text``) of two characters or more, centred
+- text: RapidOCR's line boxes (``vision.ocr.read_text``) of two characters or more, centred
   on the product and smaller than half of it; inside each box the glyphs are the pixels
   of the ink colour, far from the box's median (paper) colour (``text_glyph_mask``), grown by
   one pixel.
@@ -597,7 +597,7 @@ def prepare_recolor(
     target = dominant_region(pixels, product) if region == "dominant" else product
     keep = np.zeros((h, w), np.uint8)
     if text:
-        from ..understand.ocr import load_ocr, read_text
+        from ..vision.ocr import load_ocr, read_text
 
         product_area = max(1, int((product >= 128).sum()))
         lines = [line for line in read_text(pixels, min_confidence=min_confidence) if _plausible_label(line, product, product_area)]

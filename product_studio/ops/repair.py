@@ -352,14 +352,14 @@ def text_mask(
 ) -> tuple[np.ndarray, list[Any]]:
     """A mask of the overlaid text (watermarks, captions, prices) and the OCR lines it covers.
 
-    lines: OCR results (``understand.ocr.TextLine``); read with RapidOCR when None. match: keep only
+    lines: OCR results (``vision.ocr.TextLine``); read with RapidOCR when None. match: keep only
     lines whose text contains this (case-insensitive; e.g. the watermark's wording); None keeps all.
     Returns (HxW uint8 mask, 255 = a letter's stroke, the lines used).
     """
     check_rgb(pixels)
     grow = check_int("grow", grow, 0, 20)
     if lines is None:
-        from ..understand.ocr import read_text
+        from ..vision.ocr import read_text
 
         lines = read_text(pixels, min_confidence=min_confidence)
     if match is not None:

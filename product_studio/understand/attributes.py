@@ -7,7 +7,7 @@
   their shares of the product's area (``understand.colors``);
 - size: the product's bounding box in pixels, its aspect (width / height), its area and box as
   shares of the frame, and its fill (longest box side / the frame's side, as presets count it);
-- text: OCR lines, and the brands, model numbers and prices found in them (``understand.ocr``,
+- text: OCR lines, and the brands, model numbers and prices found in them (``vision.ocr``,
   ``understand.entities``);
 - quality: sharpness, exposure, noise, BRISQUE (``understand.quality``);
 - background: white / plain / gradient / cluttered / transparent / none, judged on the pixels
@@ -304,7 +304,7 @@ def classify_background(pixels: np.ndarray, mask: np.ndarray | None, *, transpar
 def _read_text(item: ImageItem, notes: list[str], *, required: bool) -> TextFound | None:
     try:
         from .entities import extract_entities
-        from .ocr import read_text
+        from ..vision.ocr import read_text
     except ImportError as exc:
         if required:
             raise ModelError(f"OCR is not available ({exc}); install the OCR extra") from None

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from product_studio.cli.app import app
 from product_studio.imageio import load_image
 from product_studio.ops.privacy import detect_faces, find_personal_text, inspect_metadata
-from product_studio.understand.ocr import read_text
+from product_studio.vision.ocr import read_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from privacy_set import assert_no_metadata, build_privacy_set

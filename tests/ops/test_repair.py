@@ -23,7 +23,7 @@ from product_studio.ops.repair import (
     text_mask,
 )
 from product_studio.restore.defects import add_defects, detection_scores, psnr_in_mask
-from product_studio.understand.ocr import TextLine
+from product_studio.vision.ocr import TextLine
 
 
 def gradient(h: int = 64, w: int = 80) -> np.ndarray:

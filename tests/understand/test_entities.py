@@ -12,7 +12,7 @@ from product_studio.understand.entities import (
     load_brands,
     parse_amount,
 )
-from product_studio.understand.ocr import TextLine
+from product_studio.vision.ocr import TextLine
 
 
 def brands_in(text: str, **kwargs) -> list[str]:

@@ -143,7 +143,7 @@ async def read(
 
     def work() -> dict[str, Any]:
         from ...understand.entities import BrandIndex, extract_entities, load_brands
-        from ...understand.ocr import read_text
+        from ...vision.ocr import read_text
 
         start = time.perf_counter()
         index = load_brands()

@@ -16,7 +16,7 @@ ones by the angle classifier, so rotated labels read. Images larger than ``max_s
 downscaled first (for speed: detection time grows with the pixel count) and the boxes are
 mapped back to the input's pixel coordinates.
 
-    >>> from product_studio.understand.ocr import read_text
+    >>> from product_studio.vision.ocr import read_text
     >>> for line in read_text(pixels):        # RGB, HxWx3, uint8
     ...     print(line.text, line.confidence, line.box)
 """

@@ -9,8 +9,8 @@ import pytest
 
 from product_studio.errors import UsageError
 from product_studio.item import ImageItem
-from product_studio.understand import ocr
-from product_studio.understand.ocr import TextLine, read_item, read_text
+from product_studio.vision import ocr
+from product_studio.vision.ocr import TextLine, read_item, read_text
 
 
 def squash(text: str) -> str:
