@@ -159,7 +159,20 @@ def trim_step(item: ImageItem, options: TrimOptions) -> ImageItem:
     return item.replace(pixels=pixels, alpha=alpha)
 
 
-@register_op("fit_to_canvas", options=FitOptions)
+def canvas_side(options: FitOptions, size: tuple[int, int]) -> tuple[int, int]:
+    """The largest canvas ``fit_to_canvas`` makes from an image of ``size`` (its product is at most
+    the whole image): the same choice ``fit_to_canvas`` makes, on the image's longer side."""
+    natural = math.ceil(max(size) / options.fill)
+    if options.upscale == "always" or natural >= options.size:
+        side = options.size
+    elif options.upscale == "to_minimum":
+        side = min(options.size, max(natural, options.min_size))
+    else:
+        side = natural
+    return side, side
+
+
+@register_op("fit_to_canvas", options=FitOptions, output_size=canvas_side)
 def fit_to_canvas_step(item: ImageItem, options: FitOptions) -> ImageItem:
     """Trim, scale to the fill ratio and centre on a square canvas."""
     pixels, alpha = fit_to_canvas(

@@ -27,20 +27,31 @@ class UpscaleOptions(OpOptions):
     min_long_side: int | None = Field(None, ge=1, le=20000, description="upscale only until the longer side is at least this")
 
 
-@register_op("upscale", options=UpscaleOptions)
-def upscale_step(item: ImageItem, options: UpscaleOptions) -> ImageItem:
-    """Enlarge x2/x4 with the learned upscaler, or only as far as a minimum size needs."""
-    from ..restore.upscale import factors_to_reach, load_upscaler, upscale_alpha, upscale_image, upscaler_available
+def upscale_passes(options: UpscaleOptions, size: tuple[int, int]) -> list[int]:
+    """The x2/x4 passes the ``upscale`` step makes on an image of ``size`` (width, height)."""
+    from ..restore.upscale import factors_to_reach
 
     if options.min_side is None and options.min_long_side is None:
-        passes = [options.scale]
-    else:
-        short, long = min(item.height, item.width), max(item.height, item.width)
-        needs = [
-            factors_to_reach(short, options.min_side) if options.min_side else [],
-            factors_to_reach(long, options.min_long_side) if options.min_long_side else [],
-        ]
-        passes = max(needs, key=math.prod)
+        return [options.scale]
+    short, long = min(size), max(size)
+    needs = [
+        factors_to_reach(short, options.min_side) if options.min_side else [],
+        factors_to_reach(long, options.min_long_side) if options.min_long_side else [],
+    ]
+    return max(needs, key=math.prod)
+
+
+def upscaled_size(options: UpscaleOptions, size: tuple[int, int]) -> tuple[int, int]:
+    factor = math.prod(upscale_passes(options, size))
+    return size[0] * factor, size[1] * factor
+
+
+@register_op("upscale", options=UpscaleOptions, output_size=upscaled_size)
+def upscale_step(item: ImageItem, options: UpscaleOptions) -> ImageItem:
+    """Enlarge x2/x4 with the learned upscaler, or only as far as a minimum size needs."""
+    from ..restore.upscale import load_upscaler, upscale_alpha, upscale_image, upscaler_available
+
+    passes = upscale_passes(options, (item.width, item.height))
     if not passes:
         out = item.replace()
         out.metadata["upscale_factor"] = 1
