@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from product_studio.imageio import load_image
 from product_studio.ops.recolor import parse_color, prepare_recolor, recolor
-from product_studio.understand.colors import delta_e2000, rgb_to_lab
+from product_studio.vision.colors import delta_e2000, rgb_to_lab
 
 CLIPART = Path("/usr/share/openclipart/png")
 CLIPART_ITEMS = {

@@ -40,7 +40,7 @@ What is left alone (``prepare_recolor``):
   and fails the edge test; a sole or a stripe touching the outline is part of the product.
 
 ``region="dominant"`` recolours only the product's largest colour: the product's colours are
-clustered and named (``understand.colors.dominant_colors``), each pixel goes to the nearest
+clustered and named (``vision.colors.dominant_colors``), each pixel goes to the nearest
 cluster (lightness at half weight), and the largest cluster wins together with the clusters of
 its hue (its shadows and highlights).
 
@@ -66,7 +66,7 @@ from pydantic import Field, field_validator
 
 from ..errors import OperationError, UsageError
 from ..item import ImageItem, StepRecord, check_mask, check_rgb
-from ..understand.colors import color_table, dominant_colors, find_color, rgb_to_lab
+from ..vision.colors import color_table, dominant_colors, find_color, rgb_to_lab
 from .registry import OpOptions, register_op
 
 Region = Literal["all", "dominant"]
@@ -378,7 +378,7 @@ def _main_lab(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
 def dominant_region(pixels: np.ndarray, mask: np.ndarray, *, max_colors: int = 6) -> np.ndarray:
     """The part of the product (``mask``) in its largest colour: HxW uint8, soft edges.
 
-    The colours come from ``understand.colors.dominant_colors``; each product pixel goes to the
+    The colours come from ``vision.colors.dominant_colors``; each product pixel goes to the
     nearest (lightness at half weight). Colours of the largest one's hue (within 20 degrees, both
     chromatic, with at least 0.6 of its chroma per unit of lightness) count as it: its shadows
     and highlights are the same material. Specks are

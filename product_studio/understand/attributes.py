@@ -4,7 +4,7 @@
 
 - category: the classifier's top-1 label and probability (``understand.classify``);
 - colours: dominant colours inside the product mask only, named in Chinese and English, with
-  their shares of the product's area (``understand.colors``);
+  their shares of the product's area (``vision.colors``);
 - size: the product's bounding box in pixels, its aspect (width / height), its area and box as
   shares of the frame, and its fill (longest box side / the frame's side, as presets count it);
 - text: OCR lines, and the brands, model numbers and prices found in them (``vision.ocr``,
@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import ModelError, StudioError, UsageError
 from ..item import ImageItem
-from .colors import ColorShare, dominant_colors, name_color, rgb_to_lab
+from ..vision.colors import ColorShare, dominant_colors, name_color, rgb_to_lab
 from .quality import Quality, assess_quality
 
 ATTRIBUTE_FIELDS = ("category", "colors", "size", "text", "quality", "background")

@@ -299,7 +299,7 @@ def _facts(attributes: Attributes | None, fields: ListingFields) -> _Facts:
     if fields.colors:
         colors = [translate(c) for c in fields.colors]
         for c in colors:
-            from .colors import find_color
+            from ..vision.colors import find_color
 
             named = find_color(c.get("en") or c.get("zh") or "")
             if named:

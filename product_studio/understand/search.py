@@ -385,7 +385,7 @@ def find_duplicates(index: CatalogIndex, *, threshold: int = DUPLICATE_THRESHOLD
 
 
 def _colour_score(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> float | None:
-    from .colors import delta_e2000, rgb_to_lab
+    from ..vision.colors import delta_e2000, rgb_to_lab
 
     if not a or not b:
         return None

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from product_studio.cli.app import app
 from product_studio.imageio import load_image
-from product_studio.understand.colors import delta_e2000, rgb_to_lab
+from product_studio.vision.colors import delta_e2000, rgb_to_lab
 
 runner = CliRunner()
 LATIN_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"

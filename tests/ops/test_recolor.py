@@ -23,7 +23,7 @@ from product_studio.ops.recolor import (
     split_colors,
     text_glyph_mask,
 )
-from product_studio.understand.colors import delta_e2000, rgb_to_lab
+from product_studio.vision.colors import delta_e2000, rgb_to_lab
 
 LATIN_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 

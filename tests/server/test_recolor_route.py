@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from product_studio.server import create_app
-from product_studio.understand.colors import delta_e2000, rgb_to_lab
+from product_studio.vision.colors import delta_e2000, rgb_to_lab
 
 
 @pytest.fixture

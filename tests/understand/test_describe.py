@@ -9,7 +9,7 @@ import pytest
 
 from product_studio.errors import UsageError
 from product_studio.understand.attributes import Attributes
-from product_studio.understand.colors import ColorShare
+from product_studio.vision.colors import ColorShare
 from product_studio.understand.describe import ListingFields, LLMConfig, describe, fit_title, title_length, title_rule
 
 LONG = ListingFields(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from product_studio.errors import UsageError
-from product_studio.understand.colors import (
+from product_studio.vision.colors import (
     color_table,
     delta_e2000,
     dominant_colors,
