@@ -1,7 +1,6 @@
 """Restoration (issue 6): learned denoising, upscaling and defect repair, and the data they learn from.
 
     data.py      the photographs (sources, licences, the fixed train/eval split), patches, degradations
-    tiling.py    run an image-to-image network in tiles within a memory cap, seamlessly
     denoise.py   ``denoise_cnn``: the shipped denoiser, told a measured or given noise level
     upscale.py   ``upscale_image``: the shipped x2/x4 upscalers, bicubic and Lanczos
     train.py     ``train_denoiser`` / ``train_upscaler`` on the project's Trainer

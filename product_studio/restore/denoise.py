@@ -83,8 +83,8 @@ def denoise_cnn(
     from ..ops.denoise import estimate_noise_sigma
     from ..ops.enhance import check_number
     from ..runtime import use_bf16
+    from ..vision.tiling import run_tiled
     from .data import to_float, to_uint8
-    from .tiling import run_tiled
 
     check_rgb(pixels)
     strength = check_number("strength", strength, 0.0, 1.0)

@@ -91,8 +91,8 @@ def upscale_image(
         raise UsageError(f"unknown upscale method {method!r}; use cnn, bicubic or lanczos")
     import torch
 
+    from ..vision.tiling import run_tiled
     from .data import to_float, to_uint8
-    from .tiling import run_tiled
 
     if model is None:
         model = load_upscaler(scale)

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from product_studio.errors import UsageError
-from product_studio.restore.tiling import core_spans, run_tiled
+from product_studio.vision.tiling import core_spans, run_tiled
 
 
 def test_core_spans_partition_the_length_at_aligned_offsets():
