@@ -130,7 +130,8 @@ def classification_accuracy_score(images01: torch.Tensor, labels: torch.Tensor, 
 
     from ..models.registry import create_model
     from ..train.datasets import ArrayDataset, BatchAugment
-    from ..train.trainer import Trainer, evaluate_accuracy
+    from ..train.metrics import evaluate_accuracy
+    from ..train.trainer import Trainer
 
     uint8 = (images01.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
     train = ArrayDataset(uint8, labels)

@@ -359,7 +359,7 @@ def discriminator_gap(gan: Any, train: Any, heldout: Any, *, n: int = 500) -> di
     nearly all training images above held-out ones).
     """
     from ..models.gan import from_unit
-    from ..train.trainer import get_batch
+    from ..train.datasets import get_batch
 
     gan.eval()
     device = next(gan.parameters()).device

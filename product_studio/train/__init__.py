@@ -8,8 +8,8 @@ from .datasets import (
     load_fashion_mnist,
     read_idx,
 )
-from .metrics import accuracy, confusion_matrix, plot_confusion_matrix, predict_logits
-from .trainer import TrainConfig, Trainer, TrainResult, classification_loss, evaluate_accuracy
+from .metrics import accuracy, confusion_matrix, evaluate_accuracy, plot_confusion_matrix, predict_logits
+from .trainer import TrainConfig, Trainer, TrainResult, classification_loss
 
 __all__ = [
     "ArrayDataset",

@@ -1,4 +1,5 @@
-"""Datasets for the trainer: Fashion-MNIST from its idx files, image folders, and batch augmentation.
+"""Datasets for the trainer: Fashion-MNIST from its idx files, image folders, batch augmentation, and
+``get_batch``, how the trainer and the metrics gather a batch from any dataset.
 
 Everything is held as one uint8 tensor N×C×H×W in memory (Fashion-MNIST is 47 MB), batches are
 gathered by index and converted to float in [0, 1], and augmentation runs on whole batches with an
@@ -12,6 +13,7 @@ import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -89,6 +91,23 @@ class ArrayDataset:
 
     def subset(self, indices: slice | torch.Tensor | np.ndarray) -> ArrayDataset:
         return ArrayDataset(self.images[indices], self.labels[indices], class_names=self.class_names)
+
+
+def _collate(items: list[Any]) -> Any:
+    first = items[0]
+    if isinstance(first, (tuple, list)):
+        return type(first)(_collate([item[i] for item in items]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _collate([item[k] for item in items]) for k in first}
+    return torch.stack([torch.as_tensor(item) for item in items])
+
+
+def get_batch(data: Any, indices: torch.Tensor) -> Any:
+    """The items at ``indices`` of any dataset as one batch: ``data.get_batch(indices)`` when it has
+    one, else ``data[i]`` stacked (tuples, lists and dicts of tensors stacked member by member)."""
+    if hasattr(data, "get_batch"):
+        return data.get_batch(indices)
+    return _collate([data[int(i)] for i in indices])
 
 
 def fashion_mnist_datasets(*, val_size: int = 5000, root: str | Path | None = None, limit: int | None = None) -> dict[str, ArrayDataset]:

@@ -49,6 +49,8 @@ from torch import nn
 from ..errors import UsageError
 from ..models.registry import config_to_json, save_model
 from ..runtime import use_bf16
+from .datasets import get_batch
+from .metrics import evaluate_accuracy
 
 StepFn = Callable[["Trainer", Any], dict[str, float]]
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -155,38 +157,6 @@ def classification_loss(label_smoothing: float = 0.0) -> LossFn:
         return nn.functional.cross_entropy(model(x), y, label_smoothing=label_smoothing)
 
     return loss_fn
-
-
-@torch.no_grad()
-def evaluate_accuracy(model: nn.Module, data: Any, *, batch_size: int = 500, channels_last: bool = False) -> dict[str, float]:
-    """Top-1 accuracy and mean cross-entropy of ``model`` on a classification dataset."""
-    from .metrics import predict_logits
-
-    logits = predict_logits(model, data, batch_size=batch_size, channels_last=channels_last)
-    labels = _all_labels(data)
-    loss = nn.functional.cross_entropy(logits, labels).item()
-    return {"accuracy": (logits.argmax(1) == labels).float().mean().item(), "val_loss": loss}
-
-
-def _all_labels(data: Any) -> torch.Tensor:
-    if hasattr(data, "labels"):
-        return torch.as_tensor(data.labels).long()
-    return torch.stack([torch.as_tensor(data[i][1]) for i in range(len(data))]).long()
-
-
-def _collate(items: list[Any]) -> Any:
-    first = items[0]
-    if isinstance(first, (tuple, list)):
-        return type(first)(_collate([item[i] for item in items]) for i in range(len(first)))
-    if isinstance(first, dict):
-        return {k: _collate([item[k] for item in items]) for k in first}
-    return torch.stack([torch.as_tensor(item) for item in items])
-
-
-def get_batch(data: Any, indices: torch.Tensor) -> Any:
-    if hasattr(data, "get_batch"):
-        return data.get_batch(indices)
-    return _collate([data[int(i)] for i in indices])
 
 
 # ---- checkpoint (de)serialisation: tensors into safetensors, everything else into JSON ----------------
