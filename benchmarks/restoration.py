@@ -107,8 +107,8 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def denoise_tables(args: argparse.Namespace) -> str:
-    from product_studio.ops.denoise import estimate_noise_sigma
     from product_studio.restore.denoise import denoise_cnn, load_denoiser
+    from product_studio.vision.noise import estimate_noise_sigma
 
     model = load_denoiser(args.denoiser)
     crops = eval_crops(args.crop, max_side=args.max_side)

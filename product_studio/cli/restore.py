@@ -151,8 +151,9 @@ def denoise(
 ) -> None:
     from ..errors import UsageError
     from ..inputs import expand_inputs
-    from ..ops.denoise import denoise_nlm, estimate_noise_sigma, resolve_denoise_method
+    from ..ops.denoise import denoise_nlm, resolve_denoise_method
     from ..restore.denoise import DEFAULT_MAX_TILE_PIXELS, check_tile_cap, denoise_cnn, load_denoiser
+    from ..vision.noise import estimate_noise_sigma
 
     if method not in {"auto", "cnn", "nlm"}:
         raise UsageError(f"unknown --method {method!r}; use cnn, nlm or auto")

@@ -80,9 +80,9 @@ def denoise_cnn(
     import torch
 
     from ..models.padding import pad_to_multiple
-    from ..ops.denoise import estimate_noise_sigma
     from ..ops.enhance import check_number
     from ..runtime import use_bf16
+    from ..vision.noise import estimate_noise_sigma
     from ..vision.tiling import run_tiled
     from .data import to_float, to_uint8
 

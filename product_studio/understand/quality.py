@@ -7,7 +7,7 @@
 - Exposure: shares of clipped pixels (grey <= 2 or >= 253) and the mean CIELAB lightness L*
   (0..100), on the product's pixels when a mask is given (a white background is clipped on
   purpose and says nothing about the exposure of the product).
-- Noise: ``ops.denoise.estimate_noise_sigma`` (Immerkaer), in 0..255 levels.
+- Noise: ``vision.noise.estimate_noise_sigma`` (Immerkaer), in 0..255 levels.
 - BRISQUE (Mittal, Moorthy, Bovik 2012): a no-reference score, about 0 (pristine) to 100 (bad).
   The 36 natural-scene-statistics features are computed here (below), scaled with the range
   file and fed to the support-vector regressor trained on the LIVE database that OpenCV ships
@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import ModelError, UsageError
 from ..item import check_mask, check_rgb
+from ..vision.noise import estimate_noise_sigma
 
 WORK_SIDE = 512  # sharpness is measured at this long side
 BRISQUE_SIDE = 768  # BRISQUE is computed on the image shrunk to at most this long side
@@ -294,8 +295,6 @@ def assess_quality(pixels: np.ndarray, mask: np.ndarray | None = None, *, with_b
     """Every quality figure at once (see the module's docstring). BRISQUE is None when its model
     files are missing (the other figures do not need them)."""
     check_rgb(pixels)
-    from ..ops.denoise import estimate_noise_sigma
-
     variance = sharpness(pixels, mask)
     score = None
     if with_brisque:

@@ -1,4 +1,4 @@
-"""Denoising: the noise estimator against known sigmas, NLM against the clean image, the step."""
+"""Denoising: NLM against the clean image, the step, the CNN (the noise estimate: tests/vision/test_noise.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from product_studio.errors import RecipeError, UsageError
 from product_studio.item import ImageItem
 from product_studio.ops import apply_op, list_ops
-from product_studio.ops.denoise import denoise_nlm, estimate_noise_sigma
+from product_studio.ops.denoise import denoise_nlm
 
 
 def smooth_image(size: int = 96) -> np.ndarray:
@@ -24,30 +24,6 @@ def with_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
-
-
-@pytest.mark.parametrize("sigma", [3, 5, 10, 20, 30])
-def test_noise_estimate_recovers_a_known_sigma(sigma):
-    noisy = with_noise(smooth_image(), sigma, seed=sigma)
-    assert estimate_noise_sigma(noisy) == pytest.approx(sigma, rel=0.2)
-
-
-def test_noise_estimate_of_a_clean_image_is_small():
-    clean = smooth_image().round().astype(np.uint8)
-    assert estimate_noise_sigma(clean) < 1.0
-
-
-def test_noise_estimate_is_not_fooled_by_a_hard_edge():
-    img = np.full((64, 64, 3), 40.0)
-    img[:, 32:] = 220.0
-    assert estimate_noise_sigma(with_noise(img, 5)) == pytest.approx(5, rel=0.2)
-
-
-def test_noise_estimate_rejects_tiny_and_bad_images():
-    with pytest.raises(UsageError, match="at least 3x3"):
-        estimate_noise_sigma(np.zeros((2, 8, 3), np.uint8))
-    with pytest.raises(UsageError, match="uint8"):
-        estimate_noise_sigma(np.zeros((8, 8, 3), np.float64))
 
 
 @pytest.mark.parametrize("sigma", [10, 25])
