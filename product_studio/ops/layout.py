@@ -16,25 +16,10 @@ from pydantic import Field
 
 from ..errors import OperationError, UsageError
 from ..item import ImageItem, check_mask, check_rgb
+from ..vision.geometry import product_bbox
 from .registry import OpOptions, register_op
 
 UpscalePolicy = Literal["never", "to_minimum", "always"]
-
-
-def product_bbox(alpha: np.ndarray, *, threshold: int = 8) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1), exclusive ends, of the pixels with alpha > threshold.
-
-    >>> a = np.zeros((10, 10), np.uint8); a[2:5, 3:9] = 255
-    >>> product_bbox(a)
-    (3, 2, 9, 5)
-    """
-    if alpha.ndim != 2:
-        raise UsageError(f"alpha must be HxW; got shape {alpha.shape}")
-    rows = np.flatnonzero((alpha > threshold).any(axis=1))
-    if rows.size == 0:
-        raise OperationError("no product found: the cut-out is empty. Try remove_background with method=grabcut or give a mask")
-    cols = np.flatnonzero((alpha[rows[0] : rows[-1] + 1] > threshold).any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def trim(pixels: np.ndarray, alpha: np.ndarray, *, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:

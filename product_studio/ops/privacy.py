@@ -49,7 +49,7 @@ from .registry import OpOptions, register_op
 BlurMethod = Literal["pixelate", "gaussian"]
 PersonalKind = Literal["phone", "email", "address", "id"]
 PERSONAL_KINDS: tuple[str, ...] = ("phone", "email", "address", "id")
-Box = tuple[int, int, int, int]  # (x0, y0, x1, y1), exclusive ends, like layout.product_bbox
+Box = tuple[int, int, int, int]  # (x0, y0, x1, y1), exclusive ends, like vision.geometry.product_bbox
 
 # --------------------------------------------------------------------------------------------
 # Faces

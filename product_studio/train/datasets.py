@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
+from ..vision.geometry import resize_square
 
 FASHION_MNIST_DIR = Path(os.environ.get("PRODUCT_STUDIO_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
 FASHION_MNIST_FILES = {
@@ -127,19 +128,6 @@ def fashion_mnist_datasets(*, val_size: int = 5000, root: str | Path | None = No
     if limit:
         train, val = train.subset(slice(0, limit)), val.subset(slice(0, max(limit // 10, 10)))
     return {"train": train, "val": val, "test": ArrayDataset(test_images, test_labels, class_names=FASHION_MNIST_CLASSES)}
-
-
-def resize_square(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Resize the shorter side to ``size`` (area filter when shrinking) and centre-crop to size×size."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    scale = size / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    resized = cv2.resize(rgb, (nw, nh), interpolation=interp)
-    top, left = (nh - size) // 2, (nw - size) // 2
-    return np.ascontiguousarray(resized[top : top + size, left : left + size])
 
 
 def image_folder_dataset(

@@ -44,7 +44,7 @@ def to_fashion_mnist(item: ImageItem, *, size: int = FMNIST_SIZE, cut_out: bool 
     """
     import cv2
 
-    from ..ops.layout import product_bbox
+    from ..vision.geometry import product_bbox
 
     alpha = item.alpha
     if alpha is None and cut_out:
@@ -137,7 +137,7 @@ def classify_item(item: ImageItem, *, top_k: int = 3, model: Any = None, cut_out
     if getattr(model.config, "in_channels", 1) == 1:
         image = to_fashion_mnist(item, size=model.config.image_size, cut_out=cut_out)
     else:
-        from ..train.datasets import resize_square
+        from ..vision.geometry import resize_square
 
         image = resize_square(item.pixels, model.config.image_size)
     return classify_image(image, top_k=top_k, model=model)
@@ -175,7 +175,7 @@ def explain_item(item: ImageItem, path: str | Path, *, model: Any = None, cut_ou
     import cv2
 
     from ..imageio import save_image
-    from ..ops.layout import product_bbox
+    from ..vision.geometry import product_bbox
 
     model = model or load_default_classifier()
     alpha = item.alpha

@@ -4,7 +4,8 @@ import pytest
 from product_studio import ImageItem
 from product_studio.errors import OperationError, UsageError
 from product_studio.ops import apply_op
-from product_studio.ops.layout import fit_to_canvas, limit_size, product_bbox, resize_rgba, trim
+from product_studio.ops.layout import fit_to_canvas, limit_size, resize_rgba, trim
+from product_studio.vision.geometry import product_bbox
 
 
 def _product(h=300, w=500, box=(50, 150, 100, 300), colour=(200, 30, 30)):
@@ -14,18 +15,6 @@ def _product(h=300, w=500, box=(50, 150, 100, 300), colour=(200, 30, 30)):
     pixels[y0:y1, x0:x1] = colour
     alpha[y0:y1, x0:x1] = 255
     return pixels, alpha
-
-
-def test_product_bbox_known_value():
-    a = np.zeros((10, 10), np.uint8)
-    a[2:5, 3:9] = 255
-    a[0, 0] = 8  # at the threshold: not product
-    assert product_bbox(a) == (3, 2, 9, 5)
-
-
-def test_product_bbox_empty_says_what_to_do():
-    with pytest.raises(OperationError, match="no product found.*grabcut"):
-        product_bbox(np.zeros((4, 4), np.uint8))
 
 
 def test_trim_with_margin_clips_to_image():
