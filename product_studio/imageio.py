@@ -426,15 +426,22 @@ def save_image(
     """
     target = Path(path)
     fmt = (format or output_format_for(target)).lower().replace("jpg", "jpeg")
+    check_target(target, overwrite=overwrite, protect=protect)
+    data, used = encode_image(item, format=fmt, quality=quality, max_bytes=max_bytes)
+    write_atomic(target, data)
+    pixels = item.pixels if isinstance(item, ImageItem) else item
+    return SavedImage(path=target, format=fmt, bytes=len(data), quality=used, width=pixels.shape[1], height=pixels.shape[0])
+
+
+def check_target(path: str | os.PathLike, *, overwrite: bool = False, protect: tuple[str | os.PathLike, ...] = ()) -> None:
+    """OutputError when writing ``path`` would replace one of the inputs in ``protect`` (whatever
+    ``overwrite`` says) or, without ``overwrite``, an existing file."""
+    target = Path(path)
     resolved = target.resolve()
     if any(resolved == Path(p).resolve() for p in protect):
         raise OutputError("this output would overwrite its input; choose another output folder", path=str(target))
     if not overwrite and target.exists():
         raise OutputError("file exists; pass --overwrite to replace it or choose another output", path=str(target))
-    data, used = encode_image(item, format=fmt, quality=quality, max_bytes=max_bytes)
-    write_atomic(target, data)
-    pixels = item.pixels if isinstance(item, ImageItem) else item
-    return SavedImage(path=target, format=fmt, bytes=len(data), quality=used, width=pixels.shape[1], height=pixels.shape[0])
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:

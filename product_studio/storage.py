@@ -46,6 +46,7 @@ from .imageio import (
     DEFAULT_MAX_BYTES,
     INPUT_EXTENSIONS,
     SavedImage,
+    check_target,
     encode_image,
     output_format_for,
     read_bytes,
@@ -312,29 +313,27 @@ def save_output(
         return save_image(item, target, format=format, quality=quality, max_bytes=max_bytes, overwrite=overwrite, protect=protect)
     url = str(normalize(target))
     fmt = (format or output_format_for(url)).lower().replace("jpg", "jpeg")
-    if any(is_remote(p) and str(normalize(p)) == url for p in protect):
-        raise OutputError("this output would overwrite its input; choose another output folder", path=url)
-    if not overwrite and exists(url):
-        raise OutputError("file exists; pass --overwrite to replace it or choose another output", path=url)
+    _check_remote_target(url, overwrite=overwrite, protect=protect)
     data, used = encode_image(item, format=fmt, quality=quality, max_bytes=max_bytes)
     write_output(url, data)
     pixels = getattr(item, "pixels", item)
     return SavedImage(path=url, format=fmt, bytes=len(data), quality=used, width=pixels.shape[1], height=pixels.shape[0])  # type: ignore[arg-type]
 
 
-def check_output(target: PathLike, preset: Any) -> dict[str, Any]:
-    """Check a written output (local or remote) against a marketplace preset; the report as a dict.
+def put_output(target: PathLike, data: bytes, *, overwrite: bool = False, protect: tuple[PathLike, ...] = ()) -> None:
+    """``save_output`` for bytes already encoded (``pipeline.process``'s output), with the same rules."""
+    if not is_remote(target):
+        check_target(target, overwrite=overwrite, protect=tuple(p for p in protect if not is_remote(p)))
+    else:
+        _check_remote_target(str(normalize(target)), overwrite=overwrite, protect=protect)
+    write_output(target, data)
 
-    Same as ``marketplaces.check_file`` but reads through this module, so it works on S3 too.
-    """
-    from .imageio import load_image
-    from .marketplaces import Preset, check_image, load_preset
 
-    p = preset if isinstance(preset, Preset) else load_preset(preset)
-    data = read_input(target)
-    item = load_image(data, name=str(normalize(target)))
-    report = check_image(item, p, file_bytes=len(data), file_format=item.metadata["source_format"], file_mode=item.metadata.get("source_mode"))
-    return report.to_dict()
+def _check_remote_target(url: str, *, overwrite: bool, protect: tuple[PathLike, ...]) -> None:
+    if any(is_remote(p) and str(normalize(p)) == url for p in protect):
+        raise OutputError("this output would overwrite its input; choose another output folder", path=url)
+    if not overwrite and exists(url):
+        raise OutputError("file exists; pass --overwrite to replace it or choose another output", path=url)
 
 
 # --------------------------------------------------------------------------- listing

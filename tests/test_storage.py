@@ -133,6 +133,8 @@ def test_unreachable_endpoint_is_a_typed_error(s3_bucket, monkeypatch):
 
 
 def test_save_output_and_check_output_on_s3(s3_bucket):
+    from product_studio.pipeline import check_output
+
     pixels = np.full((600, 600, 3), 255, np.uint8)
     pixels[40:560, 40:560] = (30, 60, 160)
     url = f"s3://{s3_bucket}/ready/p.jpg"
@@ -142,7 +144,7 @@ def test_save_output_and_check_output_on_s3(s3_bucket):
         storage.save_output(ImageItem(pixels=pixels), url, format="jpeg")
     with pytest.raises(OutputError, match="overwrite its input"):
         storage.save_output(ImageItem(pixels=pixels), url, format="jpeg", overwrite=True, protect=(url,))
-    report = storage.check_output(url, "amazon-main")
+    report = check_output(storage.read_input(url), "amazon-main")  # what the batch engine checks on S3
     assert report["width"] == 600 and report["passed"] is not None
     with Image.open(io.BytesIO(storage.read_input(url))) as im:
         assert im.format == "JPEG" and im.size == (600, 600)

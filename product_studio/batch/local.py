@@ -22,18 +22,16 @@ and mtime are unchanged since the attempt started and the output decodes complet
 is **adopted** (checked against the preset, thumbnails redone, recorded as done without
 processing again); otherwise it is processed again.
 
-Memory: with ``budget=True`` (the default) a recipe that ends on a ``fit_to_canvas`` of side S
-never works on more than 2 x S pixels on the source's longer side: JPEGs are decoded at a reduced
-scale (1/2, 1/4, 1/8, in the DCT domain), then the source is area-averaged down to that limit
-before the first step (``source_limit``).
+Every file's work is ``pipeline.process`` (decode within the limits, the steps, encode, the
+preset's check); this engine adds what a batch needs around it: output names, atomic writes,
+thumbnails, the manifest, worker processes. Memory: with ``budget=True`` (the default) a recipe
+whose planned output has a longer side S never works on more than 2 x S pixels on the source's
+longer side (``pipeline.source_side_limit``).
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import io
-import math
 import os
 import signal
 import sys
@@ -46,24 +44,19 @@ from pathlib import Path
 from typing import Any
 
 from .. import storage
-from ..version import __version__
 from ..errors import OutputError, StudioError, UsageError
-from ..imageio import (
-    DEFAULT_MAX_PIXELS,
-    EXTENSIONS,
-    encode_image,
-    load_image,
-    safe_output_path,
-)
+from ..imageio import EXTENSIONS, encode_image, load_image, safe_output_path
 from ..inputs import InputFile
 from ..item import ImageItem
+from ..limits import Limits
 from ..ops.layout import limit_size
-from ..recipe import Recipe, run_recipe
+from ..pipeline import check_output, check_recipe, content_hash, process
+from ..recipe import Recipe
+from ..version import __version__
 from .worker import FileTimeout, file_deadline, limit_worker_process, tune_worker_process
 
 THUMB_SIDE = 320
 THUMBS_DIR = "report_files"
-SOURCE_LIMIT_FACTOR = 2  # the source keeps at most this x the canvas side on its longer side
 
 
 @dataclass
@@ -181,47 +174,13 @@ def plan_outputs(inputs: list[InputFile], out_dir: str | os.PathLike, fmt: str) 
     return planned
 
 
-def source_limit(recipe: Recipe) -> int | None:
-    """The longest source side worth decoding for ``recipe``: SOURCE_LIMIT_FACTOR x the largest
-    ``fit_to_canvas`` size, or None (no limit) when the recipe has no canvas step."""
-    sizes = [int(step.options.size) for step in recipe.steps if step.op == "fit_to_canvas"]
-    return SOURCE_LIMIT_FACTOR * max(sizes) if sizes else None
-
-
-def content_hash(data: bytes) -> str:
-    """sha256 of an input's bytes (measured here: ~1.7 GB/s, about 1 ms for a 2 MB JPEG)."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def _decode_within(data: bytes, label: str, max_pixels: int, limit: int | None) -> ImageItem:
-    """Decode ``data``; with ``limit``, at a reduced JPEG scale and then area-averaged so the
-    longer side is at most ``limit`` (never enlarged)."""
-    if limit is None:
-        return load_image(data, name=label, max_pixels=max_pixels)
-    from PIL import Image
-
-    min_side = None
-    try:
-        with Image.open(io.BytesIO(data)) as probe:  # header only
-            w, h = probe.size
-        if max(w, h) > limit:
-            min_side = max(1, math.ceil(limit * min(w, h) / max(w, h)))
-    except Exception:  # noqa: BLE001 - load_image below gives the real, typed error
-        pass
-    item = load_image(data, name=label, max_pixels=max_pixels, min_side=min_side)
-    if max(item.width, item.height) > limit:
-        pixels, alpha = limit_size(item.pixels, item.alpha, max_side=limit)
-        item = item.replace(pixels=pixels, alpha=alpha)
-    if [item.width, item.height] != item.metadata.get("source_size"):
-        item.metadata["decoded_size"] = [item.width, item.height]
-    return item
-
-
 def process_file(path: str | os.PathLike, relative: str | os.PathLike, recipe: Recipe, out_dir: str | os.PathLike,
                  **options: Any) -> FileResult:
-    """``_process_file`` under the per-file deadline (``worker.file_deadline``, PRODUCT_STUDIO_FILE_TIMEOUT_S)."""
+    """``_process_file`` under the per-file deadline (``worker.file_deadline``: the limits' seconds_per_file,
+    which also stops a step stuck inside one C call in a pool worker)."""
+    limits = options.get("limits") or Limits.from_env()
     try:
-        with file_deadline() as deadline:
+        with file_deadline(limits.seconds_per_file or 0.0) as deadline:
             result = _process_file(path, relative, recipe, out_dir, **options)
     except FileTimeout as exc:  # fired outside _process_file's own handlers
         return FileResult(input=str(path), relative=str(relative), status="failed", error=str(exc), error_type="FileTimeout")
@@ -239,55 +198,45 @@ def _process_file(
     output_name: str | os.PathLike | None = None,
     overwrite: bool = False,
     thumbnails: bool = True,
-    max_pixels: int | None = None,
+    limits: Limits | None = None,
     budget: bool = True,
     adopt: bool = False,
 ) -> FileResult:
-    """Load, run the recipe, save, check against the recipe's preset. Never raises for a bad file:
-    the failure is in the returned FileResult.
+    """``pipeline.process`` on one file, then write its output atomically and its thumbnails. Never
+    raises for a bad file: the failure is in the returned FileResult.
 
-    budget: decode and work at most ``source_limit(recipe)`` pixels on the longer side.
+    budget: decode and work at most ``pipeline.source_side_limit`` pixels on the longer side.
     adopt: the output may already exist from an interrupted attempt of this same recipe on this
         same input: keep it if it decodes completely (``resumed="adopted"``), else make it again.
     """
     tune_worker_process()
     start = time.perf_counter()
+    limits = limits or Limits.from_env()
     result = FileResult(input=str(path), relative=str(relative), status="failed")
     try:
         out_rel = Path(output_name) if output_name is not None else Path(relative).with_suffix(EXTENSIONS[recipe.output.format])
         target = storage.output_path(out_dir, out_rel)
-        data = storage.read_input(path)
+        data = storage.read_input(path, max_bytes=limits.max_input_bytes)
         result.content_hash = content_hash(data)
         if adopt and storage.exists(target):
             if _adopt(result, data, target, recipe, Path(out_dir), out_rel, thumbnails):
                 result.seconds = round(time.perf_counter() - start, 4)
                 return result
             target.unlink(missing_ok=True)  # ours, and not usable: make it again
-        if not overwrite and storage.exists(target):  # checked before the work, and again by save_image
+        if not overwrite and storage.exists(target):  # checked before the work, and again when writing
             raise OutputError("output exists; pass --overwrite to replace it", path=str(target))
-        limit = source_limit(recipe) if budget else None
-        item = _decode_within(data, str(path), max_pixels or DEFAULT_MAX_PIXELS, limit)
+        outcome = process(data, recipe, limits.with_(seconds_per_file=None), name=str(path), budget=budget)
         del data
-        result.input_size = list(item.metadata.get("source_size") or [item.width, item.height])
-        final = run_recipe(item, recipe)
-        saved = storage.save_output(
-            final,
-            target,
-            format=recipe.output.format,
-            quality=recipe.output.quality,
-            max_bytes=recipe.output.max_bytes,
-            overwrite=overwrite or adopt,
-            protect=(path,),
-        )
+        result.input_size = list(outcome.input_size)
+        storage.put_output(target, outcome.data, overwrite=overwrite or adopt, protect=(path,))
         result.output = str(target)
-        result.output_size = [saved.width, saved.height]
-        result.output_bytes = saved.bytes
-        result.quality = saved.quality
-        result.steps = [s.to_dict() for s in final.log]
-        if recipe.preset:
-            result.compliance = _check_output(target, recipe.preset)
+        result.output_size = list(outcome.output_size)
+        result.output_bytes = len(outcome.data)
+        result.quality = outcome.quality
+        result.steps = outcome.steps
+        result.compliance = outcome.compliance
         if thumbnails:
-            result.thumb_before, result.thumb_after = _write_thumbnails(item, final, out_dir, Path(out_rel))
+            result.thumb_before, result.thumb_after = _write_thumbnails(outcome.source, outcome.item, out_dir, Path(out_rel))
         result.status = "done"
     except StudioError as exc:
         result.error, result.error_type = str(exc), type(exc).__name__
@@ -307,19 +256,16 @@ def _adopt(result: FileResult, data: bytes, target: Path, recipe: Recipe, out_di
         return False
     result.output = str(target)
     result.output_size = [output.width, output.height]
-    result.output_bytes = target.stat().st_size
+    written = storage.read_input(target)
+    result.output_bytes = len(written)
     if recipe.preset:
-        result.compliance = _check_output(target, recipe.preset)
+        result.compliance = check_output(written, recipe.preset, name=str(target))
     if thumbnails:
         before = load_image(data, name=result.input, min_side=THUMB_SIDE)
         result.thumb_before, result.thumb_after = _write_thumbnails(before, output, out_dir, out_rel)
         result.input_size = list(before.metadata["source_size"])
     result.status, result.resumed = "done", "adopted"
     return True
-
-
-def _check_output(target: Path, preset_name: str) -> dict[str, Any]:
-    return storage.check_output(target, preset_name)
 
 
 def _write_thumbnails(before: ImageItem, after: ImageItem, out_dir: Path, out_rel: Path) -> tuple[str, str]:
@@ -388,7 +334,7 @@ def process_batch(
     workers: int | None = None,
     overwrite: bool = False,
     thumbnails: bool = True,
-    max_pixels: int | None = None,
+    limits: Limits | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     manifest: Any = None,
     resume: bool = True,
@@ -413,6 +359,8 @@ def process_batch(
     """
     if not inputs:
         raise UsageError("nothing to process: no inputs")
+    limits = limits or Limits.from_env()
+    check_recipe(recipe, limits)  # a recipe over the limits is refused before any file is read
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise UsageError(f"workers must be at least 1; got {workers}")
@@ -423,7 +371,7 @@ def process_batch(
     planned = plan_outputs(inputs, out, recipe.output.format)
     jobs = [
         (str(inp.path), str(inp.relative), recipe, str(out),
-         dict(output_name=str(target.relative_to(out)), overwrite=overwrite, thumbnails=thumbnails, max_pixels=max_pixels, budget=budget))
+         dict(output_name=str(target.relative_to(out)), overwrite=overwrite, thumbnails=thumbnails, limits=limits, budget=budget))
         for inp, target in planned
     ]
     results: list[FileResult | None] = [None] * len(jobs)

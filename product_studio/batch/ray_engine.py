@@ -33,6 +33,7 @@ from .. import storage
 from ..version import __version__
 from ..errors import StudioError, UsageError
 from ..inputs import InputFile
+from ..limits import Limits
 from ..recipe import Recipe
 from .local import BatchReport, FileResult
 
@@ -76,7 +77,10 @@ class FileProcessor:
 
         indices, results = [], []
         for index, path, relative, kwargs in zip(batch["index"], batch["path"], batch["relative"], batch["kwargs"]):
-            result = process_file(str(path), str(relative), self.recipe, self.out_dir, **json.loads(str(kwargs)))
+            options = json.loads(str(kwargs))
+            if options.get("limits") is not None:
+                options["limits"] = Limits(**options["limits"])
+            result = process_file(str(path), str(relative), self.recipe, self.out_dir, **options)
             indices.append(int(index))
             results.append(json.dumps(result.to_dict(), default=str))
         return {
@@ -164,6 +168,8 @@ class RayRunner:
         for task in tasks:
             path, relative, _recipe, _out, kwargs = jobs[task.index]
             options = {**kwargs, "adopt": True} if getattr(task, "adopt", False) else dict(kwargs)
+            if options.get("limits") is not None:
+                options["limits"] = options["limits"].to_dict()
             rows.append({"index": task.index, "path": str(_absolute(path)), "relative": str(relative),
                          "kwargs": json.dumps(options, default=str)})
         pending = set(by_index)
@@ -218,7 +224,7 @@ def process_batch_ray(
     batch_size: int = 1,
     overwrite: bool = False,
     thumbnails: bool = True,
-    max_pixels: int | None = None,
+    limits: Limits | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     manifest: Any = None,
     forward_env: bool = True,
@@ -255,7 +261,7 @@ def process_batch_ray(
         n_actors = min(n_actors, len(inputs))
         runner = RayRunner(actors=n_actors, cpus_per_actor=per_actor, batch_size=batch_size, forward_env=forward_env)
         return local.process_batch(
-            inputs, recipe, out, workers=n_actors, overwrite=overwrite, thumbnails=thumbnails, max_pixels=max_pixels,
+            inputs, recipe, out, workers=n_actors, overwrite=overwrite, thumbnails=thumbnails, limits=limits,
             on_result=on_result, manifest=manifest, runner=runner, engine="ray", **batch_options,
         )
     finally:
@@ -279,7 +285,7 @@ def run_from_cli(
 ) -> BatchReport:
     """What ``product-studio process --engine ray [--address ADDR]`` calls. ``--workers`` is the
     number of actors (default: one per cluster CPU) and, for a local cluster started here, its CPU
-    count; ``options`` are process_batch's (overwrite, max_pixels, on_result, manifest, resume,
+    count; ``options`` are process_batch's (overwrite, limits, on_result, manifest, resume,
     retry_failed, budget, command)."""
     return process_batch_ray(
         inputs, recipe, out_dir, address=address, num_cpus=workers if address is None else None, actors=workers, **options

@@ -54,6 +54,7 @@ def process(
     from ..batch.ray_engine import select_engine
     from ..batch.report import failed_rules, write_reports
     from ..inputs import expand_inputs
+    from ..limits import Limits
     from ..marketplaces import load_preset
     from ..recipe import Recipe
 
@@ -81,7 +82,7 @@ def process(
     try:
         report = run_batch(
             files, recipe, output, workers=workers, overwrite=overwrite,
-            max_pixels=int(max_megapixels * 1_000_000), on_result=on_result,
+            limits=Limits.from_env(max_input_pixels=int(max_megapixels * 1_000_000)), on_result=on_result,
             manifest=manifest, resume=not no_resume, retry_failed=retry_failed,
             command=shlex.join(["product-studio", *sys.argv[1:]]),
         )
