@@ -145,27 +145,6 @@ def _verdict(rule: dict[str, Any]) -> str:
     return "FAIL" if rule["severity"] == "required" else "advice"
 
 
-def _format_measured(rule: dict[str, Any]) -> str:
-    value, name = rule["measured"], rule["name"]
-    if value is None:
-        return "-"
-    if name == "background":
-        return f"{value:.2%} white (max dev {rule['details']['max_deviation']})"
-    if name == "fill":
-        return f"{value:.1%} (area {rule['details']['area_share']:.1%})"
-    if name == "centered":
-        return f"{value:.1%} off"
-    if name == "file_bytes":
-        return f"{value:,} B"
-    if name in ("min_side", "min_long_side", "max_side", "recommended_side", "zoom_side"):
-        return f"{value} px"
-    if name == "max_megapixels":
-        return f"{value:g} MP"
-    if name == "aspect":
-        return f"{value:.3f}"
-    return str(value)
-
-
 def _print_entry(entry: dict[str, Any]) -> None:
     if entry["error"]:
         typer.echo(f"ERROR {entry['error']}")
@@ -182,10 +161,12 @@ def _print_entry(entry: dict[str, Any]) -> None:
 
 
 def _print_report(name: str, report: dict[str, Any], indent: str = "") -> None:
+    from ..marketplaces.rules import format_measured
+
     status = "PASS" if report["passed"] else "FAIL"
     typer.echo(f"{indent}{status}  {name}  ({report['preset']}, {report['width']}x{report['height']})")
     rows = [
-        (r["name"], _verdict(r), _format_measured(r), r["expected"], "" if r["message"] == "ok" else r["message"])
+        (r["name"], _verdict(r), format_measured(r), r["expected"], "" if r["message"] == "ok" else r["message"])
         for r in report["rules"]
         if r["severity"] != "manual"
     ]

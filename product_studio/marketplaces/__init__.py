@@ -5,8 +5,9 @@
     >>> report.passed, report.failed
 """
 
-from .checks import ComplianceReport, RuleResult, check_file, check_image, fix_image
+from .checks import ComplianceReport, check_file, check_image, fix_image
 from .presets import Preset, list_presets, load_preset, preset_recipe
+from .rules import RuleResult
 
 __all__ = [
     "ComplianceReport",

@@ -31,43 +31,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import PresetError, RecipeError
 from ..recipe import Recipe
+from .rules import RULES, rules_for
 
 FileFormat = Literal["jpeg", "png", "webp", "tiff", "bmp", "gif", "heif"]
 ColorMode = Literal["RGB", "CMYK", "grayscale"]
 
-# Names of the rules a preset can set; ``sources`` and ``advice`` may only name these.
-RULE_NAMES = (
-    "format",
-    "file_bytes",
-    "color_mode",
-    "min_side",
-    "min_long_side",
-    "max_side",
-    "max_megapixels",
-    "aspect",
-    "background",
-    "fill",
-    "centered",
-    "recommended_side",
-    "zoom_side",
-    "prohibited",
-)
 _FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff", "heic": "heif"}
-# Preset field -> the rule it sets (for the "every rule has a source" check).
-_FIELD_RULES = {
-    "formats": "format",
-    "max_bytes": "file_bytes",
-    "color_modes": "color_mode",
-    "min_side": "min_side",
-    "min_long_side": "min_long_side",
-    "max_side": "max_side",
-    "max_megapixels": "max_megapixels",
-    "aspect": "aspect",
-    "fill_min": "fill",
-    "center_tolerance": "centered",
-    "recommended_side": "recommended_side",
-    "zoom_side": "zoom_side",
-}
 
 
 class Preset(BaseModel):
@@ -115,9 +84,9 @@ class Preset(BaseModel):
     @classmethod
     def _known_rules(cls, value: Any) -> Any:
         names = value.keys() if isinstance(value, dict) else value
-        unknown = sorted(set(names) - set(RULE_NAMES))
+        unknown = sorted(set(names) - set(RULES))
         if unknown:
-            raise ValueError(f"unknown rule name(s) {', '.join(unknown)}; rules are: {', '.join(RULE_NAMES)}")
+            raise ValueError(f"unknown rule name(s) {', '.join(unknown)}; rules are: {', '.join(RULES)}")
         return value
 
     @field_validator("default_recipe")
@@ -130,11 +99,7 @@ class Preset(BaseModel):
 
     @model_validator(mode="after")
     def _every_rule_has_a_source(self) -> Preset:
-        missing = [rule for field, rule in _FIELD_RULES.items() if getattr(self, field) is not None and rule not in self.sources]
-        if self.background == "white" and "background" not in self.sources:
-            missing.append("background")
-        if self.prohibited and "prohibited" not in self.sources:
-            missing.append("prohibited")
+        missing = [rule.name for rule in rules_for(self) if rule.name not in self.sources]
         if missing:
             raise ValueError(f"sources: no source given for rule(s) {', '.join(missing)}; say where each rule comes from")
         for field in ("min_side", "min_long_side"):
@@ -173,35 +138,7 @@ class Preset(BaseModel):
 
     def rules_summary(self) -> dict[str, str]:
         """rule name -> the expected value in words (what ``product-studio presets`` prints)."""
-        out: dict[str, str] = {}
-        if self.formats is not None:
-            out["format"] = ", ".join(self.formats)
-        if self.max_bytes is not None:
-            out["file_bytes"] = f"<= {self.max_bytes:,} bytes"
-        if self.color_modes is not None:
-            out["color_mode"] = " or ".join(self.color_modes)
-        if self.min_side is not None:
-            out["min_side"] = f"both sides >= {self.min_side} px"
-        if self.min_long_side is not None:
-            out["min_long_side"] = f"longest side >= {self.min_long_side} px"
-        if self.max_side is not None:
-            out["max_side"] = f"longest side <= {self.max_side} px"
-        if self.max_megapixels is not None:
-            out["max_megapixels"] = f"<= {self.max_megapixels:g} MP"
-        if self.aspect is not None:
-            out["aspect"] = f"width/height = {self.aspect:g} (±{self.aspect_tolerance:.1%})"
-        if self.background == "white":
-            out["background"] = "pure white RGB 255,255,255"
-        if self.fill_min is not None:
-            out["fill"] = f"product's longest side >= {self.fill_min:.0%} of the canvas"
-        if self.center_tolerance is not None:
-            out["centered"] = f"product centred within {self.center_tolerance:.0%} of the canvas side"
-        out["recommended_side"] = f"longest side >= {self.recommended_side} px (advised)"
-        if self.zoom_side is not None:
-            out["zoom_side"] = f"longest side >= {self.zoom_side} px for zoom (advised)"
-        if self.prohibited:
-            out["prohibited"] = "no " + ", ".join(self.prohibited) + " (manual review)"
-        return out
+        return {rule.name: rule.summary(self) for rule in rules_for(self)}
 
 
 def _preset_dir() -> resources.abc.Traversable:

@@ -12,7 +12,8 @@ from product_studio.errors import UnsupportedFormatError
 from product_studio.imageio import load_image, save_image
 from product_studio.item import ImageItem
 from product_studio.marketplaces import check_file, check_image, fix_image, load_preset
-from product_studio.marketplaces.checks import WHITE_SHARE_MIN, border_whiteness, product_box
+from product_studio.marketplaces.measure import border_whiteness, product_box
+from product_studio.marketplaces.rules import WHITE_SHARE_MIN
 
 from marketplace_images import custom_preset, product_on_white, write
 

@@ -5,7 +5,8 @@ import yaml
 
 from product_studio.errors import PresetError
 from product_studio.marketplaces import Preset, list_presets, load_preset, preset_recipe
-from product_studio.marketplaces.presets import RULE_NAMES, parse_preset
+from product_studio.marketplaces.presets import parse_preset
+from product_studio.marketplaces.rules import RULES
 from product_studio.recipe import Recipe
 
 EXPECTED = {"amazon-main", "taobao-main", "tmall-main", "jd-main", "ebay", "shopify", "google-merchant"}
@@ -19,7 +20,7 @@ def test_all_presets_are_shipped():
 def test_preset_loads_with_sources_for_every_rule(name):
     p = load_preset(name)
     assert p.name == name and p.title and p.marketplace
-    assert set(p.sources) <= set(RULE_NAMES)
+    assert set(p.sources) <= set(RULES)
     for rule in p.rules_summary():
         if rule in ("recommended_side",) or p.sources.get(rule):
             continue

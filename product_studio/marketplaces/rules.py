@@ -1,0 +1,345 @@
+"""The compliance rules, each a small function registered by name; ``RULES`` lists them in report order.
+
+A rule has a name, a severity, a test of whether a preset sets it (``applies``), what it expects
+in words (``expected``; ``summary`` where ``product-studio presets`` words it otherwise), how its
+measured value reads in a table (``show``), and ``measure``: the image and its file against the
+preset. Every rule is measured on the pixels or the file, never guessed from a name:
+
+- background: the outer band (``measure.border_band``) must be exactly RGB 255,255,255 on at
+  least ``WHITE_SHARE_MIN`` (99.5%) of its pixels. JPEG decodes flat white to exactly 255 at
+  every quality, so a white background passes with room to spare; 0.5% lets a product or contact
+  shadow graze the edge in a few places, while an off-white, grey or gradient background (0%
+  exact) or a drawn border line (>= 10% of the band) fails. Transparent border pixels do not
+  count as white: the file has no white there.
+- fill: the product's bounding box (``measure.product_box``) against the canvas:
+  ``max(box_w / W, box_h / H)``; the share of the canvas covered by product pixels is reported next to it.
+- sides, aspect, megapixels, file bytes, format and colour mode from the decoded image and the file.
+- prohibited content (text, logos, watermarks ...) is listed as "manual review": passed is None.
+
+A rule is "required" unless the preset lists it under ``advice``; "manual" rules are for a person.
+A new rule is one ``@register_rule`` function here, and a preset field or two in ``presets.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+from ..item import ImageItem
+from .measure import border_whiteness, product_box
+
+WHITE_SHARE_MIN = 0.995
+NOT_MEASURED_FILE = "not measured: no file given (check the saved file)"
+NO_PRODUCT = "no product found: the image is all white"
+
+Severity = Literal["required", "advice", "manual"]
+
+# Pillow modes -> the colour model they hold.
+_MODE_FAMILY = {
+    "RGB": "RGB", "RGBA": "RGB", "RGBX": "RGB", "RGBa": "RGB", "P": "RGB", "PA": "RGB", "YCbCr": "RGB",
+    "CMYK": "CMYK", "LAB": "LAB", "HSV": "HSV",
+    "1": "grayscale", "L": "grayscale", "LA": "grayscale", "La": "grayscale", "I": "grayscale", "F": "grayscale",
+    "I;16": "grayscale", "I;16B": "grayscale", "I;16L": "grayscale", "I;16N": "grayscale",
+}
+
+
+@dataclass
+class RuleResult:
+    """One rule's outcome. passed: True/False when measured, None when not measured here."""
+
+    name: str
+    passed: bool | None
+    measured: Any
+    expected: str
+    message: str
+    severity: Severity = "required"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Subject:
+    """What the rules measure: an image, the preset (a ``presets.Preset``), and what is known of
+    the file the image came from or will be saved as (None: not known). The pixel measurements
+    are made once, by the first rule that asks."""
+
+    item: ImageItem
+    preset: Any
+    file_bytes: int | None = None
+    file_format: str | None = None
+    file_mode: str | None = None
+
+    @property
+    def size(self) -> str:
+        return f"{self.item.width}x{self.item.height}"
+
+    @property
+    def long_side(self) -> int:
+        return max(self.item.height, self.item.width)
+
+    @property
+    def short_side(self) -> int:
+        return min(self.item.height, self.item.width)
+
+    @cached_property
+    def whiteness(self) -> dict[str, Any]:
+        return border_whiteness(self.item.pixels, self.item.alpha)
+
+    @cached_property
+    def product(self) -> tuple[tuple[int, int, int, int] | None, float]:
+        """(the product's box or None when all is white, the share of the canvas it covers)."""
+        return product_box(self.item.pixels, self.item.alpha)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What ``measure`` finds; the rule adds its name, its severity and (unless given) its expected value."""
+
+    passed: bool | None
+    measured: Any
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    expected: str | None = None
+    name: str | None = None  # one rule may give several results ("prohibited: text", ...)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    measure: Callable[[Subject], Verdict | list[Verdict]]
+    applies: Callable[[Any], bool]
+    expected: Callable[[Any], str]
+    summary: Callable[[Any], str]
+    show: Callable[[Any, dict[str, Any]], str]
+    severity: Literal["required", "manual"]
+
+    def severity_in(self, preset: Any) -> Severity:
+        if self.severity == "manual":
+            return "manual"
+        return "advice" if self.name in preset.advice else "required"
+
+    def check(self, subject: Subject) -> list[RuleResult]:
+        found = self.measure(subject)
+        severity = self.severity_in(subject.preset)
+        return [
+            RuleResult(v.name or self.name, v.passed, v.measured, v.expected or self.expected(subject.preset), v.message,
+                       severity, dict(v.details))
+            for v in (found if isinstance(found, list) else [found])
+        ]
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register_rule(
+    name: str,
+    *,
+    applies: Callable[[Any], bool],
+    expected: Callable[[Any], str],
+    summary: Callable[[Any], str] | None = None,
+    show: Callable[[Any, dict[str, Any]], str] = lambda value, details: str(value),
+    severity: Literal["required", "manual"] = "required",
+) -> Callable[[Callable[[Subject], Verdict | list[Verdict]]], Callable[[Subject], Verdict | list[Verdict]]]:
+    """Register ``measure`` as the rule ``name``; reports list the rules in registration order."""
+
+    def register(measure: Callable[[Subject], Verdict | list[Verdict]]) -> Callable[[Subject], Verdict | list[Verdict]]:
+        if name in RULES:
+            raise ValueError(f"rule '{name}' is registered twice")
+        RULES[name] = Rule(name, measure, applies, expected, summary or expected, show, severity)
+        return measure
+
+    return register
+
+
+def rule_names() -> tuple[str, ...]:
+    return tuple(RULES)
+
+
+def rules_for(preset: Any) -> list[Rule]:
+    """The rules ``preset`` sets, in report order."""
+    return [rule for rule in RULES.values() if rule.applies(preset)]
+
+
+def format_measured(result: dict[str, Any]) -> str:
+    """A result's measured value in words (``RuleResult.to_dict()``): "98.50% white (max dev 3)", "800 px", "-"."""
+    value = result["measured"]
+    if value is None:
+        return "-"
+    rule = RULES.get(result["name"])
+    return rule.show(value, result["details"]) if rule else str(value)
+
+
+def _set(name: str) -> Callable[[Any], bool]:
+    """``applies`` for a rule that a preset field sets: the field is not null."""
+    return lambda preset: getattr(preset, name) is not None
+
+
+def _px(value: Any, details: dict[str, Any]) -> str:
+    return f"{value} px"
+
+
+def _ok(passed: bool, problem: str) -> str:
+    return "ok" if passed else problem
+
+
+# ---------------------------------------------------------------------------------------------
+# the file
+
+
+@register_rule("format", applies=_set("formats"), expected=lambda p: ", ".join(p.formats))
+def _format(s: Subject) -> Verdict:
+    if s.file_format is None:
+        return Verdict(None, None, NOT_MEASURED_FILE)
+    fmt = s.file_format.lower().replace("jpg", "jpeg")
+    ok = fmt in s.preset.formats
+    return Verdict(ok, fmt, _ok(ok, f"{fmt.upper()} is not accepted; save as {s.preset.formats[0].upper()}"))
+
+
+@register_rule("file_bytes", applies=_set("max_bytes"), expected=lambda p: f"<= {p.max_bytes:,} bytes",
+               show=lambda value, details: f"{value:,} B")
+def _file_bytes(s: Subject) -> Verdict:
+    if s.file_bytes is None:
+        return Verdict(None, None, NOT_MEASURED_FILE)
+    ok = s.file_bytes <= s.preset.max_bytes
+    return Verdict(ok, int(s.file_bytes), _ok(
+        ok, f"{s.file_bytes:,} bytes is over the cap; re-save as JPEG with a lower quality or a smaller size"))
+
+
+@register_rule("color_mode", applies=_set("color_modes"), expected=lambda p: " or ".join(p.color_modes))
+def _color_mode(s: Subject) -> Verdict:
+    mode = s.file_mode or "RGB"  # without a file, the decoded pixels (always RGB) are judged
+    family = _MODE_FAMILY.get(mode, mode)
+    ok = family in s.preset.color_modes
+    return Verdict(ok, family, _ok(ok, f"{family} (Pillow mode {mode}) is not accepted; convert to sRGB RGB"), {"mode": mode})
+
+
+# ---------------------------------------------------------------------------------------------
+# size and shape
+
+
+@register_rule("min_side", applies=_set("min_side"), expected=lambda p: f"both sides >= {p.min_side} px", show=_px)
+def _min_side(s: Subject) -> Verdict:
+    ok = s.short_side >= s.preset.min_side
+    return Verdict(ok, s.short_side, _ok(
+        ok, f"{s.size}: the shorter side is under {s.preset.min_side} px; use a larger source or upscale"))
+
+
+@register_rule("min_long_side", applies=_set("min_long_side"), expected=lambda p: f"longest side >= {p.min_long_side} px",
+               show=_px)
+def _min_long_side(s: Subject) -> Verdict:
+    ok = s.long_side >= s.preset.min_long_side
+    return Verdict(ok, s.long_side, _ok(
+        ok, f"{s.size}: the longest side is under {s.preset.min_long_side} px; use a larger source or upscale"))
+
+
+@register_rule("max_side", applies=_set("max_side"), expected=lambda p: f"longest side <= {p.max_side} px", show=_px)
+def _max_side(s: Subject) -> Verdict:
+    ok = s.long_side <= s.preset.max_side
+    return Verdict(ok, s.long_side, _ok(ok, f"{s.size}: shrink so the longest side is at most {s.preset.max_side} px"))
+
+
+@register_rule("max_megapixels", applies=_set("max_megapixels"), expected=lambda p: f"<= {p.max_megapixels:g} MP",
+               show=lambda value, details: f"{value:g} MP")
+def _max_megapixels(s: Subject) -> Verdict:
+    mp = s.item.width * s.item.height / 1e6
+    ok = mp <= s.preset.max_megapixels
+    return Verdict(ok, round(mp, 4), _ok(ok, f"{s.size} = {mp:.2f} MP; shrink the image"))
+
+
+@register_rule("aspect", applies=_set("aspect"), expected=lambda p: f"width/height = {p.aspect:g} (±{p.aspect_tolerance:.1%})",
+               show=lambda value, details: f"{value:.3f}")
+def _aspect(s: Subject) -> Verdict:
+    p = s.preset
+    ratio = s.item.width / s.item.height
+    ok = abs(ratio - p.aspect) <= p.aspect_tolerance * p.aspect
+    return Verdict(ok, round(ratio, 4), _ok(ok, f"{s.size} is not {p.aspect:g}:1; pad to a square canvas (fit_to_canvas)"))
+
+
+# ---------------------------------------------------------------------------------------------
+# pixels
+
+
+# Its report's expected value names the band measured; "pure white ..." is what `presets` prints.
+@register_rule("background", applies=lambda p: p.background == "white", expected=lambda p: "pure white RGB 255,255,255",
+               show=lambda value, details: f"{value:.2%} white (max dev {details['max_deviation']})")
+def _background(s: Subject) -> Verdict:
+    wb = s.whiteness
+    share = wb["exact_white_share"]
+    ok = share >= WHITE_SHARE_MIN
+    if ok:
+        message = "ok"
+    elif wb["transparent_share"] > 0:
+        message = f"{wb['transparent_share']:.1%} of the border is transparent; flatten on pure white (white_background)"
+    elif share == 0:
+        message = f"the border is not pure white anywhere (max deviation {wb['max_deviation']}); replace the background (white_background)"
+    else:
+        message = (f"only {share:.2%} of the {wb['band_px']} px border is exactly RGB 255 (max deviation "
+                   f"{wb['max_deviation']}); the product or a shadow touches the edge, or the background is off-white")
+    details = {"max_deviation": wb["max_deviation"], "transparent_share": round(wb["transparent_share"], 5), "band_px": wb["band_px"]}
+    expected = f">= {WHITE_SHARE_MIN:.1%} of a {wb['band_px']} px border exactly RGB 255"
+    return Verdict(ok, round(share, 5), message, details, expected=expected)
+
+
+@register_rule("fill", applies=_set("fill_min"), expected=lambda p: f"product's longest side >= {p.fill_min:.0%} of the canvas",
+               show=lambda value, details: f"{value:.1%} (area {details['area_share']:.1%})")
+def _fill(s: Subject) -> Verdict:
+    box, area = s.product
+    if box is None:
+        return Verdict(False, 0.0, NO_PRODUCT, {"area_share": 0.0, "box": None})
+    fill = max((box[2] - box[0]) / s.item.width, (box[3] - box[1]) / s.item.height)
+    ok = fill >= s.preset.fill_min
+    return Verdict(ok, round(fill, 4), _ok(
+        ok, f"the product spans {fill:.1%}; crop or scale it to at least {s.preset.fill_min:.0%} (fit_to_canvas)"),
+        {"area_share": round(area, 4), "box": list(box)})
+
+
+@register_rule("centered", applies=_set("center_tolerance"),
+               expected=lambda p: f"product box centre within {p.center_tolerance:.0%} of the canvas side of the centre",
+               summary=lambda p: f"product centred within {p.center_tolerance:.0%} of the canvas side",
+               show=lambda value, details: f"{value:.1%} off")
+def _centered(s: Subject) -> Verdict:
+    box, _ = s.product
+    if box is None:
+        return Verdict(False, None, NO_PRODUCT)
+    w, h = s.item.width, s.item.height
+    dx = abs((box[0] + box[2]) / 2 - w / 2) / w
+    dy = abs((box[1] + box[3]) / 2 - h / 2) / h
+    offset = max(dx, dy)
+    ok = offset <= s.preset.center_tolerance
+    return Verdict(ok, round(offset, 4), _ok(
+        ok, f"the product is off centre by {offset:.1%} of the canvas; centre it (fit_to_canvas)"),
+        {"dx": round(dx, 4), "dy": round(dy, 4), "box": list(box)})
+
+
+# ---------------------------------------------------------------------------------------------
+# advice (unless a preset says otherwise: ``Preset.advice``)
+
+
+@register_rule("recommended_side", applies=lambda p: True, expected=lambda p: f"longest side >= {p.recommended_side} px",
+               summary=lambda p: f"longest side >= {p.recommended_side} px (advised)", show=_px)
+def _recommended_side(s: Subject) -> Verdict:
+    side = s.preset.recommended_side
+    ok = s.long_side >= side
+    return Verdict(ok, s.long_side, _ok(ok, f"the longest side is {s.long_side} px; {side} px or more is advised"))
+
+
+@register_rule("zoom_side", applies=_set("zoom_side"), expected=lambda p: f"longest side >= {p.zoom_side} px",
+               summary=lambda p: f"longest side >= {p.zoom_side} px for zoom (advised)", show=_px)
+def _zoom_side(s: Subject) -> Verdict:
+    ok = s.long_side >= s.preset.zoom_side
+    return Verdict(ok, s.long_side, _ok(ok, f"under {s.preset.zoom_side} px the marketplace's zoom is off"))
+
+
+# ---------------------------------------------------------------------------------------------
+# what a person has to look at
+
+
+@register_rule("prohibited", applies=lambda p: bool(p.prohibited), expected=lambda p: "no " + ", ".join(p.prohibited),
+               summary=lambda p: "no " + ", ".join(p.prohibited) + " (manual review)", severity="manual")
+def _prohibited(s: Subject) -> list[Verdict]:
+    return [Verdict(None, None, "not measured here: manual review", expected=f"no {thing}", name=f"prohibited: {thing}")
+            for thing in s.preset.prohibited]
