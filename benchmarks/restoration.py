@@ -107,7 +107,7 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def denoise_tables(args: argparse.Namespace) -> str:
-    from product_studio.restore.denoise import denoise_cnn, load_denoiser
+    from product_studio.ops.denoise import denoise_cnn, load_denoiser
     from product_studio.vision.noise import estimate_noise_sigma
 
     model = load_denoiser(args.denoiser)
@@ -166,7 +166,7 @@ def denoise_tables(args: argparse.Namespace) -> str:
 
 
 def upscale_tables(args: argparse.Namespace) -> str:
-    from product_studio.restore.upscale import load_upscaler, upscale_image
+    from product_studio.ops.upscale import load_upscaler, upscale_image
 
     photos = {p.name: load_photo(p, max_side=args.max_side) for p in restoration_photos("eval")}
     out = [(f"Upscaling: {len(photos)} held-out photos, longer side {args.max_side}, input = photo shrunk with "
@@ -227,8 +227,8 @@ def write_pictures(args: argparse.Namespace) -> list[str]:
     """Before/after of each tool on a held-out sample (samples/coffee_cup.jpg and kite_blue_sky.jpg
     are crops of held-out photos)."""
     from product_studio.imageio import load_image
-    from product_studio.restore.denoise import denoise_cnn
-    from product_studio.restore.upscale import upscale_image
+    from product_studio.ops.denoise import denoise_cnn
+    from product_studio.ops.upscale import upscale_image
 
     written = []
     cup = load_image(REPO / "samples" / "coffee_cup.jpg").pixels

@@ -151,8 +151,7 @@ def denoise(
 ) -> None:
     from ..errors import UsageError
     from ..inputs import expand_inputs
-    from ..ops.denoise import denoise_nlm, resolve_denoise_method
-    from ..restore.denoise import DEFAULT_MAX_TILE_PIXELS, check_tile_cap, denoise_cnn, load_denoiser
+    from ..ops.denoise import DEFAULT_MAX_TILE_PIXELS, check_tile_cap, denoise_cnn, denoise_nlm, load_denoiser, resolve_denoise_method
     from ..vision.noise import estimate_noise_sigma
 
     if method not in {"auto", "cnn", "nlm"}:
@@ -190,8 +189,8 @@ def upscale(
 
     from ..errors import UsageError
     from ..inputs import expand_inputs
-    from ..restore.denoise import check_tile_cap
-    from ..restore.upscale import DEFAULT_MAX_TILE_PIXELS, factors_to_reach, upscale_alpha, upscale_image
+    from ..ops.denoise import check_tile_cap
+    from ..ops.upscale import DEFAULT_MAX_TILE_PIXELS, factors_to_reach, upscale_alpha, upscale_image
 
     if scale not in (2, 4):
         raise UsageError(f"--scale must be 2 or 4; got {scale}")

@@ -1,10 +1,20 @@
-"""Denoising: a noise-level estimate and non-local means, the classical baseline.
+"""Denoising: the learned CNN and non-local means, the classical baseline, both told the noise level.
+
+    clean = denoise_cnn(pixels)                      # noise level estimated from the image
+    clean = denoise_cnn(pixels, strength=0.8)        # smooth harder
+    clean = denoise_cnn(pixels, sigma=25)            # the noise std is known (0..255 levels)
 
 ``estimate_noise_sigma`` (``vision.noise``) measures the standard deviation of additive noise from the image
-itself; ``denoise_nlm`` sets OpenCV's non-local means filter strength from it, so one
-``strength`` setting suits clean and noisy photos alike. The ``denoise`` step's default method
-is the learned CNN (``product_studio.restore.denoise.denoise_cnn``, a U-Net told the same noise
-estimate) when its shipped weights load, else non-local means.
+itself, so one ``strength`` setting suits clean and noisy photos alike:
+
+- ``denoise_cnn``: the shipped network (``models/denoiser.py``, preset ``denoiser_unet``: a DRUNet-style
+  U-Net) is told the noise level; ``strength`` scales the level it is told: ``sigma_fed = 2 * strength *
+  sigma``, so 0.5 (the default) feeds the measured level (best PSNR), 1 twice that, and 0 returns the
+  image unchanged -- the same scale as non-local means. Any resolution runs in tiles of at most
+  ``max_tile_pixels`` (peak memory about 1 KB per tile pixel; the default 512x512 tile needs about 270 MB).
+- ``denoise_nlm``: OpenCV's non-local means, its filter strength set from the noise level.
+
+The ``denoise`` step's default method is the CNN when its shipped weights load, else non-local means.
 
 Speed: non-local means is slow -- about 1.4 s per megapixel on one core (the noise estimate
 itself takes about 10 ms per megapixel); the CNN's speed is in docs/restoration.md.
@@ -12,12 +22,16 @@ itself takes about 10 ms per megapixel); the CNN's speed is in docs/restoration.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 import cv2
 import numpy as np
 from pydantic import Field
 
+from ..errors import ModelError, UsageError
 from ..item import ImageItem, check_rgb
 from ..vision.noise import estimate_noise_sigma
 from .enhance import check_number
@@ -30,6 +44,10 @@ from .registry import OpOptions, register_op
 NLM_H_PER_SIGMA = 1.2
 CHROMA_H_SHARE = 1.0
 MIN_H = 0.5  # below this the filter would change nothing visible: skip it
+
+DENOISER_WEIGHTS = "denoiser_unet.safetensors"
+DEFAULT_MAX_TILE_PIXELS = 512 * 512
+MIN_SIGMA = 0.5  # levels: below this the network would change nothing visible
 
 
 def denoise_nlm(pixels: np.ndarray, *, strength: float = 0.5, sigma: float | None = None) -> np.ndarray:
@@ -58,6 +76,107 @@ def denoise_nlm(pixels: np.ndarray, *, strength: float = 0.5, sigma: float | Non
     return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
 
+# ---- the learned denoiser ---------------------------------------------------------------------------
+
+
+def denoiser_available() -> bool:
+    """Whether the shipped denoiser weights are installed and load."""
+    try:
+        load_denoiser()
+    except ModelError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=4)
+def load_denoiser(path: str | None = None):
+    """The denoiser network (eval mode), loaded once per process; ``path`` None = the shipped file."""
+    from ..models.registry import WEIGHTS_DIR, load_model, read_manifest
+
+    if path is None:
+        target = WEIGHTS_DIR / DENOISER_WEIGHTS
+        if DENOISER_WEIGHTS not in read_manifest().get("weights", {}) or not target.exists():
+            raise ModelError(
+                f"the denoiser weights {DENOISER_WEIGHTS} are not installed in {WEIGHTS_DIR}; reinstall "
+                "product-studio, train them with scripts/train_denoiser.py --ship, or use method 'nlm'"
+            )
+        path = str(target)
+    model = load_model(Path(path), expect_family="denoiser")
+    if model.config.channels != 3:
+        raise ModelError(f"{path} holds {model.model_name!r}, a denoiser for {model.config.channels} channels, not colour", path=str(path))
+    return model
+
+
+def denoise_cnn(
+    pixels: np.ndarray,
+    *,
+    strength: float = 0.5,
+    sigma: float | None = None,
+    model=None,
+    max_tile_pixels: int = DEFAULT_MAX_TILE_PIXELS,
+    flip_ensemble: bool | None = None,
+    bf16: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Denoise RGB HxWx3 uint8 ``pixels`` with the CNN; returns a new RGB uint8 array of the same size.
+
+    sigma: the noise std in levels (0..100), estimated with ``estimate_noise_sigma`` when None.
+    strength: 0..1, scales the level the network is told (0.5 = as measured; 0 = unchanged).
+    flip_ensemble: also denoise the mirror image and average the two (about +0.1 dB at sigma 25 on
+    the held-out photos, twice the time). bf16: run the convolutions in bfloat16 (half the time on
+    CPUs with bf16 instructions; -0.01 dB). None (the default) turns both on where
+    ``runtime.use_bf16`` says so (the CPU has bf16 instructions, or ``PRODUCT_STUDIO_BF16=1``),
+    where together they cost what one fp32 pass does and add 0.09 dB (docs/restoration.md), and
+    both off elsewhere, where emulated bf16 would be slower.
+    """
+    import torch
+
+    from ..models.padding import pad_to_multiple
+    from ..runtime import use_bf16
+    from ..vision.tiling import run_tiled
+
+    check_rgb(pixels)
+    strength = check_number("strength", strength, 0.0, 1.0)
+    if bf16 is None:
+        bf16 = use_bf16()
+    if flip_ensemble is None:
+        flip_ensemble = bf16
+    if sigma is None:
+        sigma = estimate_noise_sigma(pixels) if strength > 0.0 and min(pixels.shape[:2]) >= 3 else 0.0
+    else:
+        sigma = check_number("sigma", sigma, 0.0, 100.0)
+    fed = 2.0 * strength * sigma
+    if fed < MIN_SIGMA:
+        return pixels.copy()
+    if model is None:
+        model = load_denoiser()
+    level = fed / 255.0
+
+    d = model.config.multiple
+
+    def network(tile: torch.Tensor) -> torch.Tensor:
+        h, w = tile.shape[-2:]
+        tile = pad_to_multiple(tile, d)
+        # Padded to the network's grid first, so the mirrored pass keeps every pixel's place on the
+        # stride grid whatever the tile: tiled and one-piece results stay equal.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(tile, level).float()
+            if flip_ensemble:
+                out = (out + model(tile.flip(-1), level).float().flip(-1)) / 2
+        return out[..., :h, :w]
+
+    with torch.inference_mode():
+        out = run_tiled(pixels.astype(np.float32) / 255.0, network, max_tile_pixels=max_tile_pixels,
+                        overlap=model.config.receptive_radius + 4, align=d, progress=progress)
+    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def check_tile_cap(max_tile_pixels: int) -> int:
+    if not 64 * 64 <= int(max_tile_pixels) <= 64_000_000:
+        raise UsageError(f"max_tile_pixels must be between 4096 and 64000000; got {max_tile_pixels}")
+    return int(max_tile_pixels)
+
+
 class DenoiseOptions(OpOptions):
     strength: float = Field(0.5, ge=0.0, le=1.0, description="0 = unchanged, 0.5 = best PSNR, 1 = smooth twice as hard")
     method: Literal["auto", "cnn", "nlm"] = Field(
@@ -69,8 +188,6 @@ def resolve_denoise_method(method: str) -> str:
     """``auto`` -> ``cnn`` when the shipped denoiser loads, else ``nlm``; others unchanged."""
     if method != "auto":
         return method
-    from ..restore.denoise import denoiser_available
-
     return "cnn" if denoiser_available() else "nlm"
 
 
@@ -80,8 +197,6 @@ def denoise_step(item: ImageItem, options: DenoiseOptions) -> ImageItem:
     sigma = estimate_noise_sigma(item.pixels)
     method = resolve_denoise_method(options.method)
     if method == "cnn":
-        from ..restore.denoise import denoise_cnn, load_denoiser
-
         model = load_denoiser()
         pixels = denoise_cnn(item.pixels, strength=options.strength, sigma=sigma, model=model)
         label = f"{model.model_name}@{_sha_prefix(model)}"

@@ -113,7 +113,7 @@ def held_out():
 
 
 def test_cnn_is_the_default_method_and_beats_nlm_on_held_out_photos(held_out):
-    from product_studio.restore.denoise import denoise_cnn, denoiser_available
+    from product_studio.ops.denoise import denoise_cnn, denoiser_available
 
     assert denoiser_available(), "the shipped denoiser weights must load"
     clean, noisy = held_out
@@ -130,7 +130,7 @@ def test_cnn_is_the_default_method_and_beats_nlm_on_held_out_photos(held_out):
 
 
 def test_cnn_strength_zero_and_clean_images_are_left_unchanged(held_out):
-    from product_studio.restore.denoise import denoise_cnn
+    from product_studio.ops.denoise import denoise_cnn
 
     noisy = held_out[1]
     np.testing.assert_array_equal(denoise_cnn(noisy[0], strength=0.0), noisy[0])
@@ -145,7 +145,7 @@ def test_cnn_strength_zero_and_clean_images_are_left_unchanged(held_out):
 
 
 def test_cnn_tiles_give_the_untiled_result_on_an_odd_sized_image(held_out):
-    from product_studio.restore.denoise import denoise_cnn
+    from product_studio.ops.denoise import denoise_cnn
 
     noisy = np.pad(held_out[1][1][:, :101], ((0, 77), (0, 90), (0, 0)), mode="reflect")  # 205 x 191
     whole = denoise_cnn(noisy, sigma=25)
@@ -155,7 +155,7 @@ def test_cnn_tiles_give_the_untiled_result_on_an_odd_sized_image(held_out):
 
 
 def test_cnn_rejects_bad_input():
-    from product_studio.restore.denoise import denoise_cnn
+    from product_studio.ops.denoise import denoise_cnn
 
     with pytest.raises(UsageError, match="HxWx3"):
         denoise_cnn(np.zeros((8, 8), np.uint8))
@@ -166,7 +166,7 @@ def test_cnn_rejects_bad_input():
 @pytest.mark.parametrize("shape", [(2, 2), (2, 7), (1, 5), (5, 6)])
 def test_cnn_handles_images_thinner_than_its_stride_grid(shape):
     """Smaller than the U-Net's 4-px grid: padded by repeating the edge, not by reflection (which would fail)."""
-    from product_studio.restore.denoise import denoise_cnn
+    from product_studio.ops.denoise import denoise_cnn
 
     flat = np.full((*shape, 3), 100, np.uint8)
     out = denoise_cnn(flat, sigma=25)
@@ -176,7 +176,7 @@ def test_cnn_handles_images_thinner_than_its_stride_grid(shape):
 def test_cnn_default_precision_follows_the_cpu(held_out, monkeypatch):
     """bf16 and the mirrored pass are on by default only where the CPU has bf16 instructions
     (or where PRODUCT_STUDIO_BF16 says so)."""
-    from product_studio.restore.denoise import denoise_cnn
+    from product_studio.ops.denoise import denoise_cnn
     from product_studio.runtime import native_bf16
 
     noisy = held_out[1][0][:64, :64]

@@ -9,7 +9,7 @@ from product_studio.errors import RecipeError, UsageError
 from product_studio.item import ImageItem
 from product_studio.ops import apply_op, list_ops
 from product_studio.restore.data import downscale, eval_crops
-from product_studio.restore.upscale import factors_to_reach, upscale_image, upscaler_available
+from product_studio.ops.upscale import factors_to_reach, upscale_image, upscaler_available
 
 
 def psnr(a: np.ndarray, b: np.ndarray, border: int) -> float:
@@ -91,7 +91,7 @@ def test_upscale_step_rejects_bad_options():
 def test_a_weight_file_of_another_kind_or_scale_is_refused_with_a_clear_error():
     from product_studio.errors import ModelError
     from product_studio.models.registry import WEIGHTS_DIR
-    from product_studio.restore.upscale import load_upscaler
+    from product_studio.ops.upscale import load_upscaler
 
     with pytest.raises(ModelError, match="'fmnist_cnn', which is not an upscaler; give a file written by `product-studio train upscaler --scale 2`"):
         load_upscaler(2, str(WEIGHTS_DIR / "fmnist_cnn.safetensors"))

@@ -55,7 +55,7 @@ async def upscale(
         if min_side is None and min_long_side is None:
             factor = scale
         else:
-            from ...restore.upscale import factors_to_reach
+            from ...ops.upscale import factors_to_reach
 
             short, long = min(width, height), max(width, height)
             factor = max(
