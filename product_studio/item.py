@@ -35,6 +35,9 @@ class ImageItem:
     metadata: facts measured or carried along (original size, format, ICC source, results
         of understanding steps ...); JSON-serialisable values only.
     log: the steps applied so far.
+    step_model: the model (name and version) that the step which made this item ran, or None.
+        A step sets it; ``ops.apply_op`` moves it into that step's log entry. ``replace`` does
+        not carry it over, so it never outlives its step.
     """
 
     pixels: np.ndarray
@@ -42,6 +45,7 @@ class ImageItem:
     source: str = "<memory>"
     metadata: dict[str, Any] = field(default_factory=dict)
     log: list[StepRecord] = field(default_factory=list)
+    step_model: str | None = None
 
     def __post_init__(self) -> None:
         check_rgb(self.pixels, name="pixels")
@@ -57,7 +61,8 @@ class ImageItem:
         return int(self.pixels.shape[1])
 
     def replace(self, **changes: Any) -> ImageItem:
-        """A new item with some fields changed; the log and metadata are copied, not shared."""
+        """A new item with some fields changed; the log and metadata are copied, not shared, and
+        ``step_model`` starts empty unless given."""
         fields = {
             "pixels": self.pixels,
             "alpha": self.alpha,

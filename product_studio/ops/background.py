@@ -866,7 +866,7 @@ def remove_background_step(item: ImageItem, options: RemoveBackgroundOptions) ->
     out = item.replace(pixels=pixels, alpha=alpha)
     out.metadata["alpha_source"] = options.method
     if model is not None:
-        out.metadata["_model"] = model.label
+        out.step_model = model.label
     return out
 
 

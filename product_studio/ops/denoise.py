@@ -207,7 +207,7 @@ def denoise_step(item: ImageItem, options: DenoiseOptions) -> ImageItem:
     out.metadata["noise_sigma"] = round(sigma, 2)
     out.metadata["denoise_method"] = method
     if label:
-        out.metadata["_model"] = label
+        out.step_model = label
     return out
 
 

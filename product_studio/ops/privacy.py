@@ -857,7 +857,7 @@ def _text(item: ImageItem, options: PersonalTextOptions) -> tuple[ImageItem, str
 def blur_faces_step(item: ImageItem, options: FaceOptions) -> ImageItem:
     """Find faces (OpenCV cascades) and pixelate them beyond recovery."""
     out, model = _faces(item, method=options.method, strength=options.strength, min_size=options.min_size)
-    out.metadata["_model"] = model
+    out.step_model = model
     return out
 
 
@@ -865,7 +865,7 @@ def blur_faces_step(item: ImageItem, options: FaceOptions) -> ImageItem:
 def blur_personal_text_step(item: ImageItem, options: PersonalTextOptions) -> ImageItem:
     """Read the text (OCR) and blur phone numbers, e-mails, addresses and ID numbers."""
     out, model = _text(item, options)
-    out.metadata["_model"] = model
+    out.step_model = model
     return out
 
 
@@ -885,5 +885,5 @@ def anonymize_step(item: ImageItem, options: AnonymizeOptions) -> ImageItem:
     report = _privacy_report(out)
     out.metadata["privacy"] = report
     if models:
-        out.metadata["_model"] = " + ".join(models)
+        out.step_model = " + ".join(models)
     return out

@@ -667,5 +667,5 @@ def recolor_step(item: ImageItem, options: RecolorOptions) -> ImageItem:
     out = item.replace(pixels=recolor(item.pixels, plan.mask, color.rgb, keep=plan.keep, strength=options.strength))
     out.metadata["recolor"] = {**color.to_dict(), **plan.info}
     if plan.models:
-        out.metadata["_model"] = " + ".join(plan.models)
+        out.step_model = " + ".join(plan.models)
     return out

@@ -3,11 +3,19 @@
 Each op module registers its steps with ``@register_op(name, options=OptionsModel)``; the
 recipe schema, the CLI, the API and the batch engine all look them up here. A step is a
 function ``(item: ImageItem, options: OptionsModel) -> ImageItem``; ``apply_op`` validates
-the options, times the call and appends a ``StepRecord`` to the item's log.
+the options, times the call and appends a ``StepRecord`` to the item's log. A step that runs a
+model names it in the returned item's ``step_model`` (name and version), which goes into that
+record.
+
+The op modules are found, not listed: every public module of this package registers its steps
+when ``_load_all`` imports it, so a new op family is a new file here and nothing else.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,12 +100,16 @@ def apply_op(item: ImageItem, name: str, options: Mapping[str, Any] | OpOptions 
     parsed = spec.parse_options(options)
     with Timer() as timer:
         out = spec.function(item, parsed)
-    model = out.metadata.pop("_model", None)
+    model, out.step_model = out.step_model, None
     out.log.append(StepRecord(op=name, params=parsed.model_dump(mode="json"), seconds=round(timer.seconds, 4), model=model))
     return out
 
 
+@functools.cache
 def _load_all() -> None:
-    # Importing the op modules registers their steps; kept here so the registry has no
-    # hand-written list of names anywhere else.
-    from . import background, denoise, enhance, layout, privacy, recolor, repair, upscale  # noqa: F401
+    """Import every op module of this package (not this one, not private ``_`` ones): importing
+    one registers its steps. Found with pkgutil, so no list of modules is kept anywhere."""
+    package = importlib.import_module(__package__)
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name != "registry" and not module.name.startswith("_"):
+            importlib.import_module(f"{__package__}.{module.name}")

@@ -420,7 +420,7 @@ def _fill(item: ImageItem, mask: np.ndarray, method: InpaintMethod, radius: int,
     out.metadata["inpainted_pixels"] = int(np.count_nonzero(mask))
     out.metadata["inpaint_method"] = used
     if used == "learned":
-        out.metadata["_model"] = _model_label(load_inpainter())
+        out.step_model = _model_label(load_inpainter())
     return out
 
 
@@ -450,8 +450,8 @@ def repair_defects_step(item: ImageItem, options: RepairDefectsOptions) -> Image
     out.metadata["defect_pixels"] = int(np.count_nonzero(mask))
     out.metadata["defect_detector"] = detector
     if detector == "learned":
-        models = [_model_label(load_defect_detector()), out.metadata.get("_model")]
-        out.metadata["_model"] = " + ".join(m for m in models if m)
+        models = [_model_label(load_defect_detector()), out.step_model]
+        out.step_model = " + ".join(m for m in models if m)
     return out
 
 

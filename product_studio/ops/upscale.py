@@ -192,5 +192,5 @@ def upscale_step(item: ImageItem, options: UpscaleOptions) -> ImageItem:
     out.metadata["upscale_factor"] = math.prod(passes)
     out.metadata["upscale_method"] = method
     if models:
-        out.metadata["_model"] = "+".join(models)
+        out.step_model = "+".join(models)
     return out
