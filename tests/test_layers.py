@@ -22,7 +22,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("storage",),
     ("inputs", "runtime", "models"),
     ("vision",),
-    ("ops", "understand", "generate"),
+    ("ops", "understand"),
+    ("generate",),  # judges what it makes with understand's classifier
     ("recipe",),
     ("marketplaces",),
     ("pipeline",),
