@@ -343,6 +343,7 @@ def process_batch(
     command: str | None = None,
     runner: Callable[..., Iterator[tuple[int, FileResult]]] | None = None,
     engine: str = "local",
+    output_names: list[str | os.PathLike] | None = None,
 ) -> BatchReport:
     """Run ``recipe`` over ``inputs`` into ``out_dir`` with ``workers`` processes (default: cores).
 
@@ -356,6 +357,7 @@ def process_batch(
         ``runner(jobs, tasks, workers, ctx)`` yields ``(index, FileResult)`` as files finish; it
         must call ``_prepare(tasks, ctx)`` before any task may write and ``_record(task, result,
         ctx)`` for each result (the manifest protocol above). ``engine`` names it in the manifest.
+    output_names: each input's output path below ``out_dir`` (default: ``plan_outputs``'s names).
     """
     if not inputs:
         raise UsageError("nothing to process: no inputs")
@@ -368,7 +370,8 @@ def process_batch(
     if manifest is not None and storage.is_remote(out):
         raise UsageError("a job manifest needs a local (or shared) output folder; for an s3:// output run without one")
     start = time.perf_counter()
-    planned = plan_outputs(inputs, out, recipe.output.format)
+    planned = (plan_outputs(inputs, out, recipe.output.format) if output_names is None
+               else [(inp, Path(out) / name) for inp, name in zip(inputs, output_names, strict=True)])
     jobs = [
         (str(inp.path), str(inp.relative), recipe, str(out),
          dict(output_name=str(target.relative_to(out)), overwrite=overwrite, thumbnails=thumbnails, limits=limits, budget=budget))
