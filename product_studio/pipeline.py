@@ -36,7 +36,7 @@ from .ops.registry import apply_op, get_op
 from .recipe import OutputSpec, Recipe, Step, run_recipe
 
 __all__ = [
-    "Outcome", "OutputSpec", "Recipe", "Step", "check_recipe", "content_hash", "decode", "plan_recipe", "process",
+    "Outcome", "OutputSpec", "Recipe", "Step", "check_length", "check_output", "check_recipe", "content_hash", "decode", "plan_recipe", "process",
     "run_recipe", "source_side_limit",
 ]
 
@@ -83,10 +83,15 @@ def check_recipe(recipe: Recipe, limits: Limits) -> None:
     """What can be judged of a recipe before any image is read: its length, and an output that
     passes ``max_output_pixels`` whatever the input (``fit_to_canvas`` size 10000 with upscale
     ``always``). LimitError names the limit."""
-    if len(recipe.steps) > limits.max_steps:
-        raise LimitError(f"the recipe has {len(recipe.steps)} steps, over the limit of {limits.max_steps} steps per recipe; "
-                         "split the work or remove steps")
+    check_length(len(recipe.steps), limits)
     plan_recipe(recipe, (1, 1), limits, strict=False)  # the smallest input
+
+
+def check_length(steps: int, limits: Limits) -> None:
+    """LimitError when a recipe of ``steps`` steps is longer than ``limits.max_steps``."""
+    if steps > limits.max_steps:
+        raise LimitError(f"the recipe has {steps} steps, over the limit of {limits.max_steps} steps per recipe; "
+                         "split the work or remove steps")
 
 
 def plan_recipe(recipe: Recipe, size: tuple[int, int], limits: Limits, *, strict: bool = True) -> tuple[int, int]:

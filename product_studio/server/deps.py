@@ -9,7 +9,9 @@ from fastapi import Depends, HTTPException, Request, UploadFile
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
 from ..errors import PresetError, RecipeError
+from ..limits import Limits
 from ..marketplaces import list_presets
+from ..pipeline import check_length, check_recipe
 from ..recipe import Recipe
 from .work import Studio
 
@@ -50,7 +52,7 @@ def known_preset(name: str) -> str:
     return key
 
 
-def parse_recipe_field(recipe: str | None, preset: str) -> Recipe | None:
+def parse_recipe_field(recipe: str | None, preset: str, limits: Limits) -> Recipe | None:
     """The optional ``recipe`` form field: a JSON Recipe (same schema as the CLI's YAML). Its preset
     defaults to the ``preset`` field."""
     if recipe is None or not recipe.strip():
@@ -61,12 +63,17 @@ def parse_recipe_field(recipe: str | None, preset: str) -> Recipe | None:
         raise RecipeError(f"recipe: not valid JSON ({exc}); send a Recipe object as a JSON string") from None
     if not isinstance(data, dict):
         raise RecipeError("recipe: a recipe is a JSON object with 'steps' (and optionally 'name', 'preset', 'output')")
-    return client_recipe(Recipe.from_dict(data, source="recipe"), preset)
+    steps = data.get("steps")
+    if isinstance(steps, list):
+        check_length(len(steps), limits)  # a long recipe is refused before its steps are validated
+    return client_recipe(Recipe.from_dict(data, source="recipe"), preset, limits)
 
 
-def client_recipe(recipe: Recipe, preset: str) -> Recipe:
-    """A recipe from a client, made safe: checked against its own preset or ``preset`` (shipped presets
-    only), and no step option naming a file on the server (``mask_path`` ...): uploads carry masks."""
+def client_recipe(recipe: Recipe, preset: str, limits: Limits) -> Recipe:
+    """A recipe from a client, made safe: within the server's limits (steps, planned output pixels: 413
+    before any upload is decoded), checked against its own preset or ``preset`` (shipped presets only),
+    and no step option naming a file on the server (``mask_path`` ...): uploads carry masks."""
+    check_recipe(recipe, limits)
     for index, step in enumerate(recipe.steps):
         paths = [k for k, v in (step.model_extra or {}).items() if k.endswith("_path") and v is not None]
         if paths:

@@ -6,13 +6,14 @@
 - ``CpuLimiter``: image work runs in a pool of ``cpu_slots`` threads; at most
   ``max_concurrency`` requests may be admitted (running or waiting) -- one more is answered 429
   with Retry-After at once; a request whose work does not finish within ``request_timeout_s``
-  is answered 504 (work not started is dropped; started work finishes in its thread, so timeouts
-  never let more work run than there are slots).
+  is answered 504 (work not started is dropped; started work is told to stop through its cancel
+  event, which ``pipeline.process`` reads between steps, so its slot is freed at the next step).
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -21,6 +22,21 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 T = TypeVar("T")
+
+_slot = threading.local()
+
+
+def current_cancel() -> threading.Event | None:
+    """In a CPU slot: the event that is set when the request that runs there timed out or went away."""
+    return getattr(_slot, "cancel", None)
+
+
+def _in_slot(cancel: threading.Event, fn: Callable[..., T], *args: Any) -> T:
+    _slot.cancel = cancel
+    try:
+        return fn(*args)
+    finally:
+        _slot.cancel = None
 
 
 class BodyTooLarge(HTTPException):
@@ -121,17 +137,20 @@ class CpuLimiter:
         if self.admitted >= self.max_concurrency:
             raise TooBusy(self.retry_after_s)
         self.admitted += 1
+        cancel = threading.Event()
         try:
-            future = self.pool.submit(fn, *args)
+            future = self.pool.submit(_in_slot, cancel, fn, *args)
             waiter = asyncio.wrap_future(future)
             try:
                 done, _ = await asyncio.wait({waiter}, timeout=self.timeout_s)
-            except BaseException:  # the client went away: drop the work if it has not started
+            except BaseException:  # the client went away: drop the work if it has not started, else stop it
                 future.cancel()
+                cancel.set()
                 waiter.add_done_callback(_swallow)
                 raise
             if not done:
-                future.cancel()  # not started yet: never runs; started: finishes in its slot
+                future.cancel()  # not started yet: never runs; started: stops at its next step
+                cancel.set()
                 waiter.add_done_callback(_swallow)
                 raise WorkTimeout(self.timeout_s)
             return waiter.result()

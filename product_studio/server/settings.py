@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(25 * MB, gt=0, description="request body cap, counted on the stream (413)")
     max_pixels: int = Field(40_000_000, gt=0, description="pixel cap per image, checked before decoding (413)")
+    max_output_pixels: int = Field(40_000_000, gt=0, description="pixel cap of any image a recipe makes, checked before "
+                                                                 "the work starts (413)")
+    max_recipe_steps: int = Field(32, ge=1, le=1000, description="steps in one recipe (413 above)")
     request_timeout_s: float = Field(120.0, gt=0, description="longest wait for a request's image work (504)")
     max_concurrency: int = Field(32, ge=1, description="image requests admitted at once, running or waiting (429 above)")
     cpu_slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="image requests computed at once")

@@ -1,10 +1,12 @@
-"""The image work behind the routes, run in worker threads: decode with limits, run a recipe,
-encode, check, store the files and the result row. Shared by the request routes and the job runner."""
+"""The image work behind the routes, run in worker threads: ``pipeline.process`` (decode within the
+server's limits, the recipe, encode, check), then the files and the result row stored. Shared by the
+request routes and the job runner."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,20 +14,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import StudioError
-from ..imageio import encode_image, load_image
+from ..imageio import load_image, sniff_format
+from ..limits import Limits
 from ..marketplaces import check_image, load_preset
-from ..recipe import Recipe, run_recipe
+from ..pipeline import Outcome, process
+from ..recipe import Recipe
 from ..store import BlobStore, Database, decide, new_id, tune_recipe, variant_of
 from ..store import repository as repo
 from ..store.models import Result
-from .limits import CpuLimiter
+from .limits import CpuLimiter, current_cancel
 from .settings import Settings
 
 log = logging.getLogger("product_studio.server")
 
 INPUT_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "tiff": ".tif", "bmp": ".bmp", "gif": ".gif", "heif": ".heic"}
+OUTPUT_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".tif": "image/tiff",
                  ".bmp": "image/bmp", ".gif": "image/gif", ".heic": "image/heic"}
+# An output in the upload's own format where it can be one; TIFF, BMP and GIF keep their pixels exactly in
+# PNG; HEIC becomes JPEG (as the CLI does).
+SAME_FORMAT = {"jpeg": "jpeg", "png": "png", "webp": "webp", "heif": "jpeg"}
+
+
+def output_format_like(data: bytes) -> str:
+    """The output format that keeps an upload's kind (judged by its magic bytes; PNG when unknown)."""
+    return SAME_FORMAT.get(sniff_format(data[:64]) or "", "png")
 
 
 @dataclass
@@ -62,10 +75,17 @@ class Studio:
         with self._defaults_lock:
             self._defaults.clear()
 
+    @functools.cached_property
+    def limits(self) -> Limits:
+        """The limits every image request and job runs under (``pipeline.process`` enforces them)."""
+        s = self.settings
+        return Limits(max_input_pixels=s.max_pixels, max_input_bytes=s.max_upload_bytes, max_output_pixels=s.max_output_pixels,
+                      max_steps=s.max_recipe_steps, seconds_per_file=s.request_timeout_s)
+
     # --- work (call from a worker thread)
 
     def decode(self, data: bytes, name: str):
-        return load_image(data, name=name, max_pixels=self.settings.max_pixels, max_bytes=self.settings.max_upload_bytes)
+        return load_image(data, name=name, max_pixels=self.limits.max_input_pixels, max_bytes=self.limits.max_input_bytes)
 
     def check_bytes(self, data: bytes, name: str, preset: str) -> dict[str, Any]:
         chosen = load_preset(preset)
@@ -73,6 +93,43 @@ class Studio:
         report = check_image(item, chosen, file_bytes=len(data), file_format=item.metadata["source_format"],
                              file_mode=item.metadata.get("source_mode"))
         return report.to_dict()
+
+    def run(self, data: bytes, *, name: str, recipe: Recipe) -> Outcome:
+        """``pipeline.process`` under the server's limits; stopped between steps once its request timed out."""
+        return process(data, recipe, self.limits, name=name, cancel=current_cancel())
+
+    def store(
+        self,
+        outcome: Outcome,
+        *,
+        name: str,
+        recipe: Recipe,
+        kind: str = "process",
+        upload: bytes | None = None,
+        result_id: str | None = None,
+        job_id: str | None = None,
+        position: int | None = None,
+    ) -> Result:
+        """Store an outcome's output (and ``upload``, the input, when given) and its result row."""
+        rid = result_id or new_id()
+        source_format = outcome.source.metadata["source_format"]
+        try:
+            input_path = self.blobs.put(rid, f"input{INPUT_EXTENSIONS[source_format]}", upload) if upload is not None else None
+            output_path = self.blobs.put(rid, f"output{OUTPUT_EXTENSIONS[outcome.format]}", outcome.data)
+            final = outcome.item
+            return repo.add_result(
+                self.db,
+                id=rid, kind=kind, status="done", job_id=job_id, position=position, input_name=name,
+                preset=recipe.preset, recipe=recipe.resolved(), recipe_hash=recipe.hash,
+                ops=[s.op for s in final.log], models=outcome.models, variant=variant_of(recipe), steps=outcome.steps,
+                input_path=str(input_path) if input_path is not None else None, input_format=source_format,
+                input_width=outcome.source.width, input_height=outcome.source.height,
+                output_path=str(output_path), output_format=outcome.format, output_width=final.width, output_height=final.height,
+                output_bytes=len(outcome.data), compliance=outcome.compliance, passed=outcome.passed, seconds=outcome.seconds,
+            )
+        except BaseException:
+            shutil.rmtree(self.blobs.folder(rid), ignore_errors=True)
+            raise
 
     def process_bytes(
         self,
@@ -85,34 +142,10 @@ class Studio:
         job_id: str | None = None,
         position: int | None = None,
     ) -> Result:
-        """Decode, run ``recipe``, encode, check against ``recipe.preset``, store files and the row."""
-        start = time.perf_counter()
-        rid = result_id or new_id()
-        item = self.decode(data, name)
-        final = run_recipe(item, recipe)
-        out = recipe.output
-        encoded, _quality = encode_image(final, format=out.format, quality=out.quality, max_bytes=out.max_bytes)
-        compliance = None
-        if recipe.preset:
-            decoded = load_image(encoded, name=f"{name} (output)", max_pixels=max(self.settings.max_pixels, final.width * final.height))
-            compliance = check_image(decoded, load_preset(recipe.preset), file_bytes=len(encoded), file_format=out.format,
-                                     file_mode=decoded.metadata.get("source_mode")).to_dict()
-        in_ext = INPUT_EXTENSIONS[item.metadata["source_format"]]
-        out_ext = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}[out.format]
-        input_path = self.blobs.put(rid, f"input{in_ext}", data)
-        output_path = self.blobs.put(rid, f"output{out_ext}", encoded)
-        return repo.add_result(
-            self.db,
-            id=rid, kind=kind, status="done", job_id=job_id, position=position, input_name=name,
-            preset=recipe.preset, recipe=recipe.resolved(), recipe_hash=recipe.hash,
-            ops=[s.op for s in final.log], models=sorted({s.model for s in final.log if s.model}),
-            variant=variant_of(recipe), steps=[s.to_dict() for s in final.log],
-            input_path=str(input_path), input_format=item.metadata["source_format"],
-            input_width=item.width, input_height=item.height,
-            output_path=str(output_path), output_format=out.format, output_width=final.width, output_height=final.height,
-            output_bytes=len(encoded), compliance=compliance, passed=None if compliance is None else bool(compliance["passed"]),
-            seconds=round(time.perf_counter() - start, 4),
-        )
+        """Run ``recipe`` on an upload (``run``) and store the upload, the output and the row (``store``)."""
+        outcome = self.run(data, name=name, recipe=recipe)
+        return self.store(outcome, name=name, recipe=recipe, kind=kind, upload=data, result_id=result_id, job_id=job_id,
+                          position=position)
 
 
 def result_dict(result: Result) -> dict[str, Any]:

@@ -225,3 +225,23 @@ def test_settings_from_the_environment(monkeypatch, tmp_path):
 def test_web_page_is_served(client):
     r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("recipe", "fragment"),
+    [
+        ({"steps": [{"op": "fit_to_canvas", "size": 10000, "upscale": "always"}]}, "would make a 10000x10000 image (100.0 MP), over the output limit of 40 MP"),
+        ({"steps": [{"op": "upscale", "scale": 4}] * 3}, "step 2 (upscale) would make a 12800x9600 image"),
+        ({"steps": [{"op": "trim"}] * 5000}, "5000 steps, over the limit of 32 steps per recipe"),
+    ],
+    ids=["canvas-10000", "upscale-x4-thrice", "5000-steps"],
+)
+def test_process_refuses_a_recipe_over_the_limits_before_any_work(client, settings, recipe, fragment):
+    """Every route runs pipeline.process under the server's Limits: a recipe posted to /v1/process cannot
+    outgrow them (it used to make a 100 MP PNG), and nothing is decoded, run or stored for it."""
+    photo = encode(np.full((600, 800, 3), 200, np.uint8), "PNG")
+    r = client.post("/v1/process", files=upload(photo, "p.png"), data={"preset": "amazon-main", "recipe": json.dumps(recipe)})
+    assert r.status_code == 413 and fragment in r.json()["detail"]
+    as_json = client.post("/v1/process/json", json={"image_base64": base64.b64encode(photo).decode(), "recipe": recipe})
+    assert as_json.status_code == 413 and fragment in as_json.json()["detail"]
+    assert not [p for p in (settings.data_dir / "blobs").rglob("*") if p.is_file()]

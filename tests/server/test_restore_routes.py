@@ -10,7 +10,7 @@ from conftest import encode  # tests/server/conftest.py
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from product_studio.restore.data import eval_crops
+from product_studio.train.restoration_data import eval_crops
 from product_studio.server import Settings, create_app
 
 
@@ -70,6 +70,6 @@ def test_upscale_by_scale_and_by_minimum(client, clean):
 
 
 def test_upscale_refuses_an_output_above_the_pixel_cap(tmp_path, clean):
-    with TestClient(create_app(Settings(data_dir=tmp_path / "d", max_pixels=100_000))) as c:
+    with TestClient(create_app(Settings(data_dir=tmp_path / "d", max_output_pixels=100_000))) as c:
         r = c.post("/v1/upscale", files=upload(encode(clean, "PNG")), data={"scale": "4"})
-    assert r.status_code == 413 and "limit" in r.text
+    assert r.status_code == 413 and "512x512" in r.text and "output limit of 0.1 MP" in r.text

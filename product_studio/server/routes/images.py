@@ -78,7 +78,7 @@ async def process(
     studio: Studio = Depends(get_studio),
 ) -> dict[str, Any]:
     data, name = await read_upload(file)
-    chosen = parse_recipe_field(recipe, preset)
+    chosen = parse_recipe_field(recipe, preset, studio.limits)
     return await _process(studio, data, name, chosen, preset)
 
 
@@ -86,7 +86,7 @@ async def process(
 async def process_json(body: ProcessJSON, studio: Studio = Depends(get_studio)) -> dict[str, Any]:
     if (body.image_base64 is None) == (body.image_url is None):
         raise UsageError("give exactly one of image_base64 and image_url")
-    chosen = client_recipe(body.recipe, body.preset) if body.recipe is not None else None
+    chosen = client_recipe(body.recipe, body.preset, studio.limits) if body.recipe is not None else None
     if body.image_url is not None:
         if not studio.settings.allow_url_fetch:
             raise HTTPException(403, "fetching image URLs is off on this server (allow_url_fetch); upload the file instead")

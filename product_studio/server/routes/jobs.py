@@ -27,7 +27,7 @@ async def create_job(
     settings = studio.settings
     if len(files) > settings.max_job_files:
         raise HTTPException(413, f"{len(files)} files is over the limit of {settings.max_job_files} per job; split the batch")
-    chosen = parse_recipe_field(recipe, preset)
+    chosen = parse_recipe_field(recipe, preset, studio.limits)
     preset_name = known_preset(preset)
     uploads = []
     for index, upload in enumerate(files):

@@ -14,19 +14,13 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
 from ...errors import UsageError
-from ...imageio import encode_image
 from ...recipe import Recipe
 from ...store import new_id
-from ...store import repository as repo
 from ..deps import get_studio, read_upload, require_api_key
-from ..work import INPUT_EXTENSIONS, Studio, result_dict
+from ..work import Studio, output_format_like, result_dict
 from .images import ResultOut
 
 router = APIRouter(prefix="/v1", tags=["recolor"], dependencies=[Depends(require_api_key)])
-
-# Formats kept as they are; TIFF, BMP and GIF keep their pixels exactly in PNG; HEIC becomes JPEG (as the CLI does).
-OUTPUT_FORMAT = {"jpeg": "jpeg", "png": "png", "webp": "webp", "heif": "jpeg"}
-OUTPUT_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 
 
 class VariantOut(BaseModel):
@@ -65,54 +59,39 @@ async def recolor(
     targets = parse_colors(colors)  # a bad colour is a 400 before the upload is decoded
     data, name = await read_upload(file)
     mask_data = await read_upload(mask, "mask") if mask is not None else None
+    options = {"region": region, "text": text, "logos": logos, "strength": strength, "method": method}
 
     def work() -> dict[str, Any]:
-        from ...ops.background import mask_to_alpha
-        from ...ops.recolor import prepare_recolor, recolor_item
-
         start = time.perf_counter()
-        item = studio.decode(data, name)
-        user_mask = None
-        if mask_data is not None:
-            mask_item = studio.decode(*mask_data)
-            user_mask = mask_to_alpha(mask_item.rgba() if mask_item.alpha is not None else mask_item.pixels,
-                                      (item.height, item.width), name=f"mask {mask_data[1]}")
-        plan = prepare_recolor(item.pixels, alpha=item.alpha, mask=user_mask, method=method, region=region, text=text, logos=logos)
-        source_format = item.metadata["source_format"]
-        fmt = OUTPUT_FORMAT.get(source_format, "png")
-        variants = []
-        for target, variant in zip(targets, recolor_item(item, targets, plan, strength=strength)):
-            recipe = Recipe.from_dict({
-                "name": "recolor",
-                "steps": [{"op": "recolor", "color": target.text, "region": region, "text": text, "logos": logos,
-                           "strength": strength, "method": method}],
-                "output": {"format": fmt},
-            })
-            encoded, _quality = encode_image(variant, format=fmt)
-            rid = new_id()
-            try:
-                input_path = studio.blobs.put(rid, f"input{INPUT_EXTENSIONS[source_format]}", data)
-                output_path = studio.blobs.put(rid, f"output{OUTPUT_EXTENSIONS[fmt]}", encoded)
-                result = repo.add_result(
-                    studio.db,
-                    id=rid, kind="recolor", status="done", input_name=name, recipe=recipe.resolved(), recipe_hash=recipe.hash,
-                    ops=[s.op for s in variant.log], models=sorted({s.model for s in variant.log if s.model}),
-                    steps=[s.to_dict() for s in variant.log],
-                    input_path=str(input_path), input_format=source_format, input_width=item.width, input_height=item.height,
-                    output_path=str(output_path), output_format=fmt, output_width=variant.width, output_height=variant.height,
-                    output_bytes=len(encoded), seconds=variant.log[-1].seconds,
-                )
-            except BaseException:
-                shutil.rmtree(studio.blobs.folder(rid), ignore_errors=True)
-                raise
-            variants.append({"color": target.text, "hex": target.hex, "rgb": list(target.rgb), "result": result_dict(result)})
-        info = plan.info
-        return {
-            "input_name": name, "mask_source": info["mask_source"], "region": info["region"], "product_pixels": info["product_pixels"],
-            "text_lines": info.get("text_lines"), "logos": info.get("logos"), "variants": variants,
-            "seconds": round(time.perf_counter() - start, 4),
-        }
+        if mask_data is None:
+            return _variants(studio, data, name, targets, options, None, start)
+        stored = studio.blobs.put(new_id(), "mask.png", mask_data[0])  # a 0600 plain copy while encryption is on
+        try:
+            with studio.blobs.readable(stored) as mask_path:
+                return _variants(studio, data, name, targets, options, str(mask_path), start)
+        finally:
+            shutil.rmtree(stored.parent, ignore_errors=True)
 
     if not targets:
         raise UsageError("no colour given; for example colors=red,navy,#2e8b57")
     return await studio.limiter.run(work)
+
+
+def _variants(studio: Studio, data: bytes, name: str, targets: list[Any], options: dict[str, Any], mask_path: str | None,
+              start: float) -> dict[str, Any]:
+    """One ``pipeline.process`` run per colour (a one-step recipe, the CLI's), each stored as its own result;
+    the product's mask, text and logos are found once (the recolor op keeps its analysis of the last image)."""
+    fmt = output_format_like(data)
+    variants, info = [], {}
+    for target in targets:
+        recipe = Recipe.from_dict({"name": "recolor", "steps": [{"op": "recolor", "color": target.text, **options,
+                                                                 "mask_path": mask_path}], "output": {"format": fmt}})
+        outcome = studio.run(data, name=name, recipe=recipe)
+        info = outcome.item.metadata["recolor"]
+        result = studio.store(outcome, name=name, recipe=recipe, kind="recolor", upload=data)
+        variants.append({"color": target.text, "hex": target.hex, "rgb": list(target.rgb), "result": result_dict(result)})
+    return {
+        "input_name": name, "mask_source": info["mask_source"], "region": info["region"], "product_pixels": info["product_pixels"],
+        "text_lines": info.get("text_lines"), "logos": info.get("logos"), "variants": variants,
+        "seconds": round(time.perf_counter() - start, 4),
+    }

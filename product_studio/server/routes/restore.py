@@ -8,8 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
-from ...errors import ImageTooLargeError, UsageError
-from ...imageio import image_size
+from ...errors import UsageError
 from ...recipe import Recipe
 from ..deps import get_studio, read_upload, require_api_key
 from ..work import Studio, result_dict
@@ -50,31 +49,5 @@ async def upscale(
     step: dict[str, Any] = {"op": "upscale", "scale": scale, "method": method, "min_side": min_side, "min_long_side": min_long_side}
     recipe = Recipe.from_dict({"name": "upscale", "steps": [step], "output": {"format": format}})
 
-    def work() -> dict[str, Any]:
-        width, height = image_size(data, name=name)
-        if min_side is None and min_long_side is None:
-            factor = scale
-        else:
-            from ...ops.upscale import factors_to_reach
-
-            short, long = min(width, height), max(width, height)
-            factor = max(
-                _prod(factors_to_reach(short, min_side) if min_side else []),
-                _prod(factors_to_reach(long, min_long_side) if min_long_side else []),
-            )
-        limit = studio.settings.max_pixels
-        if width * height * factor * factor > limit:
-            raise ImageTooLargeError(
-                f"x{factor} would make {width * factor}x{height * factor} pixels, above this server's limit of "
-                f"{limit:,}; send a smaller image or a lower scale", path=name,
-            )
-        return result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="upscale"))
-
-    return await studio.limiter.run(work)
-
-
-def _prod(values: list[int]) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
+    # The output's size is bounded before any work by the server's limits (pipeline.process: max_output_pixels).
+    return await studio.limiter.run(lambda: result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="upscale")))
