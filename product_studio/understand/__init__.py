@@ -1,1 +1,4 @@
-"""Understanding products: classification (and later OCR, attributes, descriptions, search)."""
+"""Understanding products: classification, attributes, listing text (describe), entities and search.
+
+The perception they build on (OCR, colours, segmentation, the noise estimate) lives in ``vision/``.
+"""
