@@ -29,7 +29,8 @@ def test_a_fresh_process_finds_the_steps_of_every_op_module():
         "    importlib.import_module('product_studio.ops.' + name)\n"
         "print(json.dumps([found, sorted(_REGISTRY)]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, timeout=300, check=True)
+    args = [sys.executable, "-c", code, *modules]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=True)
     found, everything = json.loads(done.stdout)
     assert found == everything
     assert {"fit_to_canvas", "white_background", "denoise", "upscale", "recolor", "anonymize", "inpaint"} <= set(found)
