@@ -40,9 +40,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from product_studio.ops.background import composite_on_color, cut_out
+from product_studio.ops.background import composite_on_color
 from product_studio.ops.layout import resize_rgba
 from product_studio.runtime import load_u2netp, predict_saliency_320
+from product_studio.vision.segmentation import cut_out
 
 CLIPART_ROOT = Path("/usr/share/openclipart/png")
 KINDS = ("scene photo", "gradient", "studio")

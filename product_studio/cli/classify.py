@@ -59,7 +59,7 @@ def classify(
         try:
             item = load_image(f.path)
             if not no_cut_out and item.alpha is None:
-                from ..ops.background import segment_product
+                from ..vision.segmentation import segment_product
 
                 item = item.replace(alpha=segment_product(item.pixels))
             top = classify_item(item, top_k=top_k, model=model, cut_out=not no_cut_out)

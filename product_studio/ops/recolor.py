@@ -565,12 +565,12 @@ def prepare_recolor(
 ) -> RecolorPlan:
     """Find the product's mask and what to leave alone, once per photo.
 
-    The mask is ``mask`` (a user's mask: any form ``background.mask_to_alpha`` takes), else
-    ``alpha`` (an image with transparency), else the cut-out (``background.segment_product``
+    The mask is ``mask`` (a user's mask: any form ``vision.segmentation.mask_to_alpha`` takes), else
+    ``alpha`` (an image with transparency), else the cut-out (``vision.segmentation.segment_product``
     with ``method``). text: OCR the photo and keep the glyphs; logos: keep detected logos.
     OperationError when no product is found.
     """
-    from .background import mask_to_alpha, segment_product
+    from ..vision.segmentation import mask_to_alpha, segment_product
 
     check_rgb(pixels)
     if region not in ("all", "dominant"):
@@ -658,7 +658,7 @@ def recolor_step(item: ImageItem, options: RecolorOptions) -> ImageItem:
     """Recolour the product (shading and texture kept; background, text and logos unchanged)."""
     mask = None
     if options.mask_path:
-        from .background import load_mask
+        from ..vision.segmentation import load_mask
 
         mask = load_mask(options.mask_path, (item.height, item.width))
     plan = prepare_recolor(item.pixels, alpha=item.alpha, mask=mask, method=options.method, region=options.region,

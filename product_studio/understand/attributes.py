@@ -14,7 +14,7 @@
   outside the product (a band around the product is left out, so its soft edge does not count).
 
 The product mask is the item's alpha when it has one (an RGBA input or a ``remove_background``
-step before), otherwise U²-Net-p's map (``ops.background.segment_product``), or GrabCut when the
+step before), otherwise U²-Net-p's map (``vision.segmentation.segment_product``), or GrabCut when the
 model is not installed. Every result also lands in ``item.metadata["attributes"]`` (JSON values).
 What could not be measured is named in ``notes`` with the reason; nothing raises for a missing
 optional part (OCR, classifier) unless it was asked for explicitly through ``fields``.
@@ -189,7 +189,7 @@ def product_mask(item: ImageItem, *, segment: str = "auto") -> tuple[np.ndarray 
         return item.alpha, "alpha", notes
     if segment == "none":
         return None, "none", notes
-    from ..ops.background import segment_product
+    from ..vision.segmentation import segment_product
 
     mask = None
     source = segment
@@ -416,9 +416,9 @@ def extract_attributes(
         pixels = item.pixels
         if transparent and mask is not None:
             # what lies under a transparent background is arbitrary: judge the product on white
-            from ..ops.background import composite_on_color
+            from ..vision.matting import composite_over
 
-            pixels = composite_on_color(item.pixels, item.alpha)
+            pixels = composite_over(item.pixels, item.alpha, np.full_like(item.pixels, 255))
         attrs.quality = assess_quality(pixels, mask, with_brisque=with_brisque)
     if "background" in wanted:
         attrs.background = classify_background(small, small_mask, transparent=transparent)

@@ -39,7 +39,7 @@ def to_fashion_mnist(item: ImageItem, *, size: int = FMNIST_SIZE, cut_out: bool 
     """The photo as a Fashion-MNIST image: size×size uint8, the product light on black.
 
     Uses the item's alpha when it already has one; otherwise cuts the product out with
-    ``product_studio.ops.background`` (``method``: u2netp, grabcut). ``cut_out=False`` keeps the
+    ``product_studio.vision.segmentation`` (``method``: u2netp, grabcut). ``cut_out=False`` keeps the
     whole frame (for images already on a plain background).
     """
     import cv2
@@ -75,7 +75,7 @@ def to_fashion_mnist(item: ImageItem, *, size: int = FMNIST_SIZE, cut_out: bool 
 
 
 def _cut_out_alpha(item: ImageItem, method: str) -> np.ndarray:
-    from ..ops.background import segment_product
+    from ..vision.segmentation import segment_product
 
     return segment_product(item.pixels, method=method)
 

@@ -67,7 +67,7 @@ async def classify(
         model = load_default_classifier()
         item = studio.decode(data, name)
         if cut_out and item.alpha is None:  # cut out once: the heat map reuses the same mask
-            from ...ops.background import segment_product
+            from ...vision.segmentation import segment_product
 
             item = item.replace(alpha=segment_product(item.pixels))
         top = classify_item(item, top_k=top_k, model=model, cut_out=cut_out)
