@@ -13,7 +13,9 @@ sys.path.insert(0, str(REPO))
 
 from product_studio import load_image
 from product_studio.understand.attributes import extract_attributes
-from product_studio.understand.describe import ListingFields, describe
+from product_studio.marketplaces import load_preset
+from product_studio.understand.describe import describe
+from product_studio.understand.listing_rules import ListingFields
 
 PRESETS = ("taobao-main", "amazon-main")
 # What a seller would type for each sample (none of these photos shows a brand; "Northpeak" is a
@@ -41,7 +43,8 @@ def section(name: str) -> list[str]:
     lines.append("Seller's fields: " + ", ".join(f"{k}={v if isinstance(v, str) else ','.join(v)}" for k, v in fields.items()) + ".")
     lines.append("")
     for preset in PRESETS:
-        listings = describe(attrs, ListingFields.from_dict(fields), preset=preset)
+        rule = load_preset(preset).title_rule()
+        listings = describe(attrs, ListingFields.from_dict(fields), title_rule=rule, preset=preset)
         for lang in ("zh", "en"):
             li = listings[lang]
             lines.append(f"**{preset} · {lang}** — title ({li.title_length}/{li.title_limit} {li.title_unit}):  ")

@@ -61,10 +61,11 @@ def describe(
     from ..inputs import expand_inputs
     from ..marketplaces.presets import load_preset
     from ..understand.attributes import extract_attributes
-    from ..understand.describe import ListingFields, LLMConfig
     from ..understand.describe import describe as describe_listing
+    from ..understand.listing_rules import ListingFields
+    from ..understand.llm_client import LLMConfig
 
-    load_preset(preset)  # a bad preset is a usage error before any work
+    loaded = load_preset(preset)  # a bad preset is a usage error before any work
     langs = tuple(split_list(lang))
     seller = ListingFields(
         brand=brand,
@@ -78,14 +79,14 @@ def describe(
         colors=split_list(colors),
     )
     llm = LLMConfig(url=llm_url, model=llm_model, api_key=llm_key or os.environ.get(LLM_KEY_ENV)) if llm_url else None
-    describe_listing(None, seller, preset=preset, langs=langs)  # checks the languages up front
+    describe_listing(None, seller, title_rule=loaded.title_rule(), preset=loaded.name, langs=langs)  # checks the languages up front
     files = expand_inputs(inputs)
     results: list[dict[str, Any]] = []
     for f in files:
         try:
             item = load_image(f.path)
             attrs = extract_attributes(item, fields=split_list(fields) or None, segment=segment)
-            listings = describe_listing(attrs, seller, preset=preset, langs=langs, llm=llm)
+            listings = describe_listing(attrs, seller, title_rule=loaded.title_rule(), preset=loaded.name, langs=langs, llm=llm)
             results.append(
                 {
                     "input": str(f.path),

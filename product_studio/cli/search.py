@@ -65,6 +65,7 @@ def index(
     json_out: bool = JsonOption,
 ) -> None:
     from ..inputs import expand_inputs
+    from ..marketplaces.presets import load_preset
     from ..understand.search import build_index
 
     files = expand_inputs(inputs)
@@ -77,7 +78,7 @@ def index(
     built = build_index(
         [f.path for f in files],
         output,
-        preset=preset,
+        title_rule=load_preset(preset).title_rule(),
         fields=_fields(fields),
         reuse=not rebuild,
         on_error=on_error,

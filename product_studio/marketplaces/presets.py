@@ -31,12 +31,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import PresetError, RecipeError
 from ..recipe import Recipe
+from ..understand.listing_rules import TitleRule
 from .rules import RULES, rules_for
 
 FileFormat = Literal["jpeg", "png", "webp", "tiff", "bmp", "gif", "heif"]
 ColorMode = Literal["RGB", "CMYK", "grayscale"]
 
 _FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff", "heic": "heif"}
+
+
+class ListingTitle(BaseModel):
+    """The marketplace's rule for a listing title (what ``describe`` drafts)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_length: int = Field(ge=1, description="the hard limit")
+    unit: Literal["bytes", "chars"] = Field(
+        description="chars, or bytes: a non-ASCII character counts 2, an ASCII one 1 (as Taobao counts)"
+    )
+    target: int | None = Field(None, ge=1, description="the length a draft aims at (a recommendation below the limit)")
+    brand_first: bool = Field(True, description="the brand leads the title")
+    source: str = Field(min_length=1, description="where the rule comes from")
+
+    @model_validator(mode="after")
+    def _target_within_the_limit(self) -> ListingTitle:
+        if self.target is not None and self.target > self.max_length:
+            raise ValueError(f"target ({self.target}) is above max_length ({self.max_length})")
+        return self
 
 
 class Preset(BaseModel):
@@ -69,6 +90,9 @@ class Preset(BaseModel):
     prohibited: tuple[str, ...] = Field((), description="content not allowed; reported for manual review")
     advice: tuple[str, ...] = Field(
         ("recommended_side", "zoom_side"), description="rules reported but not counted in pass/fail"
+    )
+    listing_title: ListingTitle | None = Field(
+        None, description="the listing title's limit; null: that of the shipped preset of the same marketplace"
     )
     sources: dict[str, tuple[str, ...]] = Field(description="rule name -> where the rule comes from")
     default_recipe: dict[str, Any] = Field(alias="recipe", description="the Recipe that makes an image comply")
@@ -135,6 +159,18 @@ class Preset(BaseModel):
         if self.min_long_side is not None:
             step["min_long_side"] = self.min_long_side
         return [step]
+
+    def title_rule(self) -> TitleRule | None:
+        """The rule ``describe`` fits titles to: this preset's ``listing_title``, else that of the
+        shipped preset of the same marketplace; None when no preset knows the marketplace."""
+        if self.listing_title is not None:
+            return TitleRule(self.marketplace, **self.listing_title.model_dump())
+        key = self.marketplace.strip().lower()
+        for name in list_presets():
+            shipped = _load_packaged(name)
+            if shipped.listing_title is not None and shipped.marketplace.strip().lower() == key:
+                return shipped.title_rule()
+        return None
 
     def rules_summary(self) -> dict[str, str]:
         """rule name -> the expected value in words (what ``product-studio presets`` prints)."""

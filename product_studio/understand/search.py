@@ -53,6 +53,7 @@ import numpy as np
 
 from ..errors import ModelError, StudioError, UsageError
 from ..item import ImageItem, check_rgb
+from .listing_rules import TitleRule
 
 INDEX_VERSION = 1
 INDEX_FILE = "index.json"
@@ -222,17 +223,18 @@ def make_record(
     *,
     path: str,
     sha256: str | None = None,
-    preset: str = "amazon-main",
+    title_rule: TitleRule | None = None,
     fields: Iterable[str] | None = None,
     listing_fields: dict[str, Any] | None = None,
     segment: str = "auto",
 ) -> dict[str, Any]:
-    """Everything the index keeps about one image (without its embedding)."""
+    """Everything the index keeps about one image (without its embedding). title_rule: the
+    marketplace's, for the drafted titles (``load_preset(name).title_rule()``); None: the default."""
     from .attributes import extract_attributes
     from .describe import describe
 
     attrs = extract_attributes(item, fields=fields, segment=segment)
-    listings = describe(attrs, listing_fields, preset=preset)
+    listings = describe(attrs, listing_fields, title_rule=title_rule)
     text = attrs.text
     seller = listing_fields or {}
     return {
@@ -254,7 +256,7 @@ def build_index(
     paths: Iterable[str | os.PathLike],
     out_dir: str | os.PathLike,
     *,
-    preset: str = "amazon-main",
+    title_rule: TitleRule | None = None,
     fields: Iterable[str] | None = None,
     reuse: bool = True,
     segment: str = "auto",
@@ -265,9 +267,10 @@ def build_index(
     """Index image files into ``out_dir``; files that fail are passed to ``on_error`` (else raised).
 
     reuse: keep the records (and embeddings) of files already in an index there whose sha256 is
-    unchanged. fields: which attributes to measure (see ``extract_attributes``).
-    listing_fields: the seller's fields per file (a dict keyed by path as given, or a function
-    of the path), used for the titles; a reused record keeps the fields it was built with.
+    unchanged. fields: which attributes to measure (see ``extract_attributes``). title_rule: as
+    for ``make_record``. listing_fields: the seller's fields per file (a dict keyed by path as
+    given, or a function of the path), used for the titles; a reused record keeps the fields it
+    was built with.
     """
     from ..imageio import load_image
 
@@ -294,7 +297,7 @@ def build_index(
             item = load_image(path)
             seller = listing_fields(label) if callable(listing_fields) else (listing_fields or {}).get(label)
             records.append(
-                make_record(item, path=label, sha256=sha, preset=preset, fields=fields, listing_fields=seller, segment=segment)
+                make_record(item, path=label, sha256=sha, title_rule=title_rule, fields=fields, listing_fields=seller, segment=segment)
             )
             vectors.append(None)
             if progress:

@@ -93,6 +93,7 @@ def test_text_read_on_the_photo_feeds_brand_and_model_into_the_title():
     from PIL import Image as PILImage
     from PIL import ImageDraw, ImageFont
 
+    from product_studio.marketplaces import load_preset
     from product_studio.understand.describe import describe
 
     font_path = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
@@ -113,7 +114,7 @@ def test_text_read_on_the_photo_feeds_brand_and_model_into_the_title():
             pytest.skip(f"OCR not available: {exc}")
         raise
     assert "Nike" in attrs.text.brands and "QD-3310" in attrs.text.models
-    listing = describe(attrs, {"category": "sneakers"}, preset="taobao-main", langs="zh")["zh"]
+    listing = describe(attrs, {"category": "sneakers"}, title_rule=load_preset("taobao-main").title_rule(), langs="zh")["zh"]
     assert listing.title.startswith("Nike") and "QD-3310" in listing.title
 
 

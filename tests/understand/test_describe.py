@@ -10,7 +10,11 @@ import pytest
 from product_studio.errors import UsageError
 from product_studio.understand.attributes import Attributes
 from product_studio.vision.colors import ColorShare
-from product_studio.understand.describe import ListingFields, LLMConfig, describe, fit_title, title_length, title_rule
+from product_studio.marketplaces import load_preset
+from product_studio.understand.describe import describe as describe_listing
+from product_studio.understand.listing_rules import DEFAULT_RULE, ListingFields, title_length
+from product_studio.understand.listing_text import fit_title
+from product_studio.understand.llm_client import LLMConfig
 
 LONG = ListingFields(
     brand="Nike",
@@ -23,6 +27,17 @@ LONG = ListingFields(
     keywords=["breathable", "lightweight", "running", "non-slip", "casual", "outdoor", "durable", "travel",
               "gift", "vintage", "minimalist", "hiking", "shock absorbing", "wide fit", "sports"],
 )
+
+
+def title_rule(preset: str):
+    return load_preset(preset).title_rule()
+
+
+def describe(attributes, fields=None, *, preset: str | None = None, **kwargs):
+    """``describe`` with a preset's title rule, as the command and the route call it."""
+    if preset is None:
+        return describe_listing(attributes, fields, **kwargs)
+    return describe_listing(attributes, fields, title_rule=title_rule(preset), preset=preset, **kwargs)
 
 
 def measured(category="Sneaker", prob=0.93) -> Attributes:
@@ -212,3 +227,46 @@ def test_llm_failures_fall_back_to_the_draft(endpoint, status, content, reason):
 def test_llm_unreachable_falls_back():
     out = describe(measured(), LONG, preset="amazon-main", langs="en", llm=LLMConfig(url="http://127.0.0.1:9", timeout=2))["en"]
     assert out.source == "draft" and "LLM polishing failed" in out.warnings[-1]
+
+
+# ----------------------------------------------------------------------------------------------
+# the title rules come from the marketplace presets
+
+
+def test_title_rules_are_the_presets():
+    expected = {  # preset: (max_length, unit, target, brand_first)
+        "taobao-main": (60, "bytes", None, True), "tmall-main": (60, "bytes", None, True), "jd-main": (90, "bytes", None, True),
+        "amazon-main": (200, "chars", 80, True), "ebay": (80, "chars", None, True),
+        "google-merchant": (150, "chars", 70, True), "shopify": (255, "chars", 70, False),
+    }
+    for name, values in expected.items():
+        rule = title_rule(name)
+        assert (rule.max_length, rule.unit, rule.target, rule.brand_first) == values and rule.source
+        assert rule.marketplace == load_preset(name).marketplace
+
+
+def test_a_user_preset_without_a_title_rule_takes_its_marketplaces(tmp_path):
+    import yaml
+
+    data = load_preset("taobao-main").model_dump(mode="json", by_alias=True)
+    data.update(name="my-shop", marketplace="taobao", listing_title=None)
+    path = tmp_path / "my-shop.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert load_preset(path).title_rule() == title_rule("taobao-main")
+    data.update(marketplace="Etsy")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert load_preset(path).title_rule() is None
+    listing = describe_listing(None, {"category": "sneakers"}, title_rule=None, preset="my-shop", langs="en")["en"]
+    assert (listing.marketplace, listing.title_max, listing.title_limit, listing.preset) == ("generic", 200, 80, "my-shop")
+    assert DEFAULT_RULE.limit == 80
+
+
+def test_a_title_rule_target_above_its_limit_is_refused():
+    from product_studio.errors import PresetError
+    from product_studio.marketplaces.presets import parse_preset
+    import yaml
+
+    data = load_preset("amazon-main").model_dump(mode="json", by_alias=True)
+    data["listing_title"]["target"] = 300
+    with pytest.raises(PresetError, match="target"):
+        parse_preset(yaml.safe_dump(data))

@@ -195,15 +195,17 @@ async def describe(
     studio: Studio = Depends(get_studio),
 ) -> dict[str, Any]:
     # No LLM polishing here: the CLI's --llm-url would let a client make the server call any URL.
-    from ...understand.describe import ListingFields
+    from ...marketplaces import load_preset
     from ...understand.describe import describe as describe_listing
+    from ...understand.listing_rules import ListingFields
 
     data, name = await read_upload(file)
     preset_name = known_preset(preset)
+    rule = load_preset(preset_name).title_rule()
     langs = tuple(_split(lang))
     seller = ListingFields(brand=brand, model=model, category=category, material=material, gender=gender, season=season,
                            sizes=_split(sizes), keywords=_split(keywords), colors=_split(colors))
-    describe_listing(None, seller, preset=preset_name, langs=langs)  # bad languages are a 400 before any work
+    describe_listing(None, seller, title_rule=rule, preset=preset_name, langs=langs)  # bad languages are a 400 before any work
 
     def work() -> dict[str, Any]:
         from ...understand.attributes import extract_attributes
@@ -211,7 +213,7 @@ async def describe(
         start = time.perf_counter()
         item = studio.decode(data, name)
         attrs = extract_attributes(item, fields=_split(fields) or None, segment=segment)
-        listings = describe_listing(attrs, seller, preset=preset_name, langs=langs)
+        listings = describe_listing(attrs, seller, title_rule=rule, preset=preset_name, langs=langs)
         return {
             "input_name": name,
             "preset": preset_name,
