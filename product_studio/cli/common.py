@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 
 from ..errors import StudioError, UsageError
+from ..marketplaces.presets import default_preset_name
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -20,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 JsonOption = typer.Option(False, "--json", help="Print one machine-readable JSON document on stdout; progress and logs go to stderr.")
 OutputDirOption = typer.Option(..., "-o", "--output", help="Folder the outputs are written to (created if missing).")
 OverwriteOption = typer.Option(False, "--overwrite", help="Replace existing outputs (never the inputs unless they are the same path and you ask).")
-PresetOption = typer.Option("amazon-main", "--preset", "-p", help="Marketplace preset; `product-studio presets` lists them.")
+PresetOption = typer.Option(default_preset_name(), "--preset", "-p", help="Marketplace preset; `product-studio presets` lists them.")
 
 # Shared by the `train ...` commands.
 RunFolderOption = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots (rerunning with it resumes).")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..marketplaces.presets import default_preset_name
 from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, info, print_json
 
 IndexOption = typer.Option(..., "--index", "-i", help="The index folder written by `product-studio index`.")
@@ -59,7 +60,7 @@ FieldsOption = typer.Option(
 def index(
     inputs: list[str] = typer.Argument(..., help="Image files, folders or globs."),
     output: Path = typer.Option(..., "-o", "--output", help="Index folder (created if missing)."),
-    preset: str = typer.Option("amazon-main", "--preset", "-p", help="Preset whose title rule drafts the indexed titles."),
+    preset: str = typer.Option(default_preset_name(), "--preset", "-p", help="Preset whose title rule drafts the indexed titles."),
     fields: str | None = FieldsOption,
     rebuild: bool = typer.Option(False, "--rebuild", help="Measure every file again, even unchanged ones."),
     json_out: bool = JsonOption,

@@ -69,6 +69,7 @@ class Preset(BaseModel):
     title: str = Field(description="one line for people: which marketplace and which image")
     marketplace: str = Field(description="marketplace name, e.g. Amazon")
     description: str = ""
+    default: bool = Field(False, description="the preset used where none is named (exactly one shipped preset)")
     background: Literal["white", "none"] = Field(
         "none", description="white: the border must be exactly RGB 255,255,255; none: not checked"
     )
@@ -194,6 +195,15 @@ def _load_packaged(name: str) -> Preset:
     if preset.name != name:
         raise PresetError(f"preset file {name}.yaml says name: {preset.name}; the name must match the file name")
     return preset
+
+
+@functools.cache
+def default_preset_name() -> str:
+    """The shipped preset marked ``default: true``: the one commands and routes use when none is named."""
+    marked = [name for name in list_presets() if _load_packaged(name).default]
+    if len(marked) != 1:
+        raise PresetError(f"exactly one shipped preset must say default: true; {len(marked)} do ({', '.join(marked) or 'none'})")
+    return marked[0]
 
 
 def parse_preset(text: str, *, source: str = "preset") -> Preset:

@@ -128,3 +128,10 @@ def test_format_aliases_are_normalised():
     data["formats"] = ["JPG", "tif", "heic"]
     data["sources"]["format"] = ["test"]
     assert Preset.model_validate(data).formats == ("jpeg", "tiff", "heif")
+
+
+def test_one_shipped_preset_is_the_default():
+    from product_studio.marketplaces.presets import default_preset_name
+
+    assert default_preset_name() == "amazon-main"
+    assert [name for name in list_presets() if load_preset(name).default] == ["amazon-main"]
