@@ -258,3 +258,15 @@ def test_default_recipe_fixes_a_photo(tmp_path, name):
     report = check_file(saved.path, preset)
     assert report.passed, report.failed
     assert report.rule("background").measured == 1.0
+
+
+def test_the_registry_lists_every_rule_once_in_report_order():
+    from product_studio.marketplaces.rules import RULES, format_measured, rules_for
+
+    report = check_image(item(product_on_white(800, 0.9)), "jd-main")
+    names = [r.name.partition(":")[0] for r in report.rules]  # "prohibited: text" is the rule prohibited
+    assert list(dict.fromkeys(names)) == [rule.name for rule in rules_for(load_preset("jd-main"))]
+    assert set(names) <= set(RULES) and names.count("prohibited") == len(load_preset("jd-main").prohibited) > 0
+    assert list(load_preset("jd-main").rules_summary()) == [rule.name for rule in rules_for(load_preset("jd-main"))]
+    shown = {r.name: format_measured(r.to_dict()) for r in report.rules}
+    assert shown["min_side"] == "800 px" and shown["background"].endswith("white (max dev 0)") and shown["format"] == "-"
