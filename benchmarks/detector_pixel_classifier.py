@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from restoration_repair import TOLERANCE, _table  # noqa: E402
 
-from product_studio.restore.defects import add_defects, detection_counts, scores_from_counts  # noqa: E402
-from product_studio.restore.repair_data import TRAIN_DENSITY, benchmark_set, training_photos, validation_set  # noqa: E402
+from product_studio.train.defects import add_defects  # noqa: E402
+from product_studio.train.metrics import detection_counts, scores_from_counts  # noqa: E402
+from product_studio.train.repair_data import TRAIN_DENSITY, benchmark_set, training_photos, validation_set  # noqa: E402
 
 SIDES = (384, 512, 768)
 PER_PHOTO = 2500  # defect pixels (at most), random clean pixels and edge-drawn clean pixels per damaged photo
@@ -101,7 +102,7 @@ def _scores(probabilities: list[np.ndarray], samples: list, cut: float) -> Any:
 
 
 def _best_cut(probabilities: list[np.ndarray], samples: list) -> tuple[float, float]:
-    from product_studio.restore.repair_training import best_threshold
+    from product_studio.train.defect_detector import best_threshold
 
     cut, scores = best_threshold(probabilities, [s.mask for s in samples], tolerance=TOLERANCE, thresholds=CUTS)
     return cut, scores["f1"]
@@ -118,7 +119,7 @@ def main() -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from product_studio.ops.repair import load_defect_detector
-    from product_studio.restore.repair_training import predict_probability
+    from product_studio.train.defect_detector import predict_probability
 
     torch.set_num_threads(2)
     cv2.setNumThreads(2)

@@ -1,5 +1,5 @@
 """Restoration benchmark: the learned denoiser and upscalers against classical baselines, on the
-held-out photographs only (``product_studio.restore.data.restoration_photos("eval")``: astronaut,
+held-out photographs only (``product_studio.train.restoration_data.restoration_photos("eval")``: astronaut,
 coffee, flower, colorful_cups, kite, path; never seen in training).
 
 Denoising (``--only denoise``): each held-out photo is shrunk to ``--max-side`` and centre-cropped
@@ -20,7 +20,7 @@ photos; seconds per megapixel are wall time on one thread (``torch.set_num_threa
 
 Upscaling (``--only upscale``): each held-out photo shrunk to ``--max-side``, cropped to a multiple
 of 4, is the high-resolution truth; the input is that image shrunk x2 or x4 with the antialiased
-bicubic filter the upscalers were trained with (``restore.data.downscale``). Rows: bicubic and
+bicubic filter the upscalers were trained with (``train.restoration_data.downscale``). Rows: bicubic and
 Lanczos (OpenCV) and ours; PSNR/SSIM on RGB with a border of ``scale`` pixels left out.
 
 Repair (``--only repair``): the table of ``benchmarks/restoration_repair.py`` when that file exists.
@@ -49,7 +49,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from product_studio.restore.data import (
+from product_studio.train.metrics import psnr
+from product_studio.train.restoration_data import (
     center_crop,
     downscale,
     eval_crops,
@@ -60,13 +61,6 @@ from product_studio.restore.data import (
 )
 
 NLM_GRID = (0.6, 0.8, 1.0, 1.2)  # h / sigma tried for non-local means
-
-
-def psnr(a: np.ndarray, b: np.ndarray, border: int = 0) -> float:
-    if border:
-        a, b = a[border:-border, border:-border], b[border:-border, border:-border]
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
 
 
 def ssim(a: np.ndarray, b: np.ndarray, border: int = 0) -> float:
@@ -186,7 +180,7 @@ def upscale_tables(args: argparse.Namespace) -> str:
                 big, s = timed(upscale_image, low, scale=scale, method=method, model=model if method == "cnn" else None)
                 key = "ours" if method == "cnn" else method
                 seconds[key] += s
-                scores[key].append((psnr(big, truth, scale), ssim(big, truth, scale)))
+                scores[key].append((psnr(big, truth, border=scale), ssim(big, truth, scale)))
         for key, label in (("bicubic", "bicubic (OpenCV)"), ("lanczos", "Lanczos-4 (OpenCV)"), ("ours", f"ours ({model.model_name})")):
             p = np.mean([v[0] for v in scores[key]])
             s = np.mean([v[1] for v in scores[key]])
@@ -246,8 +240,8 @@ def write_pictures(args: argparse.Namespace) -> list[str]:
     bicubic = upscale_image(low, scale=4, method="bicubic")
     ours = upscale_image(low, scale=4)
     nearest = cv2.resize(low, (256, 256), interpolation=cv2.INTER_NEAREST)
-    panels = [_label(nearest, "input 64x64 (x4)"), _label(bicubic, f"bicubic ({psnr(bicubic, truth, 4):.1f} dB)"),
-              _label(ours, f"ours ({psnr(ours, truth, 4):.1f} dB)"), _label(truth, "original")]
+    panels = [_label(nearest, "input 64x64 (x4)"), _label(bicubic, f"bicubic ({psnr(bicubic, truth, border=4):.1f} dB)"),
+              _label(ours, f"ours ({psnr(ours, truth, border=4):.1f} dB)"), _label(truth, "original")]
     target = REPO / "docs" / "images" / "restore_upscale.png"
     _save(target, panels)
     written.append(str(target))

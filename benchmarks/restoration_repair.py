@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/restoration_repair.py            # both tables, markdown
     .venv/bin/python benchmarks/restoration_repair.py --figures  # also docs/images/repair_*.png
 
-The set: the held-out photographs of ``restore.data`` (``EVAL_NAMES``: astronaut, coffee, flower,
+The set: the held-out photographs of ``train.restoration_data`` (``EVAL_NAMES``: astronaut, coffee, flower,
 colorful_cups, kite, path), shrunk to 512 px on the longer side, each damaged twice (seeds 0 and 1)
-with ``restore.defects.add_defects`` at density 2.0 (scratches, stains and dust). None of these
+with ``train.defects.add_defects`` at density 2.0 (scratches, stains and dust). None of these
 photos is used in training (the models train on the other photos; their threshold and epoch are
 chosen on further training-split photos: four for the shipped detector, two for the inpainter).
 
@@ -47,8 +47,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from product_studio.restore.defects import KINDS, detection_counts, psnr_in_mask, scores_from_counts
-from product_studio.restore.repair_data import EVAL_DENSITY, EVAL_SEEDS, EVAL_SIDE, benchmark_set, damaged_set, grow
+from product_studio.train.defects import KINDS
+from product_studio.train.metrics import detection_counts, psnr, scores_from_counts
+from product_studio.train.repair_data import EVAL_DENSITY, EVAL_SEEDS, EVAL_SIDE, benchmark_set, damaged_set, grow
 
 TOLERANCE = 2
 
@@ -155,7 +156,7 @@ def repair_rows(samples: list, inpainter: Any = None, detector: Any = None) -> l
             out = fill(s.damaged, hole)
             seconds += time.perf_counter() - started
             mp += _megapixels(s.damaged)
-            values.append(psnr_in_mask(out, s.clean, hole))
+            values.append(psnr(out, s.clean, mask=hole))
         rows.append({"method": name, "psnr_mask": float(np.mean(values)), "seconds_per_mp": seconds / mp})
     if inpainter is not None:
         from product_studio.ops.repair import classical_defects
@@ -175,9 +176,9 @@ def repair_rows(samples: list, inpainter: Any = None, detector: Any = None) -> l
                 out = fill(s.damaged, found) if found.any() else s.damaged.copy()
                 seconds += time.perf_counter() - started
                 mp += _megapixels(s.damaged)
-                values.append(psnr_in_mask(out, s.clean, grow(s.mask)))
+                values.append(psnr(out, s.clean, mask=grow(s.mask)))
             rows.append({"method": name, "psnr_mask": float(np.mean(values)), "seconds_per_mp": seconds / mp})
-    rows.append({"method": "(not repaired)", "psnr_mask": float(np.mean([psnr_in_mask(s.damaged, s.clean, grow(s.mask)) for s in samples])),
+    rows.append({"method": "(not repaired)", "psnr_mask": float(np.mean([psnr(s.damaged, s.clean, mask=grow(s.mask)) for s in samples])),
                  "seconds_per_mp": 0.0})
     return rows
 
@@ -187,7 +188,7 @@ def watermark_rows(inpainter: Any = None) -> list[dict[str, Any]]:
     letters, each method fills them. PSNR inside the mask against the photo without the caption,
     and how many photos OCR still reads the caption on afterwards."""
     from product_studio.ops.repair import learned_inpaint, text_mask
-    from product_studio.restore.data import load_photo, restoration_photos
+    from product_studio.train.restoration_data import load_photo, restoration_photos
     from product_studio.vision.ocr import read_text
 
     methods = {
@@ -207,7 +208,7 @@ def watermark_rows(inpainter: Any = None) -> list[dict[str, Any]]:
         found += 1
         for name, fill in [("(not repaired)", lambda px, m: px), *methods.items()]:
             out = fill(marked, mask)
-            results[name]["psnr"].append(psnr_in_mask(out, clean, mask))
+            results[name]["psnr"].append(psnr(out, clean, mask=mask))
             results[name]["read"].append(any("STUDIO" in line.text.upper() for line in read_text(out)))
     return [{"method": name, "photos": f"{found}/{len(photos)}", "psnr_mask": float(np.mean(r["psnr"])) if r["psnr"] else float("nan"),
              "still_read": f"{sum(r['read'])}/{len(r['read'])}"} for name, r in results.items()]
@@ -220,7 +221,7 @@ def held_out_metrics(kind: str, weights: Path) -> dict[str, Any]:
     torch.set_num_threads(1)
     samples = benchmark_set()
     model = _load(kind, weights)
-    note = {"set": f"restore.data eval split at {EVAL_SIDE} px, seeds {list(EVAL_SEEDS)}, density {EVAL_DENSITY}",
+    note = {"set": f"train.restoration_data eval split at {EVAL_SIDE} px, seeds {list(EVAL_SEEDS)}, density {EVAL_DENSITY}",
             "images": len(samples)}
     if kind == "detector":
         rows = detection_rows(samples, model)
@@ -270,7 +271,7 @@ def repair_tables(args: Any = None) -> str:
             print(f"note: no {kind} ({exc}); its rows are left out", file=sys.stderr)
             models[kind] = None
     n = len(samples)
-    header = (f"Held-out photos (restore.data eval split, {EVAL_SIDE} px), {n} images with synthetic scratches, stains and "
+    header = (f"Held-out photos (train.restoration_data eval split, {EVAL_SIDE} px), {n} images with synthetic scratches, stains and "
               f"dust (density {EVAL_DENSITY}, seeds {list(EVAL_SEEDS)}); 1 thread.")
     columns = [("precision", f"precision (±{TOLERANCE} px)", ".3f"), ("recall", f"recall (±{TOLERANCE} px)", ".3f"),
                ("f1", f"F1 (±{TOLERANCE} px)", ".3f"), ("f1_exact", "F1 (exact)", ".3f")]
@@ -325,8 +326,8 @@ def figures(out_dir: Path = ROOT / "docs" / "images", *, sample: str = "coffee",
     """docs/images/repair_before_after.png (damaged | detected mask | Navier-Stokes | learned (auto) | clean) and
     docs/images/repair_watermark.png (watermarked | text mask | filled)."""
     from product_studio.ops.repair import detect_defects, inpaint, text_mask
-    from product_studio.restore.data import load_photo, photo_source
-    from product_studio.restore.defects import add_defects
+    from product_studio.train.restoration_data import load_photo, photo_source
+    from product_studio.train.defects import add_defects
 
     clean = load_photo(photo_source(sample), max_side=EVAL_SIDE)
     damaged, truth = add_defects(clean, seed, density=EVAL_DENSITY * 1.5)

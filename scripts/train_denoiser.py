@@ -4,7 +4,7 @@
 
 Trains ``denoiser_unet`` (the defaults are the shipped recipe: one cosine cycle of 13,000 steps of
 8 patches of 96 px, peak learning rate 1e-3; 62 min on 2 cores with AVX512-BF16) on random patches of the training photographs
-(``product_studio.restore.data.restoration_photos("train")``; the held-out photographs are never
+(``product_studio.train.restoration_data.restoration_photos("train")``; the held-out photographs are never
 loaded) with Gaussian/Poisson noise of sigma 0..55 and some JPEG re-compression, MSE loss, AdamW with
 cosine decay, EMA weights. Needs the Debian package plasma-workspace-wallpapers and the dev
 dependencies (scikit-image, scikit-learn) for the photographs. A killed run resumes from its last
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from product_studio.models.registry import MANIFEST_PATH, ship_weights
-from product_studio.restore.data import EVAL_NAMES, restoration_photos
-from product_studio.restore.train import DenoiserRecipe, train_denoiser
+from product_studio.train.restoration_data import EVAL_NAMES, restoration_photos
+from product_studio.train.denoiser import DenoiserRecipe, train_denoiser
 from product_studio.runtime import use_bf16
 
 
@@ -62,7 +62,7 @@ def ship(out: Path, recipe: DenoiserRecipe, summary: dict, previous: str | None 
         "model": recipe.model,
         "command": command,
         "equivalent_cli": f"product-studio train denoiser -o {out} --steps {recipe.steps}",
-        "data": "random patches of the training photographs of product_studio/restore/data.py "
+        "data": "random patches of the training photographs of product_studio/train/restoration_data.py "
         f"({', '.join(p.name for p in restoration_photos('train'))}), longer side shrunk to {recipe.max_side}; "
         f"held out, never used: {', '.join(EVAL_NAMES)}. Gaussian/Poisson noise sigma 0..{recipe.max_sigma:g}, "
         f"{recipe.jpeg_share:.0%} re-saved as JPEG q60..95",

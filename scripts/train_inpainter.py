@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# Where each model's run, weights and script are; its recipe (steps, batch size, lr, model) is restore.repair_training.RECIPES.
+# Where each model's run, weights and script are; its recipe (steps, batch size, lr, model) is train.repair.RECIPES.
 PLACES = {
     "detector": {"out": "runs/defect_detector", "file": "defect_detector.safetensors", "script": "scripts/train_defect_detector.py"},
     "inpainter": {"out": "runs/inpainter_ns", "file": "inpainter.safetensors", "script": "scripts/train_inpainter.py"},
@@ -35,14 +35,14 @@ PLACES = {
 
 
 def defaults(kind: str) -> dict:
-    from product_studio.restore.repair_training import RECIPES
+    from product_studio.train.repair import RECIPES
 
     return {**RECIPES[kind], **PLACES[kind]}
 
 
 def run(kind: str, doc: str | None) -> None:
     from product_studio.errors import UsageError
-    from product_studio.restore.repair_training import train_repair_model
+    from product_studio.train.repair import train_repair_model
 
     d = defaults(kind)
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,7 +56,7 @@ def run(kind: str, doc: str | None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 when other jobs share the cores)")
     parser.add_argument("--init", default=None, help="start from these weights (a second cycle at a lower --lr)")
     parser.add_argument("--collection", type=int, default=d["collection"],
-                        help="train on the photo collections up to this one (restore.data; 2 adds the MATE photographs, 3 the Palapeli ones and product shots)")
+                        help="train on the photo collections up to this one (train.restoration_data; 2 adds the MATE photographs, 3 the Palapeli ones and product shots)")
     parser.add_argument("--edge-negatives", type=float, default=d["edge_negatives"],
                         help="share of the patches not centred on a defect that are centred on a strong edge instead")
     parser.add_argument("--photo-jitter", type=float, default=d["photo_jitter"],
@@ -147,7 +147,7 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
     from restoration_repair import held_out_metrics
 
     from product_studio.models.registry import ship_weights
-    from product_studio.restore.repair_data import SCENES_FROM_COLLECTION, SCENES_PER_SIDE
+    from product_studio.train.repair_data import SCENES_FROM_COLLECTION, SCENES_PER_SIDE
 
     d = defaults(kind)
     metrics = {"validation": summary["metrics"], "held_out": held_out_metrics(kind, Path(summary["weights"]))}
@@ -165,11 +165,11 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         "equivalent_cli": f"product-studio train {cli} -o {args.out} --steps {args.steps}"
         + (f" --batch-size {args.batch_size}" if args.batch_size != d["batch_size"] else "")
         + (f" --lr {args.lr}" if args.lr != d["lr"] else "") + init,
-        "data": f"restore.data training split, photo collections 1-{args.collection} (its EVAL_NAMES held out) "
+        "data": f"train.restoration_data training split, photo collections 1-{args.collection} (its EVAL_NAMES held out) "
         f"minus repair_data.VALIDATION_NAMES ({', '.join(summary['validation_photos'])}: validation), each at 384/512/768 px"
-        + (f", and {SCENES_PER_SIDE} synthetic product shots per size (restore/scenes.py)" if args.collection >= SCENES_FROM_COLLECTION else "")
+        + (f", and {SCENES_PER_SIDE} synthetic product shots per size (train/scenes.py)" if args.collection >= SCENES_FROM_COLLECTION else "")
         + ", with synthetic scratches, stains and dust "
-        f"(restore/defects.py, density 4.0); {args.patch}-px patches, 70% centred on a defect"
+        f"(train/defects.py, density 4.0); {args.patch}-px patches, 70% centred on a defect"
         + (f", {args.edge_negatives:.0%} of the others centred on a strong edge" if args.edge_negatives else "")
         + (f"; {args.photo_jitter:.0%} of the photos changed in light, colour and size first (repair_data.jitter_photo)"
            if args.photo_jitter else "")

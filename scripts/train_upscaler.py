@@ -4,7 +4,7 @@
     nice -n 19 .venv/bin/python scripts/train_upscaler.py --scale 4 --out runs/upscaler_x4 --ship
 
 Trains ``upscaler_x{scale}`` on random patches of the training photographs
-(``product_studio.restore.data.restoration_photos("train")``; the held-out photographs are never
+(``product_studio.train.restoration_data.restoration_photos("train")``; the held-out photographs are never
 loaded), the input being the patch shrunk by the scale with antialiased bicubic; L1 loss, AdamW
 with cosine decay, EMA weights. Needs plasma-workspace-wallpapers and the dev dependencies for the
 photographs. A killed run resumes from its last checkpoint. ``--ship`` copies the best weights into
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from product_studio.models.registry import MANIFEST_PATH, ship_weights
-from product_studio.restore.data import EVAL_NAMES, restoration_photos
-from product_studio.restore.train import UpscalerRecipe, train_upscaler
+from product_studio.train.restoration_data import EVAL_NAMES, restoration_photos
+from product_studio.train.upscaler import UpscalerRecipe, train_upscaler
 
 
 def main() -> None:
@@ -59,7 +59,7 @@ def ship(out: Path, recipe: UpscalerRecipe, summary: dict) -> None:
         "model": recipe.model,
         "command": command,
         "equivalent_cli": f"product-studio train upscaler --scale {recipe.scale} -o {out} --steps {recipe.steps}",
-        "data": "random patches of the training photographs of product_studio/restore/data.py "
+        "data": "random patches of the training photographs of product_studio/train/restoration_data.py "
         f"({', '.join(p.name for p in restoration_photos('train'))}), longer side shrunk to {recipe.max_side}; "
         f"held out, never used: {', '.join(EVAL_NAMES)}. Input = patch shrunk x{recipe.scale} (antialiased bicubic)",
         "recipe": dataclasses.asdict(recipe),

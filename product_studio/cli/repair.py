@@ -157,7 +157,7 @@ def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_
            collection: int | None = None, edge_negatives: float | None = None, ema: float | None = None,
            seed: int = 0, ignore_band: int | None = None, bf16: bool | None = None, photo_jitter: float | None = None,
            patch: int | None = None) -> None:
-    from ..restore.repair_training import train_repair_model
+    from ..train.repair import train_repair_model
 
     options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr, "collection": collection,
                                  "edge_negatives": edge_negatives, "ema": ema, "ignore_band": ignore_band,

@@ -232,7 +232,7 @@ def train_denoiser_command(
 ) -> None:
     import dataclasses
 
-    from ..restore.train import DenoiserRecipe, train_denoiser
+    from ..train.denoiser import DenoiserRecipe, train_denoiser
 
     changes = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "patch": patch, "lr": lr}.items() if v is not None}
     recipe = dataclasses.replace(DenoiserRecipe(), model=model, num_threads=threads, **changes)
@@ -257,7 +257,7 @@ def train_upscaler_command(
     import dataclasses
 
     from ..errors import UsageError
-    from ..restore.train import UpscalerRecipe, train_upscaler
+    from ..train.upscaler import UpscalerRecipe, train_upscaler
 
     if scale not in (2, 4):
         raise UsageError(f"--scale must be 2 or 4; got {scale}")

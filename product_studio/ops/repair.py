@@ -3,7 +3,7 @@
 Filling (``inpaint``):
 
 - ``learned``: a gated-convolution U-Net (``models/inpainter.py``) that corrects a Navier-Stokes
-  fill, trained on photos with synthetic defects (``restore/repair_training.py``); run in
+  fill, trained on photos with synthetic defects (``train/inpainter.py``); run in
   overlapping tiles, only where there are holes, so a 12-megapixel photo with a few specks is quick;
 - ``telea`` / ``ns``: OpenCV's fast-marching (Telea 2004) and Navier-Stokes (Bertalmio 2001) methods;
 - ``auto`` (the default): the best on the held-out repair benchmark (``benchmarks/restoration_repair.py``):

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from product_studio.cli.app import app
 from product_studio.imageio import load_image
 from product_studio.models.registry import load_model
-from product_studio.restore.defects import add_defects, psnr_in_mask
+from product_studio.train.defects import add_defects
+from product_studio.train.metrics import psnr
 
 runner = CliRunner()
 
@@ -50,7 +51,7 @@ def test_repair_with_a_mask_fills_it_and_never_touches_the_input(damaged, tmp_pa
     out = Path(report["output"])
     assert out == tmp_path / "photo.repaired.png" and report["method"] == "ns" and report["mask_source"] == "mask"
     fixed = load_image(out).pixels
-    assert psnr_in_mask(fixed, clean, truth) > psnr_in_mask(load_image(path).pixels, clean, truth) + 10
+    assert psnr(fixed, clean, mask=truth) > psnr(load_image(path).pixels, clean, mask=truth) + 10
     assert _digest(path) == before
     again = runner.invoke(app, ["repair", str(path), "--mask", str(mask_path)])
     assert again.exit_code == 1 and "file exists; pass --overwrite" in again.output
@@ -71,7 +72,7 @@ def test_repair_auto_writes_the_mask_it_used(damaged, tmp_path):
     found = (mask > 0)[truth > 0].mean()
     assert found > 0.6  # most defect pixels were found
     fixed = load_image(out).pixels
-    assert psnr_in_mask(fixed, clean, truth) > psnr_in_mask(load_image(path).pixels, clean, truth) + 5
+    assert psnr(fixed, clean, mask=truth) > psnr(load_image(path).pixels, clean, mask=truth) + 5
     # The mask written by --show-mask goes back in unchanged through --mask.
     again = runner.invoke(app, ["repair", str(path), "--mask", str(shown), "--method", "telea", "-o", str(tmp_path / "b.png"), "--json"])
     assert json.loads(again.stdout)["filled_pixels"] == report["filled_pixels"]

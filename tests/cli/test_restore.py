@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from product_studio.models import load_model
-from product_studio.restore.data import center_crop, to_uint8
+from product_studio.train.restoration_data import center_crop, to_uint8
 from run_cli import cli
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from product_studio.models import create_model, list_models, load_model, save_model
-from product_studio.restore.repair_training import best_threshold, detector_loss
+from product_studio.train.defect_detector import best_threshold, detector_loss
 
 PRESETS = list_models("defect_detector")
 
@@ -79,8 +79,8 @@ def test_the_shipped_detector_loads_with_its_threshold_and_beats_the_classical_o
     import numpy as np
 
     from product_studio.ops.repair import detect_defects, load_defect_detector
-    from product_studio.restore.defects import detection_counts, scores_from_counts
-    from product_studio.restore.repair_data import benchmark_set
+    from product_studio.train.metrics import detection_counts, scores_from_counts
+    from product_studio.train.repair_data import benchmark_set
 
     torch.set_num_threads(1)
     model = load_defect_detector()

@@ -8,7 +8,7 @@ import torch
 
 from product_studio.models import create_model, list_models, load_model, save_model
 from product_studio.models.inpainter import prefill
-from product_studio.restore.repair_training import inpainter_loss
+from product_studio.train.inpainter import inpainter_loss
 
 PRESETS = list_models("inpainter")
 
@@ -137,8 +137,8 @@ def test_the_shipped_inpainter_beats_telea_by_a_decibel_on_held_out_photos():
     import cv2
 
     from product_studio.ops.repair import learned_inpaint, load_inpainter
-    from product_studio.restore.defects import psnr_in_mask
-    from product_studio.restore.repair_data import benchmark_set, grow
+    from product_studio.train.metrics import psnr
+    from product_studio.train.repair_data import benchmark_set, grow
 
     torch.set_num_threads(1)
     model = load_inpainter()
@@ -147,10 +147,10 @@ def test_the_shipped_inpainter_beats_telea_by_a_decibel_on_held_out_photos():
     for s in benchmark_set(seeds=(0,)):
         hole = grow(s.mask)
         holes = (hole > 0).astype(np.uint8)
-        telea.append(psnr_in_mask(cv2.inpaint(s.damaged, holes, 3, cv2.INPAINT_TELEA), s.clean, hole))
-        ns.append(psnr_in_mask(cv2.inpaint(s.damaged, holes, 3, cv2.INPAINT_NS), s.clean, hole))
-        ours.append(psnr_in_mask(learned_inpaint(s.damaged, hole, model=model), s.clean, hole))
-        seeing.append(psnr_in_mask(learned_inpaint(s.damaged, hole, model=model, trusted=hole), s.clean, hole))
+        telea.append(psnr(cv2.inpaint(s.damaged, holes, 3, cv2.INPAINT_TELEA), s.clean, mask=hole))
+        ns.append(psnr(cv2.inpaint(s.damaged, holes, 3, cv2.INPAINT_NS), s.clean, mask=hole))
+        ours.append(psnr(learned_inpaint(s.damaged, hole, model=model), s.clean, mask=hole))
+        seeing.append(psnr(learned_inpaint(s.damaged, hole, model=model, trusted=hole), s.clean, mask=hole))
     # Seed 0: Telea 25.95, Navier-Stokes 26.64, ours 26.64 from the surroundings (no better than the
     # Navier-Stokes fill it corrects, which is why a painted mask gets Navier-Stokes), 27.07 looking
     # through the defect, as repair --auto does. Both seeds: docs/repair.md.

@@ -22,7 +22,8 @@ from product_studio.ops.repair import (
     load_mask,
     text_mask,
 )
-from product_studio.restore.defects import add_defects, detection_scores, psnr_in_mask
+from product_studio.train.defects import add_defects
+from product_studio.train.metrics import detection_scores, psnr
 from product_studio.vision.ocr import TextLine
 
 
@@ -330,7 +331,7 @@ def test_repair_defects_step_finds_and_fills():
     damaged, truth = add_defects(clean, 4, density=4.0, kinds=("scratch", "dust"))
     out = apply_op(ImageItem(pixels=damaged), "repair_defects", {"detector": "classical", "threshold": 40, "method": "telea"})
     assert out.metadata["defect_pixels"] > 0 and out.metadata["inpaint_method"] == "telea"
-    assert psnr_in_mask(out.pixels, clean, truth) > psnr_in_mask(damaged, clean, truth) + 8
+    assert psnr(out.pixels, clean, mask=truth) > psnr(damaged, clean, mask=truth) + 8
     assert out.metadata["defect_detector"] == "classical" and out.log[-1].model is None
     learned = apply_op(ImageItem(pixels=damaged), "repair_defects", {})
     assert learned.metadata["defect_detector"] == "learned"  # auto = learned when the shipped weights load

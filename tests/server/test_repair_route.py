@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from product_studio.ops.repair import learned_available
-from product_studio.restore.defects import add_defects, psnr_in_mask
+from product_studio.train.defects import add_defects
+from product_studio.train.metrics import psnr
 from product_studio.server import create_app
 
 
@@ -42,7 +43,7 @@ def test_repair_auto_finds_and_fills_the_defects(client):
     assert body["kind"] == "repair" and body["steps"][0]["op"] == "repair_defects"
     assert body["steps"][0]["params"]["detector"] == "classical"
     fixed = _pixels(client, body["output"]["url"])
-    assert psnr_in_mask(fixed, clean, truth) > psnr_in_mask(bad, clean, truth) + 5
+    assert psnr(fixed, clean, mask=truth) > psnr(bad, clean, mask=truth) + 5
 
 
 def test_repair_mask_returns_the_found_mask_as_a_png(client):

@@ -9,7 +9,7 @@ to three of them, with a soft contact shadow, on a white, grey, tinted or graded
 little sensor noise: a studio product shot whose every pixel is clean, to be damaged by
 ``defects.add_defects`` like any other training photo.
 
-The stamps are split by name, like the photographs (``restore.data``): every fifth in sorted order
+The stamps are split by name, like the photographs (``restoration_data``): every fifth in sorted order
 is for validation scenes only, the rest for training scenes. Scenes are a function of their seed.
 
     stamps = stamp_files("fit")

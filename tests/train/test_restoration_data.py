@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from product_studio.errors import UsageError
-from product_studio.restore import data
-from product_studio.restore.data import (
+from product_studio.train import restoration_data
+from product_studio.train.restoration_data import (
     EVAL_NAMES,
     PHOTOS,
     add_gaussian_noise,
@@ -76,7 +76,7 @@ def test_every_photo_loads_as_rgb_and_shrinks_to_max_side():
 
 
 def test_a_missing_wallpaper_names_the_debian_package(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "WALLPAPERS_DIR", tmp_path)
+    monkeypatch.setattr(restoration_data, "WALLPAPERS_DIR", tmp_path)
     with pytest.raises(UsageError, match="apt-get install plasma-workspace-wallpapers"):
         load_photo(photo_source("kite"))
 

@@ -13,7 +13,7 @@ Sources (each file's origin and licence is in ``PHOTOS`` below and in docs/resto
   GPL-2+), training photos of the second collection only (see ``restoration_photos``);
 - the five photographs of Debian's ``palapeli-data`` (``/usr/share/palapeli/collection``; public
   domain or GNU FDL, each named below), training photos of the third collection only. The third
-  collection also brings synthetic product shots (``restore.scenes``), which the repair data adds.
+  collection also brings synthetic product shots (``scenes``), which the repair data adds.
 
 The repository's ``samples/`` are crops of these same sources (see samples/SOURCES.md), so they are
 not listed separately: a sample whose source is held out is held out with it.

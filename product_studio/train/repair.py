@@ -2,17 +2,9 @@
 
 Both train on patches of the training photos with synthetic defects (``repair_data``) and choose
 their best epoch on the validation photos (training split, never optimised on). The held-out
-evaluation photos are not touched here.
-
-- detector: loss = binary cross-entropy on the defect map (a soft Dice term made the network
-  hedge: it over-predicted on texture and did worse than a constant), optionally leaving out the
-  pixels within ``ignore_band`` px outside a defect (``detector_loss_fn``): the measure forgives a
-  2-px miss there, so the loss need not fight over where a soft stain ends; after training, the
-  probability threshold that maximises F1 (2-px tolerance) on the validation photos is written
-  into the weight file's metrics (``threshold``), where ``ops.repair.detect_defects`` reads it.
-- inpainter: the hole is the defect mask grown by 1 px, plus (for a quarter of the patches) thick
-  strokes, boxes or letters; loss = L1 inside the hole + 0.5 × L1 of the horizontal and vertical
-  differences inside it (sharper edges), each normalised by the hole's area.
+evaluation photos are not touched here. Each model's loss and validation are in its own module:
+``defect_detector`` (binary cross-entropy; F1 at the best threshold, which is stored with the
+weights) and ``inpainter`` (L1 and edge L1 in the hole; PSNR in the hole).
 """
 
 from __future__ import annotations
@@ -21,13 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch.nn import functional as F
 
 from ..errors import UsageError
-from .defects import detection_counts, psnr_in_mask, scores_from_counts
-from .repair_data import DamagedPatches, grow, training_photos, validation_set
+from .defect_detector import detector_eval, detector_loss_fn
+from .inpainter import inpainter_eval, inpainter_loss, telea_validation_psnr
+from .repair_data import DamagedPatches, training_photos, validation_set
 
 # The default recipes' steps, batch size and peak learning rate (scripts/train_*.py use the same). The
 # inpainter's first cycle is shipped as is; the shipped detector (five cycles) overrides steps, lr,
@@ -47,115 +38,6 @@ RECIPES = {"detector": {"steps": 4000, "batch_size": 12, "lr": 2e-3, "patch_size
 # the smallest training photos (TRAIN_SIDES). The detector's first cycle may use 96-px patches: 1.5x the
 # steps of 128-px ones in the same time, and a fully convolutional network carries over to 128.
 MIN_PATCH, MAX_PATCH = 32, 384
-THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.91, 0.05))
-
-
-def detector_loss(model: torch.nn.Module, batch: Any) -> torch.Tensor:
-    damaged, mask = batch[0], batch[1]
-    return F.binary_cross_entropy_with_logits(model(damaged).float(), mask)
-
-
-def detector_loss_fn(ignore_band: int = 0) -> Any:
-    """The detector's loss: binary cross-entropy, averaged over the pixels that count.
-
-    ``ignore_band`` > 0 leaves out the clean pixels within that many px of a defect (a square
-    neighbourhood): the detection measure counts a mark there as right (2-px tolerance), so the
-    network is not pushed either way on where a soft-edged stain or an anti-aliased scratch ends.
-    """
-    if isinstance(ignore_band, bool) or not isinstance(ignore_band, int) or not 0 <= ignore_band <= 4:
-        raise UsageError(f"ignore_band is a whole number of px from 0 (off) to 4; got {ignore_band!r}")
-    if not ignore_band:
-        return detector_loss
-
-    def loss_fn(model: torch.nn.Module, batch: Any) -> torch.Tensor:
-        damaged, mask = batch[0], batch[1]
-        near = F.max_pool2d(mask, 2 * ignore_band + 1, 1, ignore_band)
-        weight = 1.0 - (near - mask)  # 0 on the band, 1 on defects and on the clean pixels beyond it
-        loss = F.binary_cross_entropy_with_logits(model(damaged).float(), mask, weight=weight, reduction="sum")
-        return loss / weight.sum().clamp_min(1.0)
-
-    return loss_fn
-
-
-@torch.no_grad()
-def predict_probability(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
-    x = torch.from_numpy(pixels).permute(2, 0, 1).float().div(255).unsqueeze(0)
-    return torch.sigmoid(model(x))[0, 0].numpy()
-
-
-def best_threshold(probabilities: list[np.ndarray], truths: list[np.ndarray], *, tolerance: int = 2,
-                   thresholds: tuple[float, ...] = THRESHOLDS) -> tuple[float, dict]:
-    """The threshold in ``thresholds`` with the best F1 summed over the images, and its scores."""
-    best: tuple[float, Any] = (0.5, None)
-    for t in thresholds:
-        counts = np.sum([detection_counts((p >= t).astype(np.uint8), m, tolerance=tolerance) for p, m in zip(probabilities, truths)], 0)
-        scores = scores_from_counts(*[int(c) for c in counts], tolerance=tolerance)
-        if best[1] is None or scores.f1 > best[1].f1:
-            best = (t, scores)
-    return best[0], best[1].to_dict()
-
-
-def detector_eval(samples: list) -> Any:
-    def eval_fn(model: torch.nn.Module, _data: Any) -> dict[str, float]:
-        probs = [predict_probability(model, s.damaged) for s in samples]
-        threshold, scores = best_threshold(probs, [s.mask for s in samples])
-        return {"f1": scores["f1"], "precision": scores["precision"], "recall": scores["recall"], "threshold": threshold}
-
-    return eval_fn
-
-
-def inpainter_loss(model: torch.nn.Module, batch: Any) -> torch.Tensor:
-    damaged, mask, clean = batch[:3]
-    hole = F.max_pool2d(mask, 3, 1, 1)  # the defect grown by 1 px, as at inference
-    trusted = None
-    if getattr(model.config, "content_input", False) and len(batch) > 3:
-        # What lies under a synthetic defect is the damaged photo's: trust it (grown like the hole),
-        # except in a third of the patches, so the network also learns to fill without it.
-        keep = (torch.rand(mask.shape[0], 1, 1, 1, generator=torch.Generator().manual_seed(int(mask.sum().item()))) > 0.33).float()
-        trusted = F.max_pool2d(batch[3], 3, 1, 1) * keep
-    out = model(damaged, hole, trusted)
-    area = hole.sum().clamp_min(1.0) * 3
-    l1 = ((out - clean).abs() * hole).sum() / area
-    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
-    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
-    hx = torch.maximum(hole[..., :, 1:], hole[..., :, :-1])
-    hy = torch.maximum(hole[..., 1:, :], hole[..., :-1, :])
-    grad = (((dx(out) - dx(clean)).abs() * hx).sum() + ((dy(out) - dy(clean)).abs() * hy).sum()) / area
-    return l1 + 0.5 * grad
-
-
-@torch.no_grad()
-def run_inpainter(model: torch.nn.Module, pixels: np.ndarray, hole: np.ndarray, *, trusted: bool = False) -> np.ndarray:
-    x = torch.from_numpy(pixels).permute(2, 0, 1).float().div(255).unsqueeze(0)
-    m = torch.from_numpy(hole > 0).float()[None, None]
-    out = model(x, m, m if trusted else None)[0].permute(1, 2, 0).numpy()
-    return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
-
-
-def inpainter_eval(samples: list) -> Any:
-    holes = [grow(s.mask) for s in samples]
-
-    def eval_fn(model: torch.nn.Module, _data: Any) -> dict[str, float]:
-        values = [psnr_in_mask(run_inpainter(model, s.damaged, h), s.clean, h) for s, h in zip(samples, holes)]
-        metrics = {"psnr_mask": float(np.mean(values))}
-        if getattr(model.config, "content_input", False):
-            # The selection metric of a content model: repairing defects whose pixels it may see.
-            metrics["psnr_mask_hole_only"] = metrics["psnr_mask"]
-            metrics["psnr_mask"] = float(np.mean([psnr_in_mask(run_inpainter(model, s.damaged, h, trusted=True), s.clean, h)
-                                                  for s, h in zip(samples, holes)]))
-        return metrics
-
-    return eval_fn
-
-
-def telea_validation_psnr(samples: list) -> float:
-    import cv2
-
-    values = []
-    for s in samples:
-        hole = grow(s.mask)
-        values.append(psnr_in_mask(cv2.inpaint(s.damaged, (hole > 0).astype(np.uint8), 3, cv2.INPAINT_TELEA), s.clean, hole))
-    return float(np.mean(values))
 
 
 def train_repair_model(
@@ -193,7 +75,7 @@ def train_repair_model(
     ``ignore_band`` (detector only): px outside a defect left out of the loss (``detector_loss_fn``).
     ``bf16``: bfloat16 autocast where the CPU runs it natively (``runtime.use_bf16``), else float32."""
     from ..models.registry import create_model, load_model, save_model
-    from ..train.trainer import Trainer
+    from .trainer import Trainer
 
     if kind not in ("detector", "inpainter"):
         raise UsageError(f"kind must be 'detector' or 'inpainter'; got {kind!r}")

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from product_studio.errors import UsageError
-from product_studio.restore.repair_training import RECIPES, detector_loss_fn, train_repair_model
+from product_studio.train.defect_detector import detector_loss_fn
+from product_studio.train.repair import RECIPES, train_repair_model
 
 
 def test_the_recipes_keep_their_weight_averaging():

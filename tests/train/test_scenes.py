@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from product_studio.errors import UsageError
-from product_studio.restore.repair_data import SCENES_PER_SIDE, training_photos
-from product_studio.restore.scenes import STAMPS_DIR, product_scene, scene_photos, stamp_files
+from product_studio.train.repair_data import SCENES_PER_SIDE, training_photos
+from product_studio.train.scenes import STAMPS_DIR, product_scene, scene_photos, stamp_files
 
 
 def test_the_fit_and_validation_stamps_are_disjoint_photographs_of_the_package():

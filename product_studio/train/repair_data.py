@@ -1,6 +1,6 @@
 """Data for the repair models: photos with synthetic scratches, stains and dust, and their masks.
 
-The photographs and their train/evaluation split are ``restore.data``'s (``EVAL_NAMES`` are held
+The photographs and their train/evaluation split are ``restoration_data``'s (``EVAL_NAMES`` are held
 out and never seen in training). The training photos are split once more, by name, so the
 detector's threshold and the best epoch are chosen on photos the optimiser never saw:
 
@@ -8,7 +8,7 @@ detector's threshold and the best epoch are chosen on photos the optimiser never
   of collection 3): validation (threshold, epoch selection) for the models trained on their collection;
 - every other training-split photo: the optimiser's data.
 
-From collection 3 on, synthetic product shots (``restore.scenes``: photographed objects on studio
+From collection 3 on, synthetic product shots (``scenes``: photographed objects on studio
 backdrops) join both parts, built from disjoint sets of stamps: ``SCENES_PER_SIDE`` per training
 size for fitting, ``VALIDATION_SCENES`` at the validation size for validation.
 
@@ -31,7 +31,7 @@ import torch
 
 from ..errors import UsageError
 from ..item import check_rgb
-from .data import load_photo, restoration_photos
+from .restoration_data import load_photo, restoration_photos
 from .defects import KINDS, add_defects
 from .scenes import scene_photos
 
@@ -56,7 +56,7 @@ Part = Literal["fit", "validation"]
 
 def training_photos(part: Part, *, sides: tuple[int, ...] = TRAIN_SIDES, collection: int = 1) -> list[np.ndarray]:
     """The training-split photos of ``part`` ("fit" or "validation") from the photo collections up
-    to ``collection`` (``restore.data.restoration_photos``), each at every size in ``sides``."""
+    to ``collection`` (``restoration_data.restoration_photos``), each at every size in ``sides``."""
     if part not in ("fit", "validation"):
         raise UsageError(f"part must be 'fit' or 'validation'; got {part!r}")
     sources = [p for p in restoration_photos("train", collection=collection)
@@ -129,7 +129,7 @@ def damaged_set(photos: list[tuple[str, np.ndarray]], seeds: tuple[int, ...], de
 
 def benchmark_set(*, side: int = EVAL_SIDE, seeds: tuple[int, ...] = EVAL_SEEDS, density: float = EVAL_DENSITY,
                   kinds: tuple[str, ...] = KINDS) -> list[DamagedSample]:
-    """The held-out photos (``restore.data`` eval split) at ``side`` px, damaged with fixed seeds
+    """The held-out photos (``restoration_data`` eval split) at ``side`` px, damaged with fixed seeds
     (``kinds``: only these defect kinds, e.g. ``("stain",)`` for the per-kind figures)."""
     photos = [(p.name, load_photo(p, max_side=side)) for p in restoration_photos("eval")]
     return damaged_set(photos, seeds, density, kinds)

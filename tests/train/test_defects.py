@@ -1,4 +1,4 @@
-"""Synthetic defects and the repair data: exact masks, seeds, the split, the scores."""
+"""Synthetic defects and the repair data: exact masks, seeds, the split."""
 
 from __future__ import annotations
 
@@ -8,17 +8,8 @@ import pytest
 import torch
 
 from product_studio.errors import UsageError
-from product_studio.restore.data import EVAL_NAMES, restoration_photos
-from product_studio.restore.defects import (
-    MASK_COVERAGE,
-    add_defects,
-    add_dust,
-    add_scratches,
-    add_stains,
-    detection_scores,
-    psnr_in_mask,
-)
-from product_studio.restore.repair_data import (
+from product_studio.train.defects import MASK_COVERAGE, add_defects, add_dust, add_scratches, add_stains
+from product_studio.train.repair_data import (
     JITTER_SCALE,
     VALIDATION_NAMES,
     DamagedPatches,
@@ -26,6 +17,7 @@ from product_studio.restore.repair_data import (
     jitter_photo,
     validation_set,
 )
+from product_studio.train.restoration_data import EVAL_NAMES, restoration_photos
 
 
 def photo(h: int = 160, w: int = 200) -> np.ndarray:
@@ -100,35 +92,6 @@ def test_density_scales_the_damage_and_zero_is_a_clean_copy():
 def test_bad_input_is_refused_with_a_useful_message(call, words):
     with pytest.raises(UsageError, match=words):
         call()
-
-
-def test_detection_scores_known_values_and_tolerance():
-    truth = np.zeros((20, 20), np.uint8)
-    truth[10, 2:12] = 255  # a 10-px line
-    pred = np.zeros_like(truth)
-    pred[11, 2:7] = 255  # 5 px, one row off
-    pred[0, 19] = 255  # 1 px far away
-    exact = detection_scores(pred, truth, tolerance=0)
-    assert exact.precision == 0 and exact.recall == 0 and exact.f1 == 0
-    near = detection_scores(pred, truth, tolerance=2)
-    assert near.precision == pytest.approx(5 / 6)
-    assert near.recall == pytest.approx(7 / 10)  # columns 2..8 lie within 2 px of a predicted pixel
-    assert near.f1 == pytest.approx(2 * (5 / 6) * 0.7 / (5 / 6 + 0.7))
-    assert detection_scores(np.zeros_like(truth), np.zeros_like(truth)).f1 == 1.0
-    with pytest.raises(UsageError, match="same size"):
-        detection_scores(pred, truth[:10])
-
-
-def test_psnr_in_mask_known_value():
-    clean = np.full((4, 4, 3), 100, np.uint8)
-    restored = clean.copy()
-    restored[0, 0] = 110  # error 10 on 3 channels of 1 pixel; the other masked pixel is exact
-    mask = np.zeros((4, 4), np.uint8)
-    mask[0, :2] = 255
-    assert psnr_in_mask(restored, clean, mask) == pytest.approx(10 * np.log10(255**2 / 50))
-    assert psnr_in_mask(clean, clean, mask) == float("inf")
-    with pytest.raises(UsageError, match="the mask is empty"):
-        psnr_in_mask(clean, clean, np.zeros((4, 4), np.uint8))
 
 
 def test_the_validation_photos_are_training_photos_and_never_evaluation_photos():

@@ -23,8 +23,8 @@ costs no more than a patch per defect.
     >>> mask.shape == clean.shape[:2], mask.dtype
     (True, dtype('uint8'))
 
-``detection_scores`` measures a predicted mask against the truth at pixel level with a tolerance
-(a predicted pixel within ``tolerance`` px of a true one counts as right, and the other way round).
+How well a detector finds them is measured by ``train.metrics.detection_scores`` (pixel level, with a
+tolerance), how well a repair restores them by ``train.metrics.psnr`` with the mask.
 """
 
 from __future__ import annotations
@@ -250,71 +250,3 @@ def add_defects(
     area = pixels.shape[0] * pixels.shape[1] / 10_000
     counts = {kind: int(rng.poisson(_PER_10K_PIXELS[kind] * area * density)) for kind in kinds}
     return _apply(pixels, rng, counts)
-
-
-# ---- measuring a detector -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DetectionScores:
-    """Pixel-level precision, recall and F1 of a predicted defect mask, with a tolerance in px."""
-
-    precision: float
-    recall: float
-    f1: float
-    tolerance: int
-    predicted_pixels: int
-    true_pixels: int
-
-    def to_dict(self) -> dict[str, float | int]:
-        return dict(self.__dict__)
-
-
-def _disk(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-
-
-def detection_counts(predicted: np.ndarray, truth: np.ndarray, *, tolerance: int = 2) -> tuple[int, int, int, int]:
-    """(true positives among predicted, predicted, true positives among truth, truth) pixel counts.
-
-    A predicted pixel is right when a true defect pixel lies within ``tolerance`` px of it (a disk);
-    a true pixel is found when a predicted pixel lies within ``tolerance`` px. Sum the counts over a
-    set of images before dividing to get the set's precision and recall.
-    """
-    if predicted.shape != truth.shape or predicted.ndim != 2:
-        raise UsageError(f"predicted and true masks must be HxW of the same size; got {predicted.shape} and {truth.shape}")
-    if tolerance < 0:
-        raise UsageError(f"tolerance must be >= 0 px; got {tolerance}")
-    pred = (predicted > 0).astype(np.uint8)
-    true = (truth > 0).astype(np.uint8)
-    if tolerance:
-        true_near = cv2.dilate(true, _disk(tolerance))
-        pred_near = cv2.dilate(pred, _disk(tolerance))
-    else:
-        true_near, pred_near = true, pred
-    return (int(np.count_nonzero(pred & true_near)), int(pred.sum()), int(np.count_nonzero(true & pred_near)), int(true.sum()))
-
-
-def scores_from_counts(tp_pred: int, n_pred: int, tp_true: int, n_true: int, *, tolerance: int = 2) -> DetectionScores:
-    """Precision, recall and F1 from summed ``detection_counts`` (an empty prediction has precision 1)."""
-    precision = tp_pred / n_pred if n_pred else 1.0
-    recall = tp_true / n_true if n_true else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return DetectionScores(precision, recall, f1, tolerance, n_pred, n_true)
-
-
-def detection_scores(predicted: np.ndarray, truth: np.ndarray, *, tolerance: int = 2) -> DetectionScores:
-    """Pixel-level precision, recall and F1 of one predicted mask (see ``detection_counts``)."""
-    return scores_from_counts(*detection_counts(predicted, truth, tolerance=tolerance), tolerance=tolerance)
-
-
-def psnr_in_mask(restored: np.ndarray, clean: np.ndarray, mask: np.ndarray) -> float:
-    """PSNR (dB, peak 255) over the pixels where ``mask`` > 0, all three channels; inf when identical."""
-    if restored.shape != clean.shape or mask.shape != clean.shape[:2]:
-        raise UsageError(f"restored {restored.shape}, clean {clean.shape} and mask {mask.shape} must have the same size")
-    inside = mask > 0
-    if not inside.any():
-        raise UsageError("the mask is empty: there are no pixels to measure")
-    diff = restored[inside].astype(np.float64) - clean[inside].astype(np.float64)
-    mse = float(np.mean(diff**2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
