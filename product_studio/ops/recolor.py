@@ -54,7 +54,9 @@ its hue (its shadows and highlights).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -653,6 +655,31 @@ class RecolorOptions(OpOptions):
         return value
 
 
+_PLANS: dict[tuple[Any, ...], RecolorPlan] = {}
+_PLANS_LOCK = threading.Lock()
+_PLANS_KEPT = 2
+
+
+def _digest(array: np.ndarray | None) -> str | None:
+    return None if array is None else hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=16).hexdigest()
+
+
+def _cached_plan(item: ImageItem, mask: np.ndarray | None, options: RecolorOptions) -> RecolorPlan:
+    """``prepare_recolor`` for the step, kept for the last few images: making several colours of one photo
+    (one recipe run per colour) finds its product, text and logos once (the cost is the cut-out and OCR)."""
+    key = (_digest(item.pixels), _digest(item.alpha), _digest(mask), options.method, options.region, options.text, options.logos)
+    with _PLANS_LOCK:
+        plan = _PLANS.get(key)
+    if plan is None:
+        plan = prepare_recolor(item.pixels, alpha=item.alpha, mask=mask, method=options.method, region=options.region,
+                               text=options.text, logos=options.logos)
+        with _PLANS_LOCK:
+            _PLANS[key] = plan
+            while len(_PLANS) > _PLANS_KEPT:
+                _PLANS.pop(next(iter(_PLANS)))
+    return plan
+
+
 @register_op("recolor", options=RecolorOptions)
 def recolor_step(item: ImageItem, options: RecolorOptions) -> ImageItem:
     """Recolour the product (shading and texture kept; background, text and logos unchanged)."""
@@ -661,8 +688,7 @@ def recolor_step(item: ImageItem, options: RecolorOptions) -> ImageItem:
         from ..vision.segmentation import load_mask
 
         mask = load_mask(options.mask_path, (item.height, item.width))
-    plan = prepare_recolor(item.pixels, alpha=item.alpha, mask=mask, method=options.method, region=options.region,
-                           text=options.text, logos=options.logos)
+    plan = _cached_plan(item, mask, options)
     color = parse_color(options.color)
     out = item.replace(pixels=recolor(item.pixels, plan.mask, color.rgb, keep=plan.keep, strength=options.strength))
     out.metadata["recolor"] = {**color.to_dict(), **plan.info}
