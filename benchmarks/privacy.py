@@ -30,8 +30,10 @@ sys.path.insert(0, str(REPO / "tests"))
 from privacy_set import RAW_SIGNATURES, build_privacy_set
 
 from product_studio.imageio import load_image, save_image
+from product_studio.metadata import inspect_metadata
 from product_studio.ops import apply_op
-from product_studio.ops.privacy import detect_faces, find_personal_text, inspect_metadata
+from product_studio.ops.personal_text import find_personal_text
+from product_studio.vision.faces import detect_faces
 from product_studio.vision.ocr import read_text
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-from product_studio.ops.privacy import inspect_metadata, jpeg_segments, png_chunks, riff_chunks
+from product_studio.metadata import inspect_metadata, jpeg_segments, png_chunks, riff_chunks
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

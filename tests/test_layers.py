@@ -18,7 +18,7 @@ ROOT = Path(product_studio.__file__).parent
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "version"),
     ("item", "crypto", "limits"),
-    ("imageio",),
+    ("imageio", "metadata"),  # metadata: what a file carries, read from its container
     ("storage",),
     ("inputs", "runtime", "models"),
     ("vision",),

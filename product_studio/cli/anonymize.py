@@ -39,7 +39,7 @@ def anonymize(
     from ..imageio import INPUT_EXTENSIONS, load_image, output_format_for, read_bytes, safe_output_path, save_image
     from ..inputs import expand_inputs
     from ..ops import apply_op
-    from ..ops.privacy import inspect_metadata
+    from ..metadata import inspect_metadata
 
     if method not in ("pixelate", "gaussian"):
         raise UsageError(f"--method must be pixelate or gaussian; got '{method}'")

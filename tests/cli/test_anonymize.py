@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 from product_studio.cli.app import app
 from product_studio.imageio import load_image
-from product_studio.ops.privacy import detect_faces, find_personal_text, inspect_metadata
+from product_studio.metadata import inspect_metadata
+from product_studio.ops.personal_text import find_personal_text
+from product_studio.vision.faces import detect_faces
 from product_studio.vision.ocr import read_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

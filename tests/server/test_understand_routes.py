@@ -12,7 +12,7 @@ from conftest import encode, product_photo  # tests/server/conftest.py
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw, ImageFont
 
-from product_studio.ops.privacy import inspect_metadata
+from product_studio.metadata import inspect_metadata
 from product_studio.server import Settings, create_app
 
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

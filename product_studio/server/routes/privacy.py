@@ -36,7 +36,7 @@ class AnonymizeOut(ResultOut):
 
 
 def _metadata_counts(data: bytes) -> dict[str, int] | None:
-    from ...ops.privacy import inspect_metadata
+    from ...metadata import inspect_metadata
 
     try:
         return {k: v for k, v in inspect_metadata(data).items() if v}
