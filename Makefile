@@ -1,6 +1,7 @@
 # Two entry points, each doing its own set-up on a fresh Debian machine:
 #   make run    process the bundled samples, write out/report.html
 #   make test   run the test suite
+#   make test-fast   the same without the tests marked slow (browser, Ray, PostgreSQL, training, fuzzing)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,7 +20,7 @@ APT_PACKAGES := postgresql chromium dataset-fashion-mnist opencv-data fonts-wqy-
 # ... and the benchmarks: clip art with a known alpha, photographs for backgrounds.
 BENCH_APT_PACKAGES := openclipart-png
 
-.PHONY: run test setup apt bench clean
+.PHONY: run test test-fast setup apt bench clean
 
 setup: $(STAMP)
 
@@ -57,6 +58,9 @@ run: setup
 
 test: setup apt
 	$(BIN)/python -m pytest -q
+
+test-fast: setup apt
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup apt $(BENCH_APT_STAMP)
 	$(BIN)/python benchmarks/bg_quality.py --per-kind

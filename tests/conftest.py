@@ -5,6 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+# --- the fast loop: `make test-fast` runs `pytest -m "not slow"`; `make test` and CI run everything ---------
+#
+# A test is slow when it starts a browser, a Ray cluster or a PostgreSQL server, trains a model, or
+# fuzzes (hypothesis). These are marked here, so a new test inherits the mark: a test that uses one of
+# SLOW_FIXTURES or the PostgreSQL side of `database_url`, a hypothesis test, and a test named
+# `test_train_*` (it runs a `train` command or function). Modules that only train carry
+# `pytestmark = pytest.mark.slow` themselves.
+SLOW_FIXTURES = frozenset({"browser", "page", "ray_cluster", "postgres_server"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if (
+            SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+            or params.get("database_url") == "postgresql"  # the PostgreSQL side of `database_url`
+            or getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+            or item.name.startswith("test_train_")
+        ):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def photo() -> np.ndarray:

@@ -7,6 +7,8 @@ from product_studio.errors import UsageError
 from product_studio.train.defect_detector import detector_loss_fn
 from product_studio.train.repair import RECIPES, train_repair_model
 
+pytestmark = pytest.mark.slow  # trains models (`make test-fast` leaves it out)
+
 
 def test_the_recipes_keep_their_weight_averaging():
     # the shipped detector was trained on raw weights and the inpainter on an average; their commands must still reproduce them

@@ -13,6 +13,8 @@ from product_studio.errors import UsageError
 from product_studio.models import create_model, load_model
 from product_studio.train import ArrayDataset, BatchAugment, Trainer
 
+pytestmark = pytest.mark.slow  # trains models (`make test-fast` leaves it out)
+
 
 def blobs(n: int = 192, size: int = 16, seed: int = 0) -> ArrayDataset:
     """Two classes: a bright 4×4 square (0) or a bright 2×8 bar (1) somewhere on noise."""
