@@ -28,9 +28,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from product_studio.generate.evaluate import METRIC_WEIGHTS
 from product_studio.models.registry import load_model, read_manifest, shipped_weight_path
 from product_studio.train.datasets import ArrayDataset, fashion_mnist_datasets
+from product_studio.train.gan_evaluation import METRIC_WEIGHTS
 from product_studio.train.metrics import accuracy, confusion_matrix, plot_confusion_matrix, predict_logits
 from product_studio.understand.classify import DEFAULT_WEIGHTS, load_default_classifier
 

@@ -52,7 +52,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from product_studio.generate.evaluate import (
+from product_studio.generate.sample import generate_images, interpolate, load_generator, make_grid
+from product_studio.imageio import save_image
+from product_studio.models import load_model
+from product_studio.models.registry import read_manifest
+from product_studio.train.gan import GANRecipe, discriminator_gap, load_gan_data, recalibrate_ema_batchnorm, train_gan
+from product_studio.train.gan_evaluation import (
     FID_NOTE,
     classification_accuracy_score,
     evaluate_gan,
@@ -60,11 +65,6 @@ from product_studio.generate.evaluate import (
     generate_balanced,
     real_images,
 )
-from product_studio.generate.sample import generate_images, interpolate, load_generator, make_grid
-from product_studio.generate.training import GANRecipe, discriminator_gap, load_gan_data, recalibrate_ema_batchnorm, train_gan
-from product_studio.imageio import save_image
-from product_studio.models import load_model
-from product_studio.models.registry import read_manifest
 
 CACHE = ROOT / "runs" / "gan_bench"
 DOCS = ROOT / "docs" / "images"

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from product_studio.models.registry import MANIFEST_PATH, WEIGHTS_DIR, ship_weights
-from product_studio.understand.classify import ClassifierRecipe, train_classifier
+from product_studio.train.classifier import ClassifierRecipe, train_classifier
 
 
 def main() -> None:

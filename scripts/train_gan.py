@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from product_studio.generate.training import RECIPES, GANRecipe, train_gan
+from product_studio.train.gan import RECIPES, GANRecipe, train_gan
 from product_studio.models.registry import ship_weights
 
 SHIPPED = "fmnist_cgan.safetensors"
@@ -69,12 +69,12 @@ def main() -> None:
         print(json.dumps(summary, indent=2), flush=True)
     if args.no_eval:
         return
-    from product_studio.generate.evaluate import evaluate_gan
+    from product_studio.train.gan_evaluation import evaluate_gan
     from product_studio.generate.sample import load_generator
 
     gan = load_generator(out / "final.safetensors")
     if args.no_train and recipe.ema_bn_samples:
-        from product_studio.generate.training import recalibrate_for_recipe
+        from product_studio.train.gan import recalibrate_for_recipe
         from product_studio.models.registry import save_model
 
         recalibrate_for_recipe(gan, recipe)

@@ -185,7 +185,7 @@ def train_gan_command(
 ) -> None:
     import dataclasses
 
-    from ..generate.training import FASHION_MNIST_NAMES, GANRecipe, train_gan
+    from ..train.gan import FASHION_MNIST_NAMES, GANRecipe, train_gan
     from ..models.registry import model_config
 
     is_fmnist = data.lower() in FASHION_MNIST_NAMES
@@ -217,7 +217,7 @@ def eval_gan_command(
     test_images: int | None = typer.Option(None, "--test-images", min=100, max=10000, help="Use only this many real test images (quick checks; default all 10,000)."),
     json_out: bool = JsonOption,
 ) -> None:
-    from ..generate.evaluate import evaluate_gan
+    from ..train.gan_evaluation import evaluate_gan
     from ..generate.sample import load_generator
 
     gan = load_generator(weights)

@@ -53,7 +53,7 @@ def classifier(
     import dataclasses
 
     from ..errors import UsageError
-    from ..understand.classify import ClassifierRecipe, train_classifier
+    from ..train.classifier import ClassifierRecipe, train_classifier
 
     is_fmnist = data.lower() in {"fashion-mnist", "fashion_mnist", "fmnist"}
     if not is_fmnist and not Path(data).is_dir():

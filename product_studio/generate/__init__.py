@@ -4,9 +4,10 @@
     gan = load_generator()                               # the shipped Fashion-MNIST model
     images = generate_images(gan, "sneaker", n=16, seed=0)
 
-``training`` trains (``train_gan``), ``augment`` holds DiffAugment, ``sample`` generates and
-``evaluate`` measures (FID on the project's own classifier features, class consistency, CAS).
-Importing this package is cheap: torch loads with the submodules.
+``augment`` holds DiffAugment and ``sample`` generates. Training (``train.gan.train_gan``) and the
+measures (``train.gan_evaluation.evaluate_gan``: FID on the project's own classifier features, class
+consistency, CAS) live in ``product_studio.train``. Importing this package is cheap: torch loads with
+the submodules.
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 _EXPORTS = {
-    "GANRecipe": "training",
-    "train_gan": "training",
     "load_generator": "sample",
     "generate_images": "sample",
     "interpolate": "sample",
     "make_grid": "sample",
     "resolve_category": "sample",
-    "evaluate_gan": "evaluate",
 }
 
 
@@ -33,4 +31,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["GANRecipe", "evaluate_gan", "generate_images", "interpolate", "load_generator", "make_grid", "resolve_category", "train_gan"]
+__all__ = ["generate_images", "interpolate", "load_generator", "make_grid", "resolve_category"]

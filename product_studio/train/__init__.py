@@ -1,4 +1,16 @@
-"""Training: one Trainer for every model, datasets (Fashion-MNIST, image folders), metrics."""
+"""Training: everything that trains, with one Trainer that knows no particular model.
+
+    trainer.py            ``Trainer``: batches, steps, EMA, bf16, checkpoints and resume, history and plots
+    datasets.py           Fashion-MNIST, image folders, batch augmentation, ``get_batch``
+    metrics.py            accuracy, confusion matrices, PSNR, FID (Fréchet distance), defect-detection scores
+    restoration_data.py   the photographs (sources, licences, the fixed split), patches, degradations
+    scenes.py, defects.py, repair_data.py   synthetic product shots and defects: the repair models' data
+
+One recipe module per model family: ``classifier.py``, ``gan.py`` (measured by ``gan_evaluation.py``:
+FID, class consistency, CAS), ``denoiser.py`` and ``upscaler.py`` (what they share: ``patches.py``),
+``defect_detector.py`` and ``inpainter.py`` (``repair.py`` trains either). Importing this package
+loads torch; the recipe modules load when imported.
+"""
 
 from .datasets import (
     ArrayDataset,

@@ -1,4 +1,4 @@
-"""Product classification: the shipped Fashion-MNIST CNN on real photos, Grad-CAM, and training.
+"""Product classification: the shipped Fashion-MNIST CNN on real photos, and Grad-CAM.
 
 Colour photos are brought into the Fashion-MNIST domain the way Zalando built the data set
 (Xiao et al. 2017): cut the product out of its background, convert to grayscale, trim to the
@@ -10,15 +10,11 @@ light on black. ``to_fashion_mnist`` does exactly that; ``classify_item`` runs t
     >>> classify_item(load_image("samples/sneaker.jpg"), top_k=3)
     [('Sneaker', 0.91), ('Sandal', 0.05), ('Ankle boot', 0.02)]
 
-``train_classifier`` is the one code path behind ``scripts/train_classifier.py`` and
-``product-studio train classifier``.
+Training a classifier is ``train.classifier.train_classifier``.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -221,121 +217,6 @@ def _overlay(rgb: np.ndarray, heat: np.ndarray, strength: float = 0.55) -> np.nd
     return np.clip(rgb.astype(np.float32) * (1 - weight) + colours * weight, 0, 255).astype(np.uint8)
 
 
-# ---- training -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ClassifierRecipe:
-    """How ``train_classifier`` trains; the defaults are the first cycle of the shipped Fashion-MNIST
-    classifier (the manifest entry of fmnist_resnet.safetensors has both cycles' commands)."""
-
-    model: str = "fmnist_resnet"
-    epochs: int = 36
-    lr: float = 0.1
-    batch_size: int = 128
-    optimizer: str = "sgd"
-    weight_decay: float = 5e-4
-    scheduler: str = "onecycle"
-    warmup_fraction: float = 0.15
-    label_smoothing: float = 0.1
-    ema_decay: float | None = 0.999
-    crop_padding: int = 2
-    flip: bool = True
-    erase_p: float = 0.5
-    seed: int = 0
-    num_threads: int = 1  # 2 threads were 5x slower while other jobs shared the 2 cores (OpenMP barriers)
-    autocast_bf16: bool = True
-    channels_last: bool = False
-    val_size: int = 5000
-    val_fraction: float = 0.15
-    limit: int | None = None
-    checkpoint_every: int = 500
-    init_weights: str | None = None  # start from these weights (a second, gentler cycle), not from scratch
-
-
-def train_classifier(
-    data: str | Path,
-    out_dir: str | Path,
-    *,
-    recipe: ClassifierRecipe | None = None,
-    resume: bool = True,
-    progress: bool = True,
-    evaluate_test: bool = True,
-) -> dict[str, Any]:
-    """Train a classifier on ``data``: ``"fashion-mnist"`` or a folder with one subfolder per category.
-
-    Writes the Trainer's outputs into ``out_dir`` (best.safetensors, final.safetensors, history,
-    loss.png, config.json) and ``summary.json``; a rerun with the same ``out_dir`` resumes. For
-    Fashion-MNIST the best-on-validation weights are then scored once on the test set.
-    """
-    import torch
-
-    from ..models.registry import create_model, load_model
-    from ..train import BatchAugment, Trainer, fashion_mnist_datasets, image_folder_dataset
-    from ..train.metrics import accuracy, predict_logits
-
-    recipe = recipe or ClassifierRecipe()
-    torch.set_num_threads(recipe.num_threads)
-    out_dir = Path(out_dir)
-    is_fmnist = str(data).lower() in {"fashion-mnist", "fashion_mnist", "fmnist"}
-    if is_fmnist:
-        splits = fashion_mnist_datasets(val_size=recipe.val_size, limit=recipe.limit)
-        model = create_model(recipe.model)
-        if model.config.in_channels != 1 or model.config.image_size != 28:
-            raise UsageError(f"Fashion-MNIST is 28×28 grayscale; model {recipe.model!r} takes "
-                             f"{model.config.image_size}px with {model.config.in_channels} channel(s)")
-    else:
-        from ..models.registry import model_config
-
-        base = model_config(recipe.model)
-        splits = image_folder_dataset(data, size=base.image_size, channels=base.in_channels,
-                                      val_fraction=recipe.val_fraction, seed=recipe.seed)
-        model = create_model(recipe.model, class_names=splits["train"].class_names)
-    if recipe.init_weights:
-        start = load_model(recipe.init_weights, expect_model=recipe.model)
-        if start.config != model.config:
-            raise UsageError(f"{recipe.init_weights} holds a {recipe.model} with another configuration "
-                             f"({start.config}); start from weights of the same model and categories")
-        model.load_state_dict(start.state_dict())
-    augment = BatchAugment(crop_padding=recipe.crop_padding, flip=recipe.flip, erase_p=recipe.erase_p)
-    batch_size = min(recipe.batch_size, len(splits["train"]))
-    trainer = Trainer(
-        model, splits["train"], val_data=splits["val"], out_dir=out_dir, epochs=recipe.epochs, lr=recipe.lr,
-        batch_size=batch_size, augment=augment, optimizer=recipe.optimizer, weight_decay=recipe.weight_decay,
-        scheduler=recipe.scheduler, warmup_fraction=recipe.warmup_fraction, label_smoothing=recipe.label_smoothing,
-        ema_decay=recipe.ema_decay, seed=recipe.seed, num_threads=recipe.num_threads,
-        autocast_bf16=recipe.autocast_bf16, channels_last=recipe.channels_last,
-        checkpoint_every=recipe.checkpoint_every, progress=progress, resume=resume,
-        extra_config={"data": str(data), "recipe": recipe.__dict__, "augment": augment.__dict__},
-    )
-    started = time.perf_counter()
-    result = trainer.fit()
-    summary: dict[str, Any] = {
-        "data": str(data),
-        "model": recipe.model,
-        "epochs": recipe.epochs,
-        "steps": result.steps,
-        "train_seconds": round(result.seconds, 1),
-        "this_session_seconds": round(time.perf_counter() - started, 1),
-        "best_val_accuracy": result.best_metric,
-        "best_epoch": result.best_epoch,
-        "train_size": len(splits["train"]),
-        "val_size": len(splits["val"]),
-        "class_names": list(splits["train"].class_names),
-        "best_weights": str(out_dir / "best.safetensors"),
-    }
-    if is_fmnist and evaluate_test:
-        best = load_model(out_dir / "best.safetensors")
-        labels = splits["test"].labels
-        plain = predict_logits(best, splits["test"])
-        tta = predict_logits(best, splits["test"], flip_tta=True)
-        summary["test_accuracy"] = accuracy(plain, labels)
-        summary["test_accuracy_flip_tta"] = accuracy(tta, labels)
-        summary["test_size"] = len(splits["test"])
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return summary
-
-
 def classifier_info(model: Any) -> dict[str, Any]:
     """Name, weights file and metrics of a loaded classifier (for reports)."""
     return {
@@ -346,7 +227,6 @@ def classifier_info(model: Any) -> dict[str, Any]:
 
 
 __all__ = [
-    "ClassifierRecipe",
     "ModelError",
     "classifier_info",
     "classify_image",
@@ -355,5 +235,4 @@ __all__ = [
     "grad_cam",
     "load_default_classifier",
     "to_fashion_mnist",
-    "train_classifier",
 ]

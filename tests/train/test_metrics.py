@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from product_studio.errors import UsageError
-from product_studio.train.metrics import detection_scores, psnr
+from product_studio.train.metrics import detection_scores, frechet_distance, psnr
 
 
 def test_detection_scores_known_values_and_tolerance():
@@ -53,3 +53,11 @@ def test_psnr_known_values_peak_border_and_tensors():
         psnr(noisy, clean, mask=np.ones((6, 6), np.uint8), border=1)
 
 
+def test_frechet_distance_known_values():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    # N(0, I) vs N(2, I): ‖μ‖² = 3·4 = 12, the covariance term ≈ 0
+    assert frechet_distance(a, rng.normal(size=(4000, 3)) + 2.0) == pytest.approx(12.0, rel=0.05)
+    # N(0, I) vs N(0, 4I): Tr(I + 4I - 2·2I) = 3
+    assert frechet_distance(a, 2.0 * rng.normal(size=(4000, 3))) == pytest.approx(3.0, rel=0.1)

@@ -35,7 +35,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import UsageError
-from .augment import diff_augment, parse_policy
+from ..generate.augment import diff_augment, parse_policy
 
 FASHION_MNIST_NAMES = {"fashion-mnist", "fashion_mnist", "fmnist", "fashionmnist"}
 
@@ -94,7 +94,7 @@ def load_gan_data(data: str | Path, *, image_size: int, channels: int, val_fract
     one subfolder per category, every image resized (shorter side) and centre-cropped to the
     model's size, ``val_fraction`` of each category held out.
     """
-    from ..train.datasets import ArrayDataset, image_folder_dataset, load_fashion_mnist
+    from .datasets import ArrayDataset, image_folder_dataset, load_fashion_mnist
 
     if str(data).lower() in FASHION_MNIST_NAMES:
         from ..models.classifier import FASHION_MNIST_CLASSES
@@ -253,8 +253,8 @@ def recalibrate_for_recipe(gan: Any, recipe: GANRecipe) -> int:
 @torch.no_grad()
 def write_sample_grid(gan: Any, path: Path, *, per_class: int = 10, seed: int = 1234) -> Path:
     """One row per category (up to 10 rows), ``per_class`` fixed latents, from the EMA generator."""
+    from ..generate.sample import make_grid, to_uint8
     from ..imageio import save_image
-    from .sample import make_grid, to_uint8
 
     config = gan.config
     rows = max(1, min(config.num_classes, 10)) if config.conditional else 10
@@ -280,7 +280,7 @@ def train_gan(data: str | Path, out_dir: str | Path, *, recipe: GANRecipe | None
     ``out_dir/checkpoints`` when a checkpoint of the same run is there. Returns a summary dict.
     """
     from ..models.registry import create_model, model_config
-    from ..train.trainer import Trainer, training_device
+    from .trainer import Trainer, training_device
 
     recipe = recipe or GANRecipe()
     training_device(recipe.device)  # a machine without that device stops here, before any data is read
@@ -359,7 +359,7 @@ def discriminator_gap(gan: Any, train: Any, heldout: Any, *, n: int = 500) -> di
     nearly all training images above held-out ones).
     """
     from ..models.gan import from_unit
-    from ..train.datasets import get_batch
+    from .datasets import get_batch
 
     gan.eval()
     device = next(gan.parameters()).device

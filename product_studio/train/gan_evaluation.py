@@ -1,9 +1,9 @@
 """How good a Fashion-MNIST GAN is, measured with the project's own classifier.
 
-- **FID (own features)**: the Fréchet distance between Gaussians fitted to the 96-d pooled features
-  (global average of the last stage) of the shipped ``fmnist_cnn`` classifier (``METRIC_WEIGHTS``,
-  fixed even where ``classify`` uses another model), for generated images
-  and for the 10,000 real test images. This is *not* Inception FID (Heusel et al. 2017 use
+- **FID (own features)**: the Fréchet distance (``metrics.frechet_distance``) between Gaussians fitted
+  to the 96-d pooled features (global average of the last stage) of the shipped ``fmnist_cnn``
+  classifier (``METRIC_WEIGHTS``, fixed even where ``classify`` uses another model), for generated
+  images and for the 10,000 real test images. This is *not* Inception FID (Heusel et al. 2017 use
   Inception-v3 pool features on 299×299 RGB): its values are on another scale and cannot be
   compared with published numbers; compare only within this table.
 - **Floor**: the same FID between a sample of real training images and the real test set, i.e.
@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
+from .metrics import frechet_distance
 
 FID_NOTE = (
     "FID on the 96-d pooled penultimate features of product_studio's own Fashion-MNIST classifier "
@@ -42,23 +43,6 @@ def classifier_features(classifier: Any, images01: torch.Tensor, *, batch_size: 
         feats.append(pooled.double())
         preds.append(classifier.head(pooled).argmax(1))
     return torch.cat(feats).numpy(), torch.cat(preds).numpy()
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """‖μa − μb‖² + Tr(Σa + Σb − 2(ΣaΣb)^½) between Gaussians fitted to feature sets a and b (N×D).
-
-    Tr((ΣaΣb)^½) is computed as the sum of the square roots of the eigenvalues of the symmetric
-    Σa^½ Σb Σa^½ (same eigenvalues as ΣaΣb), which needs numpy only and stays real.
-    """
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
-        raise UsageError(f"frechet_distance needs two N×D feature arrays with N ≥ 2; got {a.shape} and {b.shape}")
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    middle = root_a @ cov_b @ root_a
-    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
 # The metric network is fixed, like Inception-v3 for published FID: the first shipped classifier,
@@ -86,7 +70,7 @@ def real_features(split: str, n: int | None = None, *, seed: int = 0) -> np.ndar
 
 def real_images(split: str, n: int | None = None, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Fashion-MNIST images N×1×28×28 in [0, 1] and labels; ``n`` of them drawn with ``seed`` (all when None)."""
-    from ..train.datasets import load_fashion_mnist
+    from .datasets import load_fashion_mnist
 
     images, labels = load_fashion_mnist(split)
     if n is not None and n < len(images):
@@ -97,8 +81,8 @@ def real_images(split: str, n: int | None = None, *, seed: int = 0) -> tuple[tor
 
 def generate_balanced(gan: Any, n: int, *, seed: int = 0, ema: bool = True, truncation: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` samples (N×C×H×W in [0, 1]) with labels cycling over the categories (class-balanced)."""
+    from ..generate.sample import generate_tensor, latents
     from ..models.gan import to_unit
-    from .sample import generate_tensor, latents
 
     classes = gan.config.num_classes if gan.config.conditional else 1
     labels = torch.arange(n) % classes
@@ -109,8 +93,8 @@ def generate_balanced(gan: Any, n: int, *, seed: int = 0, ema: bool = True, trun
 def keep_best_consistency(gan: Any, classifier: Any, *, per_class: int = 100, factor: int = 4, seed: int = 1, ema: bool = True) -> float:
     """Class consistency of ``generate --keep-best``: per category, ``factor × per_class`` candidates,
     the best ``per_class`` kept by ``quality_scores`` (discriminator + classifier)."""
+    from ..generate.sample import generate_tensor, latents, quality_scores
     from ..models.gan import to_unit
-    from .sample import generate_tensor, latents, quality_scores
 
     hits = total = 0
     for label in range(gan.config.num_classes):
@@ -129,9 +113,9 @@ def classification_accuracy_score(images01: torch.Tensor, labels: torch.Tensor, 
     import tempfile
 
     from ..models.registry import create_model
-    from ..train.datasets import ArrayDataset, BatchAugment
-    from ..train.metrics import evaluate_accuracy
-    from ..train.trainer import Trainer
+    from .datasets import ArrayDataset, BatchAugment
+    from .metrics import evaluate_accuracy
+    from .trainer import Trainer
 
     uint8 = (images01.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
     train = ArrayDataset(uint8, labels)

@@ -12,9 +12,11 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from product_studio.errors import UsageError
-from product_studio.generate import training
-from product_studio.generate.training import GANRecipe, discriminator_gap, load_gan_data, train_gan
 from product_studio.models import load_model
+from product_studio.train import gan as training
+from product_studio.train.gan import GANRecipe, discriminator_gap, load_gan_data, train_gan
+
+pytestmark = pytest.mark.slow  # trains models (`make test-fast` leaves it out)
 
 TINY = {"g_channels": (16, 8, 8), "d_channels": (8, 8, 16), "z_dim": 16}
 
