@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
     train_app.command(
         "denoiser",
         help=(
-            "Train the denoiser on random patches of the training photographs (product_studio/restore/data.py: "
+            "Train the denoiser on random patches of the training photographs (product_studio/train/restoration_data.py: "
             "scikit-image, scikit-learn and Debian plasma-workspace-wallpapers photos; the held-out photos are "
             "never used) with Gaussian/Poisson noise of sigma 0..55 and some JPEG re-compression. The validation "
             "PSNR is printed every 250 steps and the best weights are kept in OUTPUT/best.safetensors; rerunning "
