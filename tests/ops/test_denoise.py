@@ -9,6 +9,7 @@ from product_studio.errors import RecipeError, UsageError
 from product_studio.item import ImageItem
 from product_studio.ops import apply_op, list_ops
 from product_studio.ops.denoise import denoise_nlm
+from product_studio.train.metrics import psnr
 
 
 def smooth_image(size: int = 96) -> np.ndarray:
@@ -20,10 +21,6 @@ def smooth_image(size: int = 96) -> np.ndarray:
 def with_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.clip(clean + rng.normal(0, sigma, clean.shape), 0, 255).round().astype(np.uint8)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
 
 
 @pytest.mark.parametrize("sigma", [10, 25])
@@ -105,7 +102,7 @@ def test_denoise_step_rejects_bad_options(options):
 @pytest.fixture(scope="module")
 def held_out():
     """Crops of three held-out photographs (never used in training) and their noisy copies at sigma 25."""
-    from product_studio.restore.data import eval_crops
+    from product_studio.train.restoration_data import eval_crops
 
     crops = eval_crops(128, max_side=512)
     clean = [crops[k] for k in ("coffee", "kite", "astronaut")]

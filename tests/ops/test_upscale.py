@@ -8,13 +8,9 @@ import pytest
 from product_studio.errors import RecipeError, UsageError
 from product_studio.item import ImageItem
 from product_studio.ops import apply_op, list_ops
-from product_studio.restore.data import downscale, eval_crops
 from product_studio.ops.upscale import factors_to_reach, upscale_image, upscaler_available
-
-
-def psnr(a: np.ndarray, b: np.ndarray, border: int) -> float:
-    a, b = a[border:-border, border:-border], b[border:-border, border:-border]
-    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
+from product_studio.train.metrics import psnr
+from product_studio.train.restoration_data import downscale, eval_crops
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +27,8 @@ def test_the_shipped_upscalers_beat_bicubic_on_held_out_photos(truths, scale, ga
         low = downscale(truth, scale)
         big = upscale_image(low, scale=scale)
         assert big.shape == truth.shape and big.dtype == np.uint8
-        ours.append(psnr(big, truth, scale))
-        bicubic.append(psnr(upscale_image(low, scale=scale, method="bicubic"), truth, scale))
+        ours.append(psnr(big, truth, border=scale))
+        bicubic.append(psnr(upscale_image(low, scale=scale, method="bicubic"), truth, border=scale))
     assert np.mean(ours) > np.mean(bicubic) + gain
 
 
