@@ -917,7 +917,8 @@
       const remembered = localStorage.getItem(PRESET_STORAGE);
       select.replaceChildren(...state.presets.map((p) => el("option", { value: p.name }, p.title || p.name)));
       const names = state.presets.map((p) => p.name);
-      select.value = names.includes(remembered) ? remembered : names.includes("amazon-main") ? "amazon-main" : names[0];
+      const preferred = (state.presets.find((p) => p.default) || state.presets[0] || {}).name;
+      select.value = names.includes(remembered) ? remembered : preferred;
       select.disabled = false;
       showPresetInfo();
       showIntakeMessage("");
