@@ -182,6 +182,10 @@ class DenoiseOptions(OpOptions):
     method: Literal["auto", "cnn", "nlm"] = Field(
         "auto", description="cnn (learned, fast), nlm (non-local means, classical), auto = cnn when its weights are installed"
     )
+    sigma: float | None = Field(None, ge=0.0, le=100.0, description="the noise std in 0..255 levels, when known (default: measured)")
+    max_tile_pixels: int = Field(
+        DEFAULT_MAX_TILE_PIXELS, ge=4096, le=64_000_000, description="memory cap: the largest tile the network sees"
+    )
 
 
 def resolve_denoise_method(method: str) -> str:
@@ -194,11 +198,12 @@ def resolve_denoise_method(method: str) -> str:
 @register_op("denoise", options=DenoiseOptions)
 def denoise_step(item: ImageItem, options: DenoiseOptions) -> ImageItem:
     """Remove sensor/JPEG noise, with the filter set from an estimate of the noise level."""
-    sigma = estimate_noise_sigma(item.pixels)
+    sigma = options.sigma if options.sigma is not None else estimate_noise_sigma(item.pixels)
     method = resolve_denoise_method(options.method)
     if method == "cnn":
         model = load_denoiser()
-        pixels = denoise_cnn(item.pixels, strength=options.strength, sigma=sigma, model=model)
+        pixels = denoise_cnn(item.pixels, strength=options.strength, sigma=sigma, model=model,
+                             max_tile_pixels=options.max_tile_pixels)
         label = f"{model.model_name}@{_sha_prefix(model)}"
     else:
         pixels = denoise_nlm(item.pixels, strength=options.strength, sigma=sigma)

@@ -151,6 +151,9 @@ class UpscaleOptions(OpOptions):
     )
     min_side: int | None = Field(None, ge=1, le=20000, description="upscale only until the shorter side is at least this")
     min_long_side: int | None = Field(None, ge=1, le=20000, description="upscale only until the longer side is at least this")
+    max_tile_pixels: int = Field(
+        DEFAULT_MAX_TILE_PIXELS, ge=4096, le=64_000_000, description="memory cap: the largest tile the network sees"
+    )
 
 
 def upscale_passes(options: UpscaleOptions, size: tuple[int, int]) -> list[int]:
@@ -184,7 +187,7 @@ def upscale_step(item: ImageItem, options: UpscaleOptions) -> ImageItem:
     pixels, alpha, models = item.pixels, item.alpha, []
     for scale in passes:
         model = load_upscaler(scale) if method == "cnn" else None
-        pixels = upscale_image(pixels, scale=scale, method=method, model=model)
+        pixels = upscale_image(pixels, scale=scale, method=method, model=model, max_tile_pixels=options.max_tile_pixels)
         alpha = upscale_alpha(alpha, scale) if alpha is not None else None
         if model is not None:
             models.append(model.model_name)

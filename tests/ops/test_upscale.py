@@ -64,7 +64,7 @@ def test_factors_to_reach_a_minimum():
 
 def test_upscale_step_scales_by_what_the_minimum_needs():
     spec = {op.name: op for op in list_ops()}["upscale"]
-    assert set(spec.options.model_fields) == {"scale", "method", "min_side", "min_long_side"}
+    assert set(spec.options.model_fields) == {"scale", "method", "min_side", "min_long_side", "max_tile_pixels"}
     pixels = np.random.default_rng(1).integers(0, 255, (60, 90, 3), dtype=np.uint8)
     alpha = np.zeros((60, 90), np.uint8)
     alpha[10:50, 20:70] = 255
