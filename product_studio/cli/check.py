@@ -7,18 +7,8 @@ from typing import Any
 
 import typer
 
-from .common import (
-    EXIT_OK,
-    EXIT_SOME_FAILED,
-    EXIT_USAGE,
-    JsonOption,
-    OverwriteOption,
-    PresetOption,
-    fail,
-    handle_errors,
-    info,
-    print_json,
-)
+from .common import EXIT_USAGE, InputsArgument, JsonOption, OverwriteOption, PresetOption, QuietOption, fail, handle_errors, info
+from .each_file import for_each_file
 
 HELP = (
     "Check images against a marketplace preset, rule by rule, with the measured values.\n\n"
@@ -40,99 +30,87 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def check(
-    inputs: list[str] = typer.Argument(..., help="Image files, folders (searched recursively) or glob patterns.", show_default=False),
+    inputs: list[str] = InputsArgument,
     preset: str = PresetOption,
     json_output: bool = JsonOption,
     fix: bool = typer.Option(False, "--fix", help="Run the preset's recipe on the images that fail and write them under -o, then check them again."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Folder for the fixed images (with --fix).", show_default=False),
     overwrite: bool = OverwriteOption,
+    quiet: bool = QuietOption,
 ) -> None:
+    from .. import storage
     from ..errors import StudioError
-    from ..imageio import EXTENSIONS, load_image, read_bytes, safe_output_path, save_image
+    from ..imageio import load_image, safe_output_path
     from ..inputs import expand_inputs
-    from ..marketplaces import check_file, check_image, fix_image, load_preset
+    from ..limits import Limits
+    from ..marketplaces import check_image, load_preset
+    from ..pipeline import check_output, process
+    from .batch_run import output_name
 
     chosen = load_preset(preset)
     if fix and output is None:
         fail("--fix needs -o/--output FOLDER for the fixed images", EXIT_USAGE)
     if output is not None and not fix:
         fail("-o/--output is only used with --fix", EXIT_USAGE)
-    recipe = chosen.recipe() if fix else None  # an unusable recipe is a usage error before any work
+    # an unusable recipe is a usage error before any work; the fixed copy is checked against `chosen` here
+    # (a preset given as a file is not known by its name elsewhere)
+    recipe = chosen.recipe().model_copy(update={"preset": None}) if fix else None
     files = expand_inputs(inputs)
     protect = tuple(f.path for f in files)
     used_outputs: set[Path] = set()
+    limits = Limits.from_env()
 
-    results: list[dict[str, Any]] = []
-    for f in files:
-        entry: dict[str, Any] = {"input": str(f.path), "passed": False, "report": None, "error": None, "fixed": None}
-        results.append(entry)
+    def fixed_copy(data: bytes, f: Any) -> dict[str, Any]:
+        """The preset's recipe on a failing image (pipeline.process: within the limits, checked again)."""
         try:
-            data = read_bytes(f.path)
-            item = load_image(data, name=str(f.path))
-            report = check_image(
-                item, chosen, file_bytes=len(data), file_format=item.metadata["source_format"],
-                file_mode=item.metadata.get("source_mode"),
-            )
+            made = process(data, recipe, limits, name=str(f.path))
+            target = safe_output_path(output, output_name(f.relative, recipe.output.format, "", used_outputs))
+            storage.put_output(target, made.data, overwrite=overwrite, protect=protect)
         except StudioError as exc:
-            entry["error"] = str(exc)
-            if json_output:
-                info(f"error: {exc}")
-            continue
-        entry["report"] = report.to_dict()
-        entry["passed"] = report.passed
-        if not (fix and not report.passed):
-            continue
-        try:
-            fixed = fix_image(item, chosen)
-            fmt = recipe.output.format
-            target = _output_name(f.relative, EXTENSIONS[fmt], used_outputs)
-            out_path = safe_output_path(output, target)
-            saved = save_image(
-                fixed, out_path, format=fmt, quality=recipe.output.quality, max_bytes=recipe.output.max_bytes,
-                overwrite=overwrite, protect=protect,
-            )
-            recheck = check_file(saved.path, chosen)
-        except StudioError as exc:
-            entry["fixed"] = {"output": None, "passed": False, "error": str(exc), "report": None}
             if json_output:
                 info(f"error: fixing {f.path}: {exc}")
-            continue
-        entry["fixed"] = {
-            "output": str(saved.path), "bytes": saved.bytes, "quality": saved.quality,
-            "passed": recheck.passed, "error": None, "report": recheck.to_dict(),
+            return {"output": None, "passed": False, "error": str(exc), "report": None}
+        report = check_output(made.data, chosen, name=str(target), limits=limits)
+        return {"output": str(target), "bytes": len(made.data), "quality": made.quality, "passed": report["passed"],
+                "error": None, "report": report}
+
+    def work(f: Any) -> dict[str, Any]:
+        data = storage.read_input(f.path)
+        item = load_image(data, name=str(f.path))
+        report = check_image(
+            item, chosen, file_bytes=len(data), file_format=item.metadata["source_format"],
+            file_mode=item.metadata.get("source_mode"),
+        )
+        entry = {"passed": report.passed, "report": report.to_dict(), "error": None, "fixed": None}
+        if fix and not report.passed:
+            entry["fixed"] = fixed_copy(data, f)
+            entry["passed"] = entry["fixed"]["passed"]
+        return entry
+
+    def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "passed": sum(1 for r in results if r["report"] and r["report"]["passed"]),
+            "did_not_pass": sum(1 for r in results if r["report"] and not r["report"]["passed"]),
+            "fixed": sum(1 for r in results if r["fixed"] and r["fixed"]["passed"]),
+            "fix_failed": sum(1 for r in results if r["fixed"] and not r["fixed"]["passed"]),
         }
-        entry["passed"] = recheck.passed
 
-    summary = {
-        "files": len(results),
-        "passed": sum(1 for r in results if r["report"] and r["report"]["passed"]),
-        "failed": sum(1 for r in results if r["report"] and not r["report"]["passed"]),
-        "errors": sum(1 for r in results if r["error"]),
-        "fixed": sum(1 for r in results if r["fixed"] and r["fixed"]["passed"]),
-        "fix_failed": sum(1 for r in results if r["fixed"] and not r["fixed"]["passed"]),
-    }
-    all_ok = all(r["passed"] for r in results)
-    if json_output:
-        print_json({"preset": chosen.name, "passed": all_ok, "summary": summary, "results": results})
-    else:
-        for r in results:
-            _print_entry(r)
-        line = f"{summary['files']} file(s) against {chosen.name}: {summary['passed']} passed, {summary['failed']} failed"
-        if summary["errors"]:
-            line += f", {summary['errors']} could not be read"
+    def footer(s: dict[str, Any]) -> str:
+        line = f"{s['inputs']} file(s) against {chosen.name}: {s['passed']} passed, {s['did_not_pass']} failed"
+        if s["failed"]:
+            line += f", {s['failed']} could not be read"
         if fix:
-            line += f"; fixed {summary['fixed']}" + (f", {summary['fix_failed']} still failing" if summary["fix_failed"] else "")
-        typer.echo(line)
-    raise typer.Exit(EXIT_OK if all_ok else EXIT_SOME_FAILED)
+            line += f"; fixed {s['fixed']}" + (f", {s['fix_failed']} still failing" if s["fix_failed"] else "")
+        return line
 
+    def passed(results: list[dict[str, Any]]) -> bool:
+        return all(r["passed"] for r in results)
 
-def _output_name(relative: Path, extension: str, used: set[Path]) -> Path:
-    """``relative`` with the output extension; ``name_png.jpg`` when two inputs would collide."""
-    target = relative.with_suffix(extension)
-    if target in used:
-        target = relative.with_name(f"{relative.stem}_{relative.suffix.lstrip('.').lower()}{extension}")
-    used.add(target)
-    return target
+    for_each_file(
+        files, work, json_out=json_output, quiet=quiet, show=_print_entry,
+        failed_fields={"passed": False, "report": None, "fixed": None}, summary=summary, footer=footer, all_good=passed,
+        document=lambda results: {"preset": chosen.name, "passed": passed(results)},
+    )
 
 
 def _verdict(rule: dict[str, Any]) -> str:
@@ -146,7 +124,7 @@ def _verdict(rule: dict[str, Any]) -> str:
 
 
 def _print_entry(entry: dict[str, Any]) -> None:
-    if entry["error"]:
+    if entry["status"] != "done":
         typer.echo(f"ERROR {entry['error']}")
         return
     _print_report(entry["input"], entry["report"])

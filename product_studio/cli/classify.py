@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from .common import JsonOption, finish_files, handle_errors, info, record_failure
+from .common import InputsArgument, JsonOption, QuietOption, handle_errors
+from .each_file import for_each_file
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def classify(
-    inputs: list[str] = typer.Argument(..., help="Image files, folders or globs."),
+    inputs: list[str] = InputsArgument,
     top_k: int = typer.Option(3, "--top-k", "-k", min=1, help="How many categories to list."),
     explain: Path | None = typer.Option(
         None, "--explain", help="Write a Grad-CAM heat map PNG (a .png file for one input, else a folder)."
@@ -39,8 +40,10 @@ def classify(
     ),
     no_cut_out: bool = typer.Option(False, "--no-cut-out", help="Use the whole frame; skip the background removal."),
     json_out: bool = JsonOption,
+    quiet: bool = QuietOption,
 ) -> None:
-    from ..errors import StudioError, UsageError
+    from .. import storage
+    from ..errors import UsageError
     from ..imageio import load_image, safe_output_path
     from ..inputs import expand_inputs
     from ..understand.classify import classifier_info, classify_item, explain_item, load_default_classifier
@@ -54,23 +57,22 @@ def classify(
         model = load_model(weights, expect_family="classifier")
     else:
         model = load_default_classifier()
-    results: list[dict[str, Any]] = []
-    for f in files:
-        try:
-            item = load_image(f.path)
-            if not no_cut_out and item.alpha is None:
-                from ..vision.segmentation import segment_product
+    def work(f: Any) -> dict[str, Any]:
+        item = load_image(storage.read_input(f.path), name=str(f.path))
+        if not no_cut_out and item.alpha is None:
+            from ..vision.segmentation import segment_product
 
-                item = item.replace(alpha=segment_product(item.pixels))
-            top = classify_item(item, top_k=top_k, model=model, cut_out=not no_cut_out)
-            record = {"input": str(f.path), "status": "done", "top_k": [{"label": label, "probability": p} for label, p in top]}
-            if explain is not None:
-                target = explain if (len(files) == 1 and explain.suffix) else safe_output_path(explain, f.relative.with_suffix(".heat.png"))
-                record["explain"] = explain_item(item, target, model=model, cut_out=not no_cut_out)["path"]
-            results.append(record)
-            if not json_out:
-                shown = ", ".join(f"{label} {p:.1%}" for label, p in top)
-                info(f"{f.path}: {shown}" + (f"  (heat map: {record['explain']})" if explain is not None else ""))
-        except StudioError as exc:
-            record_failure(results, f.path, exc)
-    finish_files(results, json_out, model=classifier_info(model))
+            item = item.replace(alpha=segment_product(item.pixels))
+        top = classify_item(item, top_k=top_k, model=model, cut_out=not no_cut_out)
+        record: dict[str, Any] = {"top_k": [{"label": label, "probability": p} for label, p in top]}
+        if explain is not None:
+            target = explain if (len(files) == 1 and explain.suffix) else safe_output_path(explain, f.relative.with_suffix(".heat.png"))
+            record["explain"] = explain_item(item, target, model=model, cut_out=not no_cut_out)["path"]
+        return record
+
+    def show(entry: dict[str, Any]) -> None:
+        if entry["status"] == "done":
+            shown = ", ".join(f"{t['label']} {t['probability']:.1%}" for t in entry["top_k"])
+            typer.echo(f"{entry['input']}: {shown}" + (f"  (heat map: {entry['explain']})" if "explain" in entry else ""))
+
+    for_each_file(files, work, json_out=json_out, quiet=quiet, show=show, document=lambda _: {"model": classifier_info(model)})

@@ -6,11 +6,12 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
 
 from ..errors import StudioError, UsageError
+from ..limits import DEFAULT_MAX_INPUT_PIXELS, MEGAPIXEL
 from ..marketplaces.presets import default_preset_name
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -18,17 +19,34 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options shared by several commands, defined once.
+InputsArgument = typer.Argument(
+    ..., help="Image files, folders (searched recursively), globs ('shots/**/*.jpg'), list files (@list.csv, "
+    ".jsonl, .txt) or s3:// URLs.", show_default=False,
+)
 JsonOption = typer.Option(False, "--json", help="Print one machine-readable JSON document on stdout; progress and logs go to stderr.")
 OutputDirOption = typer.Option(..., "-o", "--output", help="Folder the outputs are written to (created if missing).")
+ImageOutputOption = typer.Option(
+    ..., "-o", "--output", help="A folder (created if missing), or an output file name for one input (.png, .jpg, .webp: its format)."
+)
 OverwriteOption = typer.Option(False, "--overwrite", help="Replace existing outputs (never the inputs unless they are the same path and you ask).")
 PresetOption = typer.Option(default_preset_name(), "--preset", "-p", help="Marketplace preset; `product-studio presets` lists them.")
+QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+WorkersOption = typer.Option(None, "--workers", "-j", min=1, help="Worker processes (default: the number of cores).")
+MaxMegapixelsOption = typer.Option(
+    DEFAULT_MAX_INPUT_PIXELS / MEGAPIXEL, "--max-megapixels", min=0.01,
+    help="Refuse inputs above this many megapixels (checked before decoding).",
+)
+ManifestOption = typer.Option(
+    None, "--manifest", help="Job manifest (SQLite) that makes reruns resume; default: <output>/.product-studio/manifest.sqlite."
+)
+RetryFailedOption = typer.Option(False, "--retry-failed", help="Process again the inputs that failed in an earlier run (default: report the old failure).")
+NoResumeOption = typer.Option(False, "--no-resume", help="Ignore earlier runs and process every input again (still recorded in the manifest).")
 
 # Shared by the `train ...` commands.
 RunFolderOption = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, history, plots (rerunning with it resumes).")
 LearningRateOption = typer.Option(None, "--lr", help="Peak learning rate (default: the recipe's).")
 ThreadsOption = typer.Option(1, "--threads", min=1, help="torch threads (1 when other jobs share the cores).")
 FreshOption = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint.")
-QuietBarOption = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -65,18 +83,3 @@ def print_json(document: Any) -> None:
 def info(message: str) -> None:
     """Human-readable progress and notes: always stderr, so stdout stays clean for --json."""
     typer.echo(message, err=True)
-
-
-def record_failure(results: list[dict[str, Any]], path: Any, exc: Exception) -> None:
-    """One input that could not be done: its entry in a command's results, and the reason on stderr."""
-    results.append({"input": str(path), "status": "failed", "error": str(exc), "error_type": type(exc).__name__})
-    info(f"failed: {exc}")
-
-
-def finish_files(results: list[dict[str, Any]], json_out: bool, **document: Any) -> NoReturn:
-    """End a command that worked file by file: the JSON document (``document`` first, then
-    ``results`` and ``failed``) with --json, and exit 1 when any input failed, else 0."""
-    failed = sum(1 for r in results if r.get("status") == "failed")
-    if json_out:
-        print_json({**document, "results": results, "failed": failed})
-    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)

@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from .common import JsonOption, finish_files, handle_errors, info, record_failure
+from .common import InputsArgument, JsonOption, QuietOption, handle_errors, info
+from .each_file import for_each_file
 
 LLM_KEY_ENV = "PRODUCT_STUDIO_LLM_KEY"
 
@@ -35,7 +36,7 @@ def split_list(value: str | None) -> list[str]:
 
 @handle_errors
 def describe(
-    inputs: list[str] = typer.Argument(..., help="Image files, folders or globs."),
+    inputs: list[str] = InputsArgument,
     lang: str = typer.Option("zh,en", "--lang", "-l", help="Languages: zh, en or zh,en."),
     preset: str = typer.Option("taobao-main", "--preset", "-p", help="Marketplace preset: its title limit applies."),
     brand: str | None = typer.Option(None, "--brand", help="Brand (put first where the marketplace wants it)."),
@@ -55,8 +56,9 @@ def describe(
     ),
     segment: str = typer.Option("auto", "--segment", help="Product mask: auto (alpha, else u2netp, else grabcut), u2netp, grabcut, none."),
     json_out: bool = JsonOption,
+    quiet: bool = QuietOption,
 ) -> None:
-    from ..errors import StudioError
+    from .. import storage
     from ..imageio import load_image
     from ..inputs import expand_inputs
     from ..marketplaces.presets import load_preset
@@ -80,29 +82,23 @@ def describe(
     )
     llm = LLMConfig(url=llm_url, model=llm_model, api_key=llm_key or os.environ.get(LLM_KEY_ENV)) if llm_url else None
     describe_listing(None, seller, title_rule=loaded.title_rule(), preset=loaded.name, langs=langs)  # checks the languages up front
-    files = expand_inputs(inputs)
-    results: list[dict[str, Any]] = []
-    for f in files:
-        try:
-            item = load_image(f.path)
-            attrs = extract_attributes(item, fields=split_list(fields) or None, segment=segment)
-            listings = describe_listing(attrs, seller, title_rule=loaded.title_rule(), preset=loaded.name, langs=langs, llm=llm)
-            results.append(
-                {
-                    "input": str(f.path),
-                    "status": "done",
-                    "attributes": attrs.to_dict(),
-                    "listings": {k: v.to_dict() for k, v in listings.items()},
-                }
-            )
-            for listing in listings.values():
-                for warning in listing.warnings:
-                    info(f"warning: {f.path} [{listing.lang}]: {warning}")
-            if not json_out:
-                _print_human(str(f.path), attrs, listings)
-        except StudioError as exc:
-            record_failure(results, f.path, exc)
-    finish_files(results, json_out, preset=preset)
+    made: dict[str, tuple[Any, Any]] = {}  # input -> (attributes, listings), for the human output
+
+    def work(f: Any) -> dict[str, Any]:
+        item = load_image(storage.read_input(f.path), name=str(f.path))
+        attrs = extract_attributes(item, fields=split_list(fields) or None, segment=segment)
+        listings = describe_listing(attrs, seller, title_rule=loaded.title_rule(), preset=loaded.name, langs=langs, llm=llm)
+        for listing in listings.values():
+            for warning in listing.warnings:
+                info(f"warning: {f.path} [{listing.lang}]: {warning}")
+        made[str(f.path)] = attrs, listings
+        return {"attributes": attrs.to_dict(), "listings": {k: v.to_dict() for k, v in listings.items()}}
+
+    def show(entry: dict[str, Any]) -> None:
+        if entry["status"] == "done":
+            _print_human(entry["input"], *made.pop(entry["input"]))
+
+    for_each_file(expand_inputs(inputs), work, json_out=json_out, quiet=quiet, show=show, document=lambda _: {"preset": preset})
 
 
 def _print_human(path: str, attrs, listings) -> None:

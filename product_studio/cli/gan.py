@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from .common import (
-    EXIT_OK, FreshOption, JsonOption, OverwriteOption, QuietBarOption, ThreadsOption, handle_errors, info,
+    EXIT_OK, FreshOption, JsonOption, OverwriteOption, QuietOption, ThreadsOption, handle_errors, info,
     print_json,
 )
 from .train import train_app
@@ -180,7 +180,7 @@ def train_gan_command(
         help="cpu, or cuda / cuda:N to train on a CUDA GPU where torch sees one (the weights load and generate on any CPU).",
     ),
     fresh: bool = FreshOption,
-    quiet: bool = QuietBarOption,
+    quiet: bool = QuietOption,
     json_out: bool = JsonOption,
 ) -> None:
     import dataclasses

@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, info, print_json
+from .common import InputsArgument, JsonOption, QuietOption, handle_errors
+from .each_file import for_each_file
 
 HELP = (
     "Read the text on product photos (OCR, Chinese and English) and find prices, brands and model numbers.\n\n"
@@ -27,45 +28,35 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def read(
-    inputs: list[str] = typer.Argument(..., help="Image files, folders (searched recursively) or glob patterns.", show_default=False),
+    inputs: list[str] = InputsArgument,
     brands: Path | None = typer.Option(None, "--brands", help="Your own brand list, added to the bundled one: one brand a line, aliases separated by '|'.", show_default=False),
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0, help="Drop text lines read with a lower confidence (0..1)."),
     json_output: bool = JsonOption,
+    quiet: bool = QuietOption,
 ) -> None:
-    from ..errors import StudioError
-    from ..imageio import load_image, read_bytes
+    from .. import storage
+    from ..imageio import load_image
     from ..inputs import expand_inputs
     from ..understand.entities import extract_entities, load_brands
     from ..vision.ocr import read_text
 
     index = load_brands(brands)  # a bad brand file is a usage error before any work
-    files = expand_inputs(inputs)
-    results: list[dict[str, Any]] = []
-    for f in files:
-        entry: dict[str, Any] = {"input": str(f.path), "error": None, "lines": [], "entities": None}
-        results.append(entry)
-        try:
-            item = load_image(read_bytes(f.path), name=str(f.path))
-            lines = read_text(item.pixels, min_confidence=min_confidence)
-        except StudioError as exc:
-            entry["error"] = str(exc)
-            info(f"error: {exc}")
-            continue
-        entry["width"], entry["height"] = item.width, item.height
-        entry["lines"] = [line.to_dict() for line in lines]
-        entry["entities"] = extract_entities(lines, brands=index).to_dict()
-        if not json_output:
-            _print_entry(entry)
 
-    failed = sum(1 for r in results if r["error"])
-    if json_output:
-        print_json({"files": len(results), "errors": failed, "results": results})
-    else:
-        typer.echo(f"{len(results)} file(s) read" + (f", {failed} could not be read" if failed else ""))
-    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+    def work(f: Any) -> dict[str, Any]:
+        item = load_image(storage.read_input(f.path), name=str(f.path))
+        lines = read_text(item.pixels, min_confidence=min_confidence)
+        return {"width": item.width, "height": item.height, "lines": [line.to_dict() for line in lines],
+                "entities": extract_entities(lines, brands=index).to_dict()}
+
+    for_each_file(
+        expand_inputs(inputs), work, json_out=json_output, quiet=quiet, show=_print_entry, failed_fields={"lines": [], "entities": None},
+        footer=lambda s: f"{s['inputs']} file(s) read" + (f", {s['failed']} could not be read" if s["failed"] else ""),
+    )
 
 
 def _print_entry(entry: dict[str, Any]) -> None:
+    if entry["status"] != "done":
+        return
     typer.echo(f"{entry['input']}  ({entry['width']}x{entry['height']}, {len(entry['lines'])} line(s))")
     for line in entry["lines"]:
         corners = " ".join(f"{x:.0f},{y:.0f}" for x, y in line["box"])

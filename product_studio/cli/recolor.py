@@ -2,106 +2,90 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, OverwriteOption, handle_errors, info, print_json
+from .batch_run import BatchOptions, Runs, image_command, run_op
+from .common import InputsArgument, OutputDirOption, info
+from .options import OptionValues
+
+OP = "recolor"
 
 GRID_HEIGHT = 480  # contact sheet: each tile's height in pixels
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "recolor",
+    image_command(
+        app, "recolor", OP, body=recolor, exclude=("color",), flags={"method": ("--method", "-m"), "mask_path": ("--mask",)},
         help=(
             "Write colour variants of each product photo: the product takes each colour with its shading and "
             "texture kept; the background stays bit-identical, and so do the text (OCR) and logos on the product.\n\n"
             "Colours: CSS names (red, navy, seagreen), #rrggbb, rgb(46,139,87), or Chinese names (红色, 藏青, 墨绿). "
             "The product is found by the cut-out model, taken from the image's transparency, or from --mask.\n\n"
             "Outputs are named after the input and the colour: photo.jpg -> photo-red.jpg, photo-navy.jpg, "
-            "photo-2e8b57.jpg; --grid adds photo-variants.jpg (the original and every variant side by side).\n\n"
+            "photo-2e8b57.jpg; --grid adds photo-variants.jpg (the original and every variant side by side). "
+            "Each colour is a one-step recipe with its own job manifest, so a rerun skips what is done.\n\n"
             "Examples:\n\n"
             "  product-studio recolor photo.jpg --colors red,navy,#2e8b57 -o out/\n\n"
             "  product-studio recolor shots/ --colors 藏青,墨绿 -o variants/ --grid\n\n"
             "  product-studio recolor shoe.jpg --colors white --region dominant --mask shoe-mask.png -o out/ --json"
         ),
-    )(recolor)
+    )
 
 
-@handle_errors
 def recolor(
-    inputs: list[str] = typer.Argument(..., help="Image files, folders (searched recursively), globs or list files."),
+    inputs: list[str] = InputsArgument,
     colors: list[str] = typer.Option(..., "--colors", "-c", help="Comma-separated colours (repeatable): red,navy,'#2e8b57',藏青."),
-    output: Path = typer.Option(..., "-o", "--output", help="Folder the variants are written to (created if missing)."),
-    mask: Path | None = typer.Option(None, "--mask", help="Your own mask of the product (white or opaque = product); one input only."),
-    method: str = typer.Option("u2netp", "--method", "-m", help="How to find the product without --mask or transparency: u2netp | grabcut."),
-    region: str = typer.Option("all", "--region", help="all: the whole product; dominant: only its largest colour."),
-    text: bool = typer.Option(True, "--text/--no-text", help="Leave the text on the product (read by OCR) unchanged."),
-    logos: bool = typer.Option(True, "--logos/--no-logos", help="Leave small high-contrast marks (logos) on the product unchanged."),
-    strength: float = typer.Option(1.0, "--strength", min=0.0, max=1.0, help="0 = unchanged .. 1 = the full new colour."),
+    output: Path = OutputDirOption,
     grid: bool = typer.Option(False, "--grid", help="Also write <name>-variants.jpg: the original and the variants side by side."),
-    overwrite: bool = OverwriteOption,
-    json_out: bool = JsonOption,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    options: OptionValues = None,  # generated from the op's options model
+    batch: BatchOptions = None,
 ) -> None:
-    from tqdm import tqdm
-
-    from ..errors import StudioError, UsageError
-    from ..imageio import INPUT_EXTENSIONS, load_image, output_format_for, safe_output_path, save_image
+    from ..errors import UsageError
     from ..inputs import expand_inputs
-    from ..vision.segmentation import load_mask
-    from ..ops.recolor import parse_colors, prepare_recolor, recolor_item
+    from ..ops.recolor import parse_colors
 
     targets = parse_colors(colors)  # every colour checked before any work
-    if method not in ("u2netp", "grabcut"):
-        raise UsageError(f"--method must be u2netp or grabcut; got '{method}'")
-    if region not in ("all", "dominant"):
-        raise UsageError(f"--region must be all or dominant; got '{region}'")
-    if output.suffix.lower() in INPUT_EXTENSIONS:
-        raise UsageError(f"-o takes a folder, not the file name '{output}'")
+    variants = [(options.validate(OP, color=t.text), f"-{t.slug}", {"color": t.to_dict()}) for t in targets]
     files = expand_inputs(inputs)
+    mask = options.given.get("mask_path")
     if mask is not None and len(files) > 1:
         raise UsageError(f"--mask is one product's mask but {len(files)} inputs were given; run one photo at a time with --mask")
-    if mask is not None and not mask.is_file():
+    if mask is not None and not Path(mask).is_file():
         raise UsageError(f"no such mask file: {mask}")
+    run_op(OP, files, output, variants, batch, file_output=False,
+           after=(lambda runs: _write_grids(runs, targets, output, batch.overwrite)) if grid else None)
 
-    results, failed = [], 0
-    bar = tqdm(total=len(files) * len(targets), unit="variant", disable=quiet or json_out, file=sys.stderr, dynamic_ncols=True)
-    for f in files:
+
+def _write_grids(runs: Runs, targets, output: Path, overwrite: bool) -> None:  # noqa: ANN001 - [TargetColor]
+    """<name>-variants.jpg for each input whose every variant is done: made again when a variant
+    was, kept when all were skipped as done before."""
+    from .. import storage
+    from ..errors import StudioError
+    from ..imageio import load_image
+
+    by_input: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    for result, extra in zip(runs.report.results, runs.extras):
+        by_input.setdefault(result.input, []).append((result, extra))
+    for source, made in by_input.items():
+        if len(made) != len(targets) or any(r.status != "done" for r, _ in made):
+            continue
+        relative = Path(made[0][0].relative)
+        target = storage.output_path(output, relative.with_name(f"{relative.stem}-variants.jpg"))
+        remade = any(r.resumed != "skipped" for r, _ in made)
         try:
-            item = load_image(f.path)
-            user_mask = load_mask(mask, (item.height, item.width)) if mask is not None else None
-            plan = prepare_recolor(item.pixels, alpha=item.alpha, mask=user_mask, method=method, region=region, text=text, logos=logos)
-            relative = f.relative
-            ext = relative.suffix.lower() if output_format_for(relative, default="") else ".png"
-            variants, made = [], recolor_item(item, targets, plan, strength=strength)
-            for target, variant in zip(targets, made):
-                name = relative.with_name(f"{relative.stem}-{target.slug}{ext}")
-                saved = save_image(variant, safe_output_path(output, name), overwrite=overwrite, protect=(f.path,))
-                variants.append({**target.to_dict(), "output": str(saved.path), "seconds": variant.log[-1].seconds})
-                bar.update(1)
-                if not json_out:
-                    bar.write(f"{f.path} -> {saved.path}", file=sys.stderr)
-            report = {"input": str(f.path), "status": "done", "variants": variants, **plan.info}
-            if grid:
-                sheet = contact_sheet(item, targets, made)
-                saved = save_image(sheet, safe_output_path(output, relative.with_name(f"{relative.stem}-variants.jpg")),
-                                   overwrite=overwrite, protect=(f.path,))
-                report["grid"] = str(saved.path)
-            results.append(report)
+            if remade or not storage.exists(target):
+                variants = [load_image(storage.read_input(r.output), name=r.output) for r, _ in made]
+                original = load_image(storage.read_input(source), name=source)
+                sheet = contact_sheet(original, targets, variants)
+                storage.save_output(sheet, target, format="jpeg", overwrite=overwrite or remade, protect=(source,))
         except StudioError as exc:
-            failed += 1
-            results.append({"input": str(f.path), "status": "failed", "error": str(exc), "error_type": type(exc).__name__})
-            bar.write(f"failed: {exc}", file=sys.stderr)
-    bar.close()
-    summary = {"inputs": len(files), "done": len(files) - failed, "failed": failed, "colors": [t.to_dict() for t in targets]}
-    if json_out:
-        print_json({"results": results, "summary": summary})
-    else:
-        info(f"{summary['done']}/{len(files)} photo(s) recoloured in {len(targets)} colour(s), {failed} failed")
-    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+            info(f"failed: the contact sheet of {source}: {exc}")
+            continue
+        for _, extra in made:
+            extra["grid"] = str(target)
 
 
 def contact_sheet(original, targets, variants):  # ImageItem, [TargetColor], [ImageItem] -> RGB array

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from .common import (
-    EXIT_OK, FreshOption, JsonOption, LearningRateOption, OverwriteOption, QuietBarOption, RunFolderOption,
+    EXIT_OK, FreshOption, JsonOption, LearningRateOption, OverwriteOption, QuietOption, RunFolderOption,
     ThreadsOption, handle_errors, info, print_json,
 )
 from .train import train_app
@@ -222,7 +222,7 @@ def train_defect_detector(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the training patches: a later cycle (--init) with another seed sees new patches."),
     threads: int = ThreadsOption,
     fresh: bool = FreshOption,
-    quiet: bool = QuietBarOption,
+    quiet: bool = QuietOption,
     json_out: bool = JsonOption,
 ) -> None:
     _train("detector", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out,
@@ -240,7 +240,7 @@ def train_inpainter(
     init: Path | None = InitOption,
     threads: int = ThreadsOption,
     fresh: bool = FreshOption,
-    quiet: bool = QuietBarOption,
+    quiet: bool = QuietOption,
     json_out: bool = JsonOption,
 ) -> None:
     _train("inpainter", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from .common import (
-    EXIT_OK, FreshOption, JsonOption, LearningRateOption, QuietBarOption, RunFolderOption, handle_errors, info,
+    EXIT_OK, FreshOption, JsonOption, LearningRateOption, QuietOption, RunFolderOption, handle_errors, info,
     print_json,
 )
 
@@ -47,7 +47,7 @@ def classifier(
     val_fraction: float = typer.Option(0.15, "--val-fraction", min=0.01, max=0.5, help="Share of each category held out (folders)."),
     init: Path | None = typer.Option(None, "--init", help="Start from these weights (same model and categories), e.g. a second cycle at a lower --lr."),
     fresh: bool = FreshOption,
-    quiet: bool = QuietBarOption,
+    quiet: bool = QuietOption,
     json_out: bool = JsonOption,
 ) -> None:
     import dataclasses

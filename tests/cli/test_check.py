@@ -66,7 +66,8 @@ def test_bad_file_is_reported_and_the_others_continue(tmp_path):
     by_name = {Path(r["input"]).name: r for r in doc["results"]}
     assert by_name["a.jpg"]["passed"] is True and by_name["a.jpg"]["report"]["passed"] is True
     assert by_name["broken.jpg"]["error"] and by_name["broken.jpg"]["report"] is None
-    assert doc["summary"] == {"files": 2, "passed": 1, "failed": 0, "errors": 1, "fixed": 0, "fix_failed": 0}
+    assert doc["summary"] == {**doc["summary"], "inputs": 2, "done": 1, "failed": 1, "passed": 1, "did_not_pass": 0, "fixed": 0, "fix_failed": 0}
+    assert by_name["broken.jpg"]["status"] == "failed" and by_name["a.jpg"]["status"] == "done"
 
 
 def test_json_document_shape(tmp_path):
@@ -149,7 +150,7 @@ def test_real_subprocess_exit_codes(tmp_path):
     assert "PASS" in ok.stdout
     failing = run_real(["check", "good.jpg", "small.png", "--preset", "taobao-main", "--json"], tmp_path)
     assert failing.returncode == 1
-    assert json.loads(failing.stdout)["summary"]["failed"] == 1
+    assert json.loads(failing.stdout)["summary"]["did_not_pass"] == 1
     usage = run_real(["check", "good.jpg", "--preset", "nope"], tmp_path)
     assert usage.returncode == 2 and "taobao-main" in usage.stderr
 

@@ -24,7 +24,7 @@ def test_classify_a_real_photo_with_json_and_explain(tmp_path):
     done = cli("classify", str(photo), "--top-k", "3", "--explain", str(heat), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["failed"] == 0 and report["model"]["model"] == "fmnist_resnet"
+    assert report["summary"]["failed"] == 0 and report["model"]["model"] == "fmnist_resnet"
     (result,) = report["results"]
     labels = [entry["label"] for entry in result["top_k"]]
     probabilities = [entry["probability"] for entry in result["top_k"]]

@@ -27,7 +27,7 @@ def test_describe_json_gives_titles_within_limits(tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["failed"] == 0 and doc["preset"] == "taobao-main"
+    assert doc["summary"]["failed"] == 0 and doc["preset"] == "taobao-main"
     res = doc["results"][0]
     assert res["attributes"]["colors"][0]["zh"] == "红色" and res["attributes"]["background"]["kind"] == "white"
     zh, en = res["listings"]["zh"], res["listings"]["en"]
@@ -57,4 +57,4 @@ def test_describe_bad_file_exits_1_and_reports_it(tmp_path):
     result = runner.invoke(app, ["describe", str(good), str(tmp_path / "bad.jpg"), "--fields", FAST, "--segment", "grabcut", "--json"])
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert doc["failed"] == 1 and {r["status"] for r in doc["results"]} == {"done", "failed"}
+    assert doc["summary"]["failed"] == 1 and {r["status"] for r in doc["results"]} == {"done", "failed"}

@@ -40,7 +40,8 @@ def test_read_json_gives_lines_prices_brand_and_model(tmp_path):
     result = runner.invoke(app, ["read", str(tmp_path / "shots"), "--brands", str(tmp_path / "brands.txt"), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["files"] == 1 and doc["errors"] == 0
+    assert doc["summary"] == {**doc["summary"], "inputs": 1, "done": 1, "failed": 0}
+    assert doc["results"][0]["status"] == "done" and doc["results"][0]["seconds"] > 0
     entry = doc["results"][0]
     texts = ["".join(line["text"].split()) for line in entry["lines"]]
     assert any("QD-3310" in t for t in texts)

@@ -53,16 +53,17 @@ def test_one_file_per_colour_background_and_text_unchanged(photo_dir, tmp_path):
     result = runner.invoke(app, ["recolor", str(photo_dir / "box.png"), "--colors", "red,navy,#2e8b57,藏青", "-o", str(out),
                                  "--mask", str(photo_dir / "box-mask.png"), "--json"])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    assert doc["summary"]["done"] == 1 and [c["slug"] for c in doc["summary"]["colors"]] == ["red", "navy", "2e8b57", "藏青"]
-    report = doc["results"][0]
-    assert report["mask_source"] == "mask" and any("SALE" in t for t in report["text_lines"])
-    assert sorted(p.name for p in out.iterdir()) == ["box-2e8b57.png", "box-navy.png", "box-red.png", "box-藏青.png"]
+    doc = json.loads(result.stdout)  # one result per colour, each a one-step recipe run by the batch engine
+    assert doc["summary"] == {**doc["summary"], "inputs": 4, "done": 4, "failed": 0}
+    assert [r["color"]["slug"] for r in doc["results"]] == ["red", "navy", "2e8b57", "藏青"]
+    assert doc["recipe"]["steps"][0]["color"] == "red" and [r["steps"][0]["color"] for r in doc["recipes"]][1:] == ["navy", "#2e8b57", "藏青"]
+    assert sorted(p.name for p in out.glob("*.png")) == ["box-2e8b57.png", "box-navy.png", "box-red.png", "box-藏青.png"]
     original = load_image(photo_dir / "box.png").pixels
     _, mask = box_photo()
     glyphs = (original.min(axis=2) > 240) & (mask > 0)
-    for variant in report["variants"]:
-        pixels = load_image(variant["output"]).pixels
+    for result in doc["results"]:
+        variant = result["color"]
+        pixels = load_image(result["output"]).pixels
         assert np.array_equal(pixels[mask == 0], original[mask == 0])  # background bit-identical
         assert np.array_equal(pixels[glyphs], original[glyphs])  # the text too
         solid = (mask > 0) & ~glyphs
@@ -78,17 +79,26 @@ def test_folder_grid_transparency_and_existing_outputs(photo_dir, tmp_path):
             "--no-text", "--method", "grabcut", "--json", "--region", "dominant"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    by_name = {Path(r["input"]).name: r for r in json.loads(result.stdout)["results"]}
-    assert by_name["cutout.png"]["mask_source"] == "alpha" and by_name["photo.jpg"]["mask_source"] == "grabcut"
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["cutout-ffd700.png", "cutout-seagreen.png", "cutout-variants.jpg",
-                     "photo-ffd700.jpg", "photo-seagreen.jpg", "photo-variants.jpg"]
+    results = json.loads(result.stdout)["results"]
+    assert {Path(r["output"]).name: Path(r["grid"]).name for r in results} == {
+        "cutout-ffd700.png": "cutout-variants.jpg", "cutout-seagreen.png": "cutout-variants.jpg",
+        "photo-ffd700.jpg": "photo-variants.jpg", "photo-seagreen.jpg": "photo-variants.jpg"}
+    names = sorted(p.name for p in out.iterdir() if p.is_file())
+    assert names == ["cutout-ffd700.png", "cutout-seagreen.png", "cutout-variants.jpg", "photo-ffd700.jpg",
+                     "photo-seagreen.jpg", "photo-variants.jpg", "report.csv", "report.html", "report.json"]
     variant = load_image(out / "cutout-seagreen.png")
     assert variant.alpha is not None and np.array_equal(variant.alpha, load_image(photo_dir / "shop" / "cutout.png").alpha)
     sheet = load_image(out / "photo-variants.jpg")
     assert sheet.width == 3 * 320 + 2 * 12 and sheet.height == 240 + 36  # original + 2 variants, labelled
-    again = runner.invoke(app, args)  # outputs exist: reported per input, nothing replaced
-    assert again.exit_code == 1 and "pass --overwrite" in json.loads(again.stdout)["results"][0]["error"]
+    again = runner.invoke(app, args)  # the manifests: a rerun skips every variant and keeps the sheets
+    assert again.exit_code == 0 and json.loads(again.stdout)["summary"]["skipped"] == 4
+    assert load_image(out / "photo-variants.jpg").pixels.shape == sheet.pixels.shape
+    other = tmp_path / "other"  # a file the manifest does not know is not replaced without --overwrite
+    other.mkdir()
+    (other / "photo-seagreen.jpg").write_bytes(b"someone else's file")
+    args[args.index(str(out))] = str(other)
+    kept = runner.invoke(app, args)
+    assert kept.exit_code == 1 and "--overwrite" in kept.output
     assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
 
 
@@ -128,8 +138,7 @@ def test_real_photo_with_the_cutout_model(tmp_path):
     """The default path: U2-Net-p finds the boot, OCR finds no text; the deck around it is untouched."""
     result = runner.invoke(app, ["recolor", str(SAMPLES / "boot_on_deck.jpg"), "-c", "navy", "-o", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)["results"][0]
-    assert report["mask_source"] == "u2netp" and report["product_pixels"] > 50_000
+    assert json.loads(result.stdout)["results"][0]["steps"][0]["model"]  # the cut-out model (and OCR) ran
     before = load_image(SAMPLES / "boot_on_deck.jpg").pixels.astype(int)
     after = load_image(tmp_path / "boot_on_deck-navy.jpg").pixels.astype(int)
     changed = np.abs(after - before).max(axis=2) > 40
