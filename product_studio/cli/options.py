@@ -153,11 +153,15 @@ def _parameter(field: str, declared: list[tuple[str, Any]], names: Sequence[str]
         default = list(default) if default is not None else None
     elif default is None:
         annotation = annotation | None
-    descriptions = {i.description for _, i in declared}
-    if len(descriptions) == 1:
+    by_description: dict[str, list[str]] = {}
+    for op, i in declared:
+        by_description.setdefault(i.description or "", []).append(labels.get(op, op))
+    if len(by_description) == 1:
         help_text = info.description or ""
     else:
-        help_text = "; ".join(f"{labels.get(op, op)}: {i.description}" for op, i in declared)
+        help_text = "; ".join(f"{', '.join(ops)}: {text}" for text, ops in by_description.items())
+    if labels and len(declared) < len(labels):  # an option of some of the ops only
+        help_text += f" (with {' or '.join(labels.get(op, op) for op, _ in declared)})"
     if len(defaults) > 1:
         help_text += " (default: " + ", ".join(f"{i.default} with {labels.get(op, op)}" for op, i in declared) + ")"
     decls = list(names or [f"--{field.replace('_', '-')}"])

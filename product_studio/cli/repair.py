@@ -3,34 +3,43 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from .batch_run import BatchOptions, Runs, image_command, run_op
 from .common import (
-    EXIT_OK, FreshOption, JsonOption, LearningRateOption, OverwriteOption, QuietOption, RunFolderOption,
-    ThreadsOption, handle_errors, info, print_json,
+    EXIT_OK, FreshOption, InputsArgument, JsonOption, LearningRateOption, QuietOption, RunFolderOption, ThreadsOption,
+    handle_errors, info, print_json,
 )
+from .options import OptionValues
 from .train import train_app
 
 InitOption = typer.Option(None, "--init", help="Start from these weights (the same preset), e.g. a second cycle at a lower --lr.")
 
 
+MODES = {"--mask": "inpaint", "--auto": "repair_defects", "--remove-text": "remove_text"}  # how the holes are found -> op
+
+
 def register(app: typer.Typer) -> None:
-    app.command(
-        "repair",
+    image_command(
+        app, "repair", list(MODES.values()), body=repair, flags={"mask_path": ("--mask",), "match": ("--text",)},
+        labels={op: mode for mode, op in MODES.items()},
         help=(
-            "Repair a photo: fill the defects a mask marks, or find scratches, stains and dust automatically (--auto), "
-            "or remove overlaid text and watermarks found by OCR (--remove-text). The input is never changed.\n\n"
-            "The filling is done by OpenCV's Navier-Stokes method (--method auto: the best on the held-out repair "
-            "benchmark, docs/repair.md); --method learned|telea|ns chooses. --show-mask writes the mask that was used (white = "
-            "filled) so you can look at it, paint on it in any editor and run again with --mask.\n\n"
+            "Repair photos: fill the defects a mask marks, or find scratches, stains and dust automatically (--auto), "
+            "or remove overlaid text and watermarks found by OCR (--remove-text). The inputs are never changed.\n\n"
+            "Each mode is one step (inpaint, repair_defects, remove_text) run like `process`: a folder gets "
+            "report.html and resumes. The filling is done by OpenCV's Navier-Stokes method for a mask and text "
+            "(--method auto: the best on the held-out repair benchmark, docs/repair.md) and by the network for "
+            "--auto; --method learned|telea|ns chooses. --show-mask writes the mask that was used (white = filled) "
+            "so you can look at it, paint on it in any editor and run again with --mask.\n\n"
             "Examples:\n\n"
             "  product-studio repair photo.jpg --auto --show-mask photo.mask.png\n\n"
             "  product-studio repair photo.jpg --mask photo.mask.png -o fixed.png\n\n"
             "  product-studio repair photo.jpg --remove-text --text 'SAMPLE' -o clean.jpg\n\n"
-            "  product-studio repair photo.jpg --auto --detector classical --method telea --json"
+            "  product-studio repair shots/ --auto -o repaired/ --detector classical --method telea --json"
         ),
-    )(repair)
+    )
     train_app.command(
         "defect-detector",
         help=(
@@ -55,101 +64,77 @@ def register(app: typer.Typer) -> None:
     )(train_inpainter)
 
 
+def repair(
+    inputs: list[str] = InputsArgument,
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="A folder, or the repaired file for one input (default: PHOTO.repaired.<ext> beside it)."
+    ),
+    auto: bool = typer.Option(False, "--auto", help="Find scratches, stains and dust automatically."),
+    remove_text: bool = typer.Option(False, "--remove-text", help="Find text with OCR and remove its letters (watermarks, captions)."),
+    show_mask: Path | None = typer.Option(None, "--show-mask", help="Write the mask used (PNG, white = filled) here (one input)."),
+    options: OptionValues = None,  # generated from the three ops' options models
+    batch: BatchOptions = None,
+) -> None:
+    from ..errors import UsageError
+    from ..inputs import expand_inputs
+
+    mask = options.given.get("mask_path")
+    sources = [name for name, on in (("--mask", mask is not None), ("--auto", auto), ("--remove-text", remove_text)) if on]
+    if len(sources) != 1:
+        raise UsageError("give exactly one of --mask FILE, --auto or --remove-text" + (f" (got {', '.join(sources)})" if sources else ""))
+    op = MODES[sources[0]]
+    chosen = options.validate(op, where=f"with {sources[0]}")
+    files = expand_inputs(inputs)
+    for flag, given in (("--mask", mask), ("--show-mask", show_mask)):
+        if given is not None and len(files) > 1:
+            raise UsageError(f"{flag} is one photo's mask but {len(files)} inputs were given; run one photo at a time with {flag}")
+    if output is None:
+        if len(files) > 1 or not isinstance(files[0].path, Path):
+            raise UsageError(f"say where the repaired images go: -o FOLDER ({len(files)} inputs)" if len(files) > 1
+                             else "an s3:// input needs -o for its output")
+        output = _default_output(files[0].path)
+    inputs_and_mask = [f.path for f in files if isinstance(f.path, Path)] + ([Path(mask)] if mask else [])
+    if mask is not None and output.resolve() == Path(mask).resolve():
+        raise UsageError("-o must name a file other than the --mask")
+    if show_mask is not None and show_mask.resolve() in {output.resolve(), *(p.resolve() for p in inputs_and_mask)}:
+        raise UsageError("--show-mask must name a file other than the input, the --mask and the output")
+    after = (lambda runs: _write_mask(runs, op, chosen, show_mask, batch.overwrite)) if show_mask is not None else None
+    run_op(op, files, output, [(chosen, "", {})], batch, after=after)
+
+
 def _default_output(path: Path) -> Path:
     suffix = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".png"
     return path.with_name(f"{path.stem}.repaired{suffix}")
 
 
-@handle_errors
-def repair(
-    image: Path = typer.Argument(..., help="The photo to repair (any format load_image reads)."),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Repaired image file (default: PHOTO.repaired.<ext> beside it)."),
-    mask: Path | None = typer.Option(None, "--mask", help="Mask of the image's size: white (or opaque) = fill."),
-    auto: bool = typer.Option(False, "--auto", help="Find scratches, stains and dust automatically."),
-    remove_text: bool = typer.Option(False, "--remove-text", help="Find text with OCR and remove its letters (watermarks, captions)."),
-    text: str | None = typer.Option(None, "--text", help="With --remove-text: only lines containing this (case-insensitive)."),
-    show_mask: Path | None = typer.Option(None, "--show-mask", help="Write the mask used (PNG, white = filled) here."),
-    method: str = typer.Option("auto", "--method", help="auto | learned | telea | ns: how holes are filled (auto: the network for --auto, which looks through found stains; Navier-Stokes for --mask and --remove-text)."),
-    detector: str = typer.Option("auto", "--detector", help="auto | learned | classical: how --auto finds defects (auto = the learned U-Net when its weights load, else classical; --threshold is then a probability)."),
-    threshold: float | None = typer.Option(None, "--threshold", help="Detector cut (a probability for learned, grey levels for classical)."),
-    grow: int = typer.Option(1, "--grow", min=0, max=20, help="Grow the found mask by this many pixels before filling."),
-    overwrite: bool = OverwriteOption,
-    json_out: bool = JsonOption,
-) -> None:
-    import time
-
+def _write_mask(runs: Runs, op: str, options: dict[str, Any], target: Path, overwrite: bool) -> None:
+    """--show-mask: the mask the step filled, found again from the input (white = filled)."""
+    import cv2
     import numpy as np
 
-    from ..errors import UsageError
-    from ..imageio import load_image, read_bytes, save_image
-    from ..ops.repair import (
-        DETECT_METHODS,
-        INPAINT_METHODS,
-        detect_defects,
-        inpaint,
-        load_mask,
-        resolve_inpaint_method,
-        text_mask,
-    )
+    from .. import storage
+    from ..errors import StudioError
+    from ..imageio import load_image, save_image
+    from ..ops.repair import detect_defects, load_mask, resolve_detect_method, text_mask
 
-    sources = [name for name, on in (("--mask", mask is not None), ("--auto", auto), ("--remove-text", remove_text)) if on]
-    if len(sources) != 1:
-        raise UsageError("give exactly one of --mask FILE, --auto or --remove-text" + (f" (got {', '.join(sources)})" if sources else ""))
-    if method not in INPAINT_METHODS:
-        raise UsageError(f"--method must be one of {', '.join(INPAINT_METHODS)}; got '{method}'")
-    if detector not in DETECT_METHODS:
-        raise UsageError(f"--detector must be one of {', '.join(DETECT_METHODS)}; got '{detector}'")
-    if text is not None and not remove_text:
-        raise UsageError("--text only applies with --remove-text")
-    item = load_image(read_bytes(image), name=str(image))
-    output = output or _default_output(image)
-    protect = (image,) + ((mask,) if mask is not None else ())
-    if show_mask is not None and show_mask.resolve() in {output.resolve(), *(p.resolve() for p in protect)}:
-        raise UsageError("--show-mask must name a file other than the input, the --mask and the output")
-    started = time.perf_counter()
-    removed: list[str] = []
-    if mask is not None:
-        fill = load_mask(mask, item.pixels.shape)
-    elif auto:
-        if not json_out:
-            info("finding defects...")
-        fill = detect_defects(item.pixels, method=detector, threshold=threshold, grow=grow)  # type: ignore[arg-type]
-    else:
-        if not json_out:
-            info("reading the text (OCR)...")
-        fill, lines = text_mask(item.pixels, match=text, grow=max(grow, 2))
-        removed = [line.text for line in lines]
-    found = time.perf_counter()
-    # Found defects may be seen through (a stain tints what is under it); a painted mask or text may not.
-    used = resolve_inpaint_method(method, see_through=auto)  # type: ignore[arg-type]
-    trusted = fill if auto else None
-    pixels = inpaint(item.pixels, fill, method=used, trusted=trusted) if fill.any() else item.pixels.copy()  # type: ignore[arg-type]
-    finished = time.perf_counter()
-    saved = save_image(item.replace(pixels=pixels), output, overwrite=overwrite, protect=protect)
-    mask_saved = None
-    if show_mask is not None:
-        mask_saved = save_image(np.dstack([fill] * 3), show_mask, format="png", overwrite=overwrite, protect=protect).path
-    result = {
-        "input": str(image),
-        "output": str(saved.path),
-        "mask_source": sources[0].lstrip("-"),
-        "mask_output": str(mask_saved) if mask_saved else None,
-        "filled_pixels": int(np.count_nonzero(fill)),
-        "filled_fraction": round(float(np.count_nonzero(fill)) / fill.size, 6),
-        "method": used,
-        "detector": detector if auto else None,
-        "removed_text": removed if remove_text else None,
-        "seconds_finding": round(found - started, 3),
-        "seconds_filling": round(finished - found, 3),
-    }
-    if json_out:
-        print_json(result)
-    else:
-        what = f"{result['filled_pixels']:,} px filled ({100 * result['filled_fraction']:.2f}%) with {used}"
-        if remove_text:
-            what += f"; text removed: {', '.join(removed) or 'none found'}"
-        info(f"{image} -> {saved.path}: {what}" + (f"; mask: {mask_saved}" if mask_saved else ""))
-    raise typer.Exit(EXIT_OK)
+    ((result, extra),) = zip(runs.report.results, runs.extras)
+    if result.status != "done":
+        return
+    try:
+        pixels = load_image(storage.read_input(result.input), name=result.input).pixels
+        if op == "inpaint":
+            fill, size = load_mask(options["mask_path"], pixels.shape), 2 * options["dilate"] + 1
+            fill = cv2.dilate(fill, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))) if options["dilate"] else fill
+        elif op == "repair_defects":
+            fill = detect_defects(pixels, method=resolve_detect_method(options["detector"]), threshold=options["threshold"],
+                                  grow=options["grow"], min_area=options["min_area"])
+        else:
+            fill = text_mask(pixels, match=options["match"], min_confidence=options["min_confidence"], grow=options["grow"])[0]
+        saved = save_image(np.dstack([fill] * 3), target, format="png", overwrite=overwrite, protect=(result.input,))
+    except StudioError as exc:
+        info(f"failed: --show-mask {target}: {exc}")
+        return
+    extra.update(mask_output=str(saved.path), filled_pixels=int(np.count_nonzero(fill)))
 
 
 def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_size: int | None, lr: float | None,

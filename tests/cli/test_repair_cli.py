@@ -47,14 +47,15 @@ def test_repair_with_a_mask_fills_it_and_never_touches_the_input(damaged, tmp_pa
     Image.fromarray(cv2.dilate(truth, np.ones((3, 3), np.uint8))).save(mask_path)
     result = runner.invoke(app, ["repair", str(path), "--mask", str(mask_path), "--method", "ns", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    (report,) = json.loads(result.stdout)["results"]
     out = Path(report["output"])
-    assert out == tmp_path / "photo.repaired.png" and report["method"] == "ns" and report["mask_source"] == "mask"
+    assert out == tmp_path / "photo.repaired.png" and report["steps"][0] == {**report["steps"][0], "op": "inpaint", "model": None}
+    assert report["steps"][0]["params"] == {**report["steps"][0]["params"], "method": "ns", "mask_path": str(mask_path)}
     fixed = load_image(out).pixels
     assert psnr(fixed, clean, mask=truth) > psnr(load_image(path).pixels, clean, mask=truth) + 10
     assert _digest(path) == before
-    again = runner.invoke(app, ["repair", str(path), "--mask", str(mask_path)])
-    assert again.exit_code == 1 and "file exists; pass --overwrite" in again.output
+    again = runner.invoke(app, ["repair", str(path), "--mask", str(mask_path)])  # an output file: no manifest beside it
+    assert again.exit_code == 1 and "exists; pass --overwrite" in again.output
     assert runner.invoke(app, ["repair", str(path), "--mask", str(mask_path), "--overwrite"]).exit_code == 0
 
 
@@ -64,8 +65,9 @@ def test_repair_auto_writes_the_mask_it_used(damaged, tmp_path):
     result = runner.invoke(app, ["repair", str(path), "--auto", "--detector", "classical", "--threshold", "40",
                                  "--show-mask", str(shown), "-o", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert report["method"] == "learned"  # auto with --auto: the network, looking through the found defects
+    (report,) = json.loads(result.stdout)["results"]
+    assert report["steps"][0]["op"] == "repair_defects" and "inpaint" in report["steps"][0]["model"]  # the network filled
+    assert report["mask_output"] == str(shown)
     mask = np.asarray(Image.open(shown).convert("L"))
     assert mask.shape == truth.shape and set(np.unique(mask)) <= {0, 255}
     assert report["filled_pixels"] == np.count_nonzero(mask) > 0
@@ -74,8 +76,10 @@ def test_repair_auto_writes_the_mask_it_used(damaged, tmp_path):
     fixed = load_image(out).pixels
     assert psnr(fixed, clean, mask=truth) > psnr(load_image(path).pixels, clean, mask=truth) + 5
     # The mask written by --show-mask goes back in unchanged through --mask.
-    again = runner.invoke(app, ["repair", str(path), "--mask", str(shown), "--method", "telea", "-o", str(tmp_path / "b.png"), "--json"])
-    assert json.loads(again.stdout)["filled_pixels"] == report["filled_pixels"]
+    again = runner.invoke(app, ["repair", str(path), "--mask", str(shown), "--method", "telea", "-o", str(tmp_path / "b.png"),
+                                "--show-mask", str(tmp_path / "same.png"), "--json"])
+    assert json.loads(again.stdout)["results"][0]["filled_pixels"] == report["filled_pixels"]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "same.png").convert("L")), mask)
 
 
 def test_repair_remove_text_reads_and_removes_a_caption(tmp_path):
@@ -87,8 +91,8 @@ def test_repair_remove_text_reads_and_removes_a_caption(tmp_path):
     Image.fromarray(image).save(path)
     result = runner.invoke(app, ["repair", str(path), "--remove-text", "--text", "water", "--method", "telea", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert any("WATERMARK" in t.upper() for t in report["removed_text"])
+    (report,) = json.loads(result.stdout)["results"]
+    assert report["steps"][0]["params"]["match"] == "water"
     fixed = load_image(Path(report["output"])).pixels
     changed = np.abs(image.astype(int) - clean).max(-1) > 60
     assert np.abs(fixed.astype(int) - clean)[changed].mean() < 20
@@ -99,9 +103,11 @@ def test_repair_remove_text_reads_and_removes_a_caption(tmp_path):
     [
         ([], "give exactly one of --mask FILE, --auto or --remove-text"),
         (["--auto", "--remove-text"], "give exactly one of --mask FILE, --auto or --remove-text \\(got --auto, --remove-text\\)"),
-        (["--auto", "--method", "lama"], "--method must be one of auto, learned, telea, ns; got 'lama'"),
-        (["--auto", "--detector", "eyes"], "--detector must be one of auto, learned, classical; got 'eyes'"),
-        (["--auto", "--text", "x"], "--text only applies with --remove-text"),
+        (["--auto", "--method", "lama"], "Invalid value for '--method'"),
+        (["--auto", "--detector", "eyes"], "Invalid value for '--detector'"),
+        (["--auto", "--text", "x"], "--text does not apply with --auto"),
+        (["--mask", "m.png", "--threshold", "0.5", "--detector", "classical"], "--detector, --threshold do not apply with --mask"),
+        (["--auto", "--threshold", "300"], "Invalid value for '--threshold': Input should be less than 256"),
     ],
 )
 def test_bad_usage_exits_2_with_a_useful_message(damaged, args, words):
