@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -47,6 +48,14 @@ RunFolderOption = typer.Option(..., "-o", "--output", help="Run folder: weights,
 LearningRateOption = typer.Option(None, "--lr", help="Peak learning rate (default: the recipe's).")
 ThreadsOption = typer.Option(1, "--threads", min=1, help="torch threads (1 when other jobs share the cores).")
 FreshOption = typer.Option(False, "--fresh", help="Start over even if OUTPUT holds a checkpoint.")
+
+
+def help_text(text: str) -> str:
+    """A command's help written as a triple-quoted block, as typer shows it best: paragraphs are
+    separated by blank lines and each becomes one line (the terminal wraps it); an indented one (an
+    example command) keeps its indent."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p.rstrip() if p.startswith(" ") else " ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:

@@ -1,4 +1,4 @@
-"""`product-studio generate`, `product-studio train gan` and `product-studio eval gan`: the product-image GAN."""
+"""`product-studio generate` and `product-studio eval gan`: the product-image GAN (it trains with `train gan`, cli/train.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import (
-    EXIT_OK, FreshOption, JsonOption, OverwriteOption, QuietOption, ThreadsOption, handle_errors, info,
-    print_json,
-)
-from .train import train_app
+from .common import EXIT_OK, JsonOption, OverwriteOption, handle_errors, info, print_json
 
 eval_app = typer.Typer(
     name="eval",
@@ -39,23 +35,6 @@ def register(app: typer.Typer) -> None:
             "  product-studio generate --category mug -n 16 --weights runs/my-catalogue/final.safetensors -o out/"
         ),
     )(generate)
-    train_app.command(
-        "gan",
-        help=(
-            "Train a class-conditional GAN on Fashion-MNIST or on your own catalogue.\n\n"
-            "--data fashion-mnist trains the CPU recipe (28×28 grayscale; the shipped model is its wider sibling, "
-            "--model cgan_fmnist_28_wide --batch-size 256 --device cuda). --data FOLDER takes one "
-            "subfolder per category (any image files; a few hundred per category is enough), resized and centre-cropped "
-            "to the model's size (default model cgan_64: 64×64 colour); DiffAugment (translation, cutout, colour) "
-            "keeps the discriminator from memorising a small catalogue. OUTPUT gets a checkpoint and a sample grid "
-            "every --checkpoint-every steps (samples/), loss.png, history.csv, config.json and final.safetensors; "
-            "rerunning the same command resumes a killed run.\n\n"
-            "Examples:\n\n"
-            "  product-studio train gan --data fashion-mnist -o runs/cgan\n\n"
-            "  product-studio train gan --data catalogue/ --steps 4000 -o runs/my-catalogue\n\n"
-            "  product-studio train gan --data catalogue/ --model cgan_fmnist_28 --diffaugment translation -o runs/gray"
-        ),
-    )(train_gan_command)
     eval_app.command(
         "gan",
         help=(
@@ -151,60 +130,6 @@ def generate(
     else:
         info(f"{len(images)} {cat_name} image(s) at {gan.config.image_size}×{gan.config.image_size} -> "
              f"{written[0] if len(written) == 1 else str(output) + '/'}")
-    raise typer.Exit(EXIT_OK)
-
-
-@handle_errors
-def train_gan_command(
-    data: str = typer.Option(..., "--data", help="fashion-mnist, or a folder with one subfolder per category."),
-    output: Path = typer.Option(..., "-o", "--output", help="Run folder: weights, checkpoints, samples, history, plots."),
-    model: str | None = typer.Option(None, "--model", "-m", help="GAN preset (default: cgan_fmnist_28 for fashion-mnist, cgan_64 for a folder)."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Training steps (default: 24000, the CPU recipe's: about 40 min on 2 cores with bf16 at 28x28, longer for the 64x64 colour model; a longer run continues a shorter one in the same -o)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=2),
-    lr_g: float | None = typer.Option(None, "--lr-g", help="Generator learning rate (default 2e-4)."),
-    lr_d: float | None = typer.Option(None, "--lr-d", help="Discriminator learning rate (default 4e-4)."),
-    diffaugment: str | None = typer.Option(
-        None, "--diffaugment",
-        help="DiffAugment policy: comma-separated translation,cutout,color or 'none' (default: none for fashion-mnist, "
-        "translation,cutout(,color for RGB) for a folder).",
-    ),
-    checkpoint_every: int | None = typer.Option(None, "--checkpoint-every", min=1, help="Checkpoint + sample grid every N steps (default 250)."),
-    ema_bn_samples: int | None = typer.Option(
-        None, "--ema-bn-samples", min=0,
-        help="After the last step, recompute the EMA generator's batch-norm statistics from this many of its own samples "
-        "(default 4096; 0 keeps the raw generator's, which belong to other weights and give a worse FID).",
-    ),
-    threads: int = ThreadsOption,
-    device: str = typer.Option(
-        "cpu", "--device",
-        help="cpu, or cuda / cuda:N to train on a CUDA GPU where torch sees one (the weights load and generate on any CPU).",
-    ),
-    fresh: bool = FreshOption,
-    quiet: bool = QuietOption,
-    json_out: bool = JsonOption,
-) -> None:
-    import dataclasses
-
-    from ..train.gan import FASHION_MNIST_NAMES, GANRecipe, train_gan
-    from ..models.registry import model_config
-
-    is_fmnist = data.lower() in FASHION_MNIST_NAMES
-    model = model or ("cgan_fmnist_28" if is_fmnist else "cgan_64")
-    changes: dict = {"model": model, "num_threads": threads, "device": device}
-    if diffaugment is None and not is_fmnist:
-        diffaugment = "translation,cutout" + (",color" if model_config(model).channels == 3 else "")
-    for key, value in {"steps": steps, "batch_size": batch_size, "lr_g": lr_g, "lr_d": lr_d, "diffaugment": diffaugment,
-                       "checkpoint_every": checkpoint_every, "ema_bn_samples": ema_bn_samples}.items():
-        if value is not None:
-            changes[key] = value
-    recipe = dataclasses.replace(GANRecipe(), **changes)
-    summary = train_gan(data, output, recipe=recipe, resume=not fresh, progress=not (quiet or json_out))
-    if json_out:
-        print_json(summary)
-    else:
-        info(f"{summary['steps']} steps in {summary['train_seconds']:.0f} s; weights: {summary['weights']}; "
-             f"samples: {output / 'samples'}; loss plot: {summary['loss_plot']}")
-        info(f"generate with: product-studio generate --weights {summary['weights']} --category {summary['class_names'][0]!r} -o out/")
     raise typer.Exit(EXIT_OK)
 
 

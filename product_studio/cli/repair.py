@@ -1,4 +1,5 @@
-"""`product-studio repair`: remove scratches, stains, dust and overlaid text; `train inpainter` / `train defect-detector`."""
+"""`product-studio repair`: remove scratches, stains, dust and overlaid text (the ``inpaint``, ``repair_defects``
+and ``remove_text`` steps; their models train with `train defect-detector` / `train inpainter`, cli/train.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,8 @@ from typing import Any
 import typer
 
 from .batch_run import BatchOptions, Runs, image_command, run_op
-from .common import (
-    EXIT_OK, FreshOption, InputsArgument, JsonOption, LearningRateOption, QuietOption, RunFolderOption, ThreadsOption,
-    handle_errors, info, print_json,
-)
+from .common import InputsArgument, info
 from .options import OptionValues
-from .train import train_app
-
-InitOption = typer.Option(None, "--init", help="Start from these weights (the same preset), e.g. a second cycle at a lower --lr.")
-
 
 MODES = {"--mask": "inpaint", "--auto": "repair_defects", "--remove-text": "remove_text"}  # how the holes are found -> op
 
@@ -40,28 +34,6 @@ def register(app: typer.Typer) -> None:
             "  product-studio repair shots/ --auto -o repaired/ --detector classical --method telea --json"
         ),
     )
-    train_app.command(
-        "defect-detector",
-        help=(
-            "Train the scratch/stain/dust detector (a small U-Net) on the training photos with synthetic defects. "
-            "The threshold is chosen for the best F1 on the validation photos and stored in OUTPUT/model.safetensors; "
-            "rerunning with the same -o resumes a stopped run.\n\n"
-            "Examples:\n\n"
-            "  product-studio train defect-detector -o runs/defect_detector\n\n"
-            "  product-studio train defect-detector -o runs/quick --model defect_unet_tiny --steps 200"
-        ),
-    )(train_defect_detector)
-    train_app.command(
-        "inpainter",
-        help=(
-            "Train the inpainter (a gated-convolution U-Net) to fill synthetic scratch, stain and dust holes, "
-            "strokes, boxes and letters in the training photos; the best epoch on the validation photos is kept in "
-            "OUTPUT/model.safetensors. Rerunning with the same -o resumes a stopped run.\n\n"
-            "Examples:\n\n"
-            "  product-studio train inpainter -o runs/inpainter\n\n"
-            "  product-studio train inpainter -o runs/quick --model inpaint_gated_tiny --steps 200"
-        ),
-    )(train_inpainter)
 
 
 def repair(
@@ -135,97 +107,3 @@ def _write_mask(runs: Runs, op: str, options: dict[str, Any], target: Path, over
         info(f"failed: --show-mask {target}: {exc}")
         return
     extra.update(mask_output=str(saved.path), filled_pixels=int(np.count_nonzero(fill)))
-
-
-def _train(kind: str, output: Path, model: str | None, steps: int | None, batch_size: int | None, lr: float | None,
-           init: Path | None, threads: int, fresh: bool, quiet: bool, json_out: bool, *,
-           collection: int | None = None, edge_negatives: float | None = None, ema: float | None = None,
-           seed: int = 0, ignore_band: int | None = None, bf16: bool | None = None, photo_jitter: float | None = None,
-           patch: int | None = None) -> None:
-    from ..train.repair import train_repair_model
-
-    options = {k: v for k, v in {"steps": steps, "batch_size": batch_size, "lr": lr, "collection": collection,
-                                 "edge_negatives": edge_negatives, "ema": ema, "ignore_band": ignore_band,
-                                 "bf16": bf16, "photo_jitter": photo_jitter, "patch_size": patch}.items() if v is not None}
-    if bf16:
-        import torch
-
-        from ..runtime import BF16_ENV
-        from ..train.trainer import bf16_autocast_pays
-
-        if not bf16_autocast_pays(torch.device("cpu")):  # the repair models train on the CPU
-            info(f"--bf16: bfloat16 is off here (this CPU has no AVX512-BF16 or AMX instructions, or {BF16_ENV}=0), so the "
-                 "training runs in float32: on a CPU with AVX2 only, about 4x the time per step of docs/repair.md's timings")
-    summary = train_repair_model(kind, output, model_name=model, resume=not fresh, progress=not (quiet or json_out),
-                                 threads=threads, init_weights=init, seed=seed, **options)
-    if json_out:
-        print_json(summary)
-    else:
-        m = summary["metrics"]
-        score = f"F1 {m['f1']:.3f} at threshold {m['threshold']}" if kind == "detector" else f"PSNR in the holes {m['psnr_mask']:.2f} dB"
-        info(f"validation {score} (epoch {m['best_epoch']}), {summary['train_seconds']:.0f} s; weights: {summary['weights']}")
-    raise typer.Exit(EXIT_OK)
-
-
-@handle_errors
-def train_defect_detector(
-    output: Path = RunFolderOption,
-    model: str | None = typer.Option(None, "--model", "-m", help="Preset (default defect_unet_s; defect_unet_tiny for quick runs)."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 4000; the shipped detector: five cycles with --bf16, 42000 steps in all; docs/repair.md gives the commands)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 12)."),
-    patch: int | None = typer.Option(
-        None, "--patch", min=32, max=384,
-        help="Training patch side in px (default 128). 96-px patches take 1.5x the steps in the same time: a "
-             "first cycle may use them, later cycles (--init) the default."),
-    lr: float | None = LearningRateOption,
-    init: Path | None = InitOption,
-    collection: int | None = typer.Option(
-        None, "--collection", min=1, max=3,
-        help="Train on the photo collections up to this one (default 1; 2 adds the MATE photographs: "
-             "apt-get install mate-backgrounds; 3 adds five Palapeli photographs and synthetic product shots: "
-             "apt-get install palapeli-data tuxpaint-stamps-default)."),
-    edge_negatives: float | None = typer.Option(
-        None, "--edge-negatives", min=0.0, max=1.0,
-        help="Share of the patches not centred on a defect that are centred on a strong edge of the clean photo "
-             "(rims, outlines, texture: what the detector must learn to leave alone). Default 0."),
-    photo_jitter: float | None = typer.Option(
-        None, "--photo-jitter", min=0.0, max=1.0,
-        help="Share of the training photos shown in other light, colour and size (white balance, exposure, contrast, "
-             "saturation, shrunk up to 40%) before they are damaged: fewer clean structures learnt by heart. Default 0."),
-    ema: float | None = typer.Option(
-        None, "--ema", min=0.0, max=0.9999,
-        help="Keep a moving average of the weights with this decay (e.g. 0.998) and evaluate that instead of the "
-             "raw weights: steadier from one evaluation to the next. Default 0 (off)."),
-    ignore_band: int | None = typer.Option(
-        None, "--ignore-band", min=0, max=4,
-        help="Leave the clean pixels within this many px of a defect out of the loss: the F1 measure forgives "
-             "a 2-px miss, so the network need not fight over where a soft stain ends. Default 0 (off)."),
-    bf16: bool | None = typer.Option(
-        None, "--bf16/--no-bf16",
-        help="bfloat16 autocast where the CPU has it natively (AVX512-BF16 or AMX: about 2x faster steps); "
-             "float32 elsewhere, and a note says so. Default off."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the training patches: a later cycle (--init) with another seed sees new patches."),
-    threads: int = ThreadsOption,
-    fresh: bool = FreshOption,
-    quiet: bool = QuietOption,
-    json_out: bool = JsonOption,
-) -> None:
-    _train("detector", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out,
-           collection=collection, edge_negatives=edge_negatives, ema=ema, seed=seed, ignore_band=ignore_band, bf16=bf16,
-           photo_jitter=photo_jitter, patch=patch)
-
-
-@handle_errors
-def train_inpainter(
-    output: Path = RunFolderOption,
-    model: str | None = typer.Option(None, "--model", "-m", help="Preset (default inpaint_gated_ns_s; inpaint_gated_tiny for quick runs)."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps (default 3000; the shipped inpainter is two cycles of 3000, the second with --init and --lr 1e-3)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Patches per step (default 16)."),
-    lr: float | None = LearningRateOption,
-    init: Path | None = InitOption,
-    threads: int = ThreadsOption,
-    fresh: bool = FreshOption,
-    quiet: bool = QuietOption,
-    json_out: bool = JsonOption,
-) -> None:
-    _train("inpainter", output, model, steps, batch_size, lr, init, threads, fresh, quiet, json_out)
