@@ -80,11 +80,11 @@ def given(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def command(name: str, help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:  # noqa: A002
-    """Register a `train` subcommand whose ``run`` parameter takes ``run_options``."""
+def command(name: str, help: str, **groups: Callable[..., Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:  # noqa: A002
+    """Register a `train` subcommand whose ``run`` parameter takes ``run_options`` (and others ``groups``)."""
 
     def decorate(function: Callable[..., None]) -> Callable[..., None]:
-        train_app.command(name, help=help_text(help))(handle_errors(compose(function, run=run_options)))
+        train_app.command(name, help=help_text(help))(handle_errors(compose(function, run=run_options, **groups)))
         return function
 
     return decorate
@@ -195,6 +195,12 @@ def gan(
            f"generate with: product-studio generate --weights {summary['weights']} --category {summary['class_names'][0]!r} -o out/")
 
 
+def restoration_options(steps: int | None = StepsOption, batch_size: int | None = BatchSizeOption,
+                        lr: float | None = LearningRateOption, threads: int = ThreadsOption) -> dict[str, Any]:
+    """The denoiser's and the upscalers' recipe settings given on the command line."""
+    return {"num_threads": threads, **given(steps=steps, batch_size=batch_size, lr=lr)}
+
+
 def _restoration(kind: str, recipe: Any, output: Path, run: Run) -> NoReturn:
     """Train the denoiser or an upscaler with ``recipe`` and end the command."""
     from ..train import denoiser, upscaler
@@ -218,23 +224,19 @@ def _restoration(kind: str, recipe: Any, output: Path, run: Run) -> NoReturn:
       product-studio train denoiser -o runs/denoiser --threads 2
 
       product-studio train denoiser -o runs/quick --model denoiser_tiny --steps 200
-    """)
+    """, settings=restoration_options)
 def denoiser(
     output: Path = RunFolderOption,
     model: str = typer.Option("denoiser_unet", "--model", "-m", help="Model preset (denoiser_unet, denoiser_cnn, denoiser_ffd, denoiser_tiny)."),
-    steps: int | None = StepsOption,
-    batch_size: int | None = BatchSizeOption,
+    settings: dict = None,  # --steps, --batch-size, --lr, --threads (restoration_options)
     patch: int | None = typer.Option(None, "--patch", min=16, help="Training patch side in pixels (even)."),
-    lr: float | None = LearningRateOption,
-    threads: int = ThreadsOption,
     run: Run = None,  # --fresh, --quiet, --json (run_options)
 ) -> None:
     import dataclasses
 
     from ..train.denoiser import DenoiserRecipe
 
-    changes = given(steps=steps, batch_size=batch_size, patch=patch, lr=lr)
-    _restoration("denoiser", dataclasses.replace(DenoiserRecipe(), model=model, num_threads=threads, **changes), output, run)
+    _restoration("denoiser", dataclasses.replace(DenoiserRecipe(), model=model, **settings, **given(patch=patch)), output, run)
 
 
 @command("upscaler", """
@@ -246,16 +248,13 @@ def denoiser(
       product-studio train upscaler --scale 2 -o runs/upscaler_x2
 
       product-studio train upscaler --scale 4 -o runs/upscaler_x4 --steps 1000
-    """)
+    """, settings=restoration_options)
 def upscaler(
     output: Path = RunFolderOption,
     scale: int = typer.Option(2, "--scale", "-x", help="2 or 4."),
     model: str | None = typer.Option(None, "--model", "-m", help="Model preset (default upscaler_x{scale})."),
-    steps: int | None = StepsOption,
-    batch_size: int | None = BatchSizeOption,
+    settings: dict = None,  # --steps, --batch-size, --lr, --threads (restoration_options)
     patch: int | None = typer.Option(None, "--patch", min=16, help="High-resolution patch side (a multiple of the scale)."),
-    lr: float | None = LearningRateOption,
-    threads: int = ThreadsOption,
     run: Run = None,  # --fresh, --quiet, --json (run_options)
 ) -> None:
     import dataclasses
@@ -265,8 +264,7 @@ def upscaler(
 
     if scale not in (2, 4):
         raise UsageError(f"--scale must be 2 or 4; got {scale}")
-    changes = given(steps=steps, batch_size=batch_size, patch=patch, lr=lr)
-    recipe = dataclasses.replace(UpscalerRecipe(), model=model or f"upscaler_x{scale}", scale=scale, num_threads=threads, **changes)
+    recipe = dataclasses.replace(UpscalerRecipe(), model=model or f"upscaler_x{scale}", scale=scale, **settings, **given(patch=patch))
     _restoration("upscaler", recipe, output, run)
 
 
