@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from .batch_run import Runs, image_command, keep_format
+from .common import help_text
 
 OP = "anonymize"
 
@@ -14,15 +15,20 @@ OP = "anonymize"
 def register(app: typer.Typer) -> None:
     image_command(
         app, "anonymize", OP, output_format=_format, file_output=False, after=_check_metadata,
-        help=(
-            "Write anonymized copies: faces pixelated, personal text (phone numbers, e-mail addresses, street "
-            "addresses, ID numbers; Chinese and English) blurred, and every piece of metadata dropped (EXIF with GPS, "
-            "maker notes and thumbnails, XMP, IPTC, comments). The inputs are never changed.\n\n"
-            "The report gives counts by kind, never the personal data itself. JPEG, PNG and WebP keep their "
-            "format; HEIC becomes JPEG, other formats PNG.\n\n"
-            "Examples:\n\n"
-            "  product-studio anonymize photos/ -o public/\n\n"
-            "  product-studio anonymize shot.jpg -o public/ --no-faces --json"
+        help=help_text(
+            """Write anonymized copies: faces pixelated, personal text (phone numbers, e-mail addresses, street
+            addresses, ID numbers; Chinese and English) blurred, and every piece of metadata dropped (EXIF with GPS,
+            maker notes and thumbnails, XMP, IPTC, comments). The inputs are never changed.
+
+            The report gives counts by kind, never the personal data itself. JPEG, PNG and WebP keep their format;
+            HEIC becomes JPEG, other formats PNG.
+
+            Examples:
+
+              product-studio anonymize photos/ -o public/
+
+              product-studio anonymize shot.jpg -o public/ --no-faces --json
+            """
         ),
     )
 

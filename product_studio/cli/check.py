@@ -7,20 +7,29 @@ from typing import Any
 
 import typer
 
-from .common import EXIT_USAGE, InputsArgument, JsonOption, OverwriteOption, PresetOption, QuietOption, fail, handle_errors, info
+from .common import (
+    EXIT_USAGE, InputsArgument, JsonOption, OverwriteOption, PresetOption, QuietOption, fail, handle_errors, help_text,
+    info,
+)
 from .each_file import for_each_file
 
-HELP = (
-    "Check images against a marketplace preset, rule by rule, with the measured values.\n\n"
-    "Background whiteness, product fill, sides, aspect, megapixels, file size, format and colour "
-    "mode are measured on the pixels and the file; prohibited content (text, logos, watermarks ...) "
-    "is listed for manual review.\n\n"
-    "Examples:\n\n"
-    "  product-studio check ready/ --preset taobao-main\n\n"
-    "  product-studio check 'shots/*.jpg' --preset amazon-main --json > report.json\n\n"
-    "  product-studio check shots/ --preset jd-main --fix -o fixed/\n\n"
-    "Exit codes: 0 every image passes (with --fix: every image passes or its fixed copy does), "
-    "1 some fail or could not be read, 2 bad usage."
+HELP = help_text(
+    """Check images against a marketplace preset, rule by rule, with the measured values.
+
+    Background whiteness, product fill, sides, aspect, megapixels, file size, format and colour mode are measured on
+    the pixels and the file; prohibited content (text, logos, watermarks ...) is listed for manual review.
+
+    Examples:
+
+      product-studio check ready/ --preset taobao-main
+
+      product-studio check 'shots/*.jpg' --preset amazon-main --json > report.json
+
+      product-studio check shots/ --preset jd-main --fix -o fixed/
+
+    Exit codes: 0 every image passes (with --fix: every image passes or its fixed copy does), 1 some fail or could not
+    be read, 2 bad usage.
+    """
 )
 
 

@@ -7,23 +7,29 @@ from typing import Any
 
 import typer
 
-from .common import InputsArgument, JsonOption, QuietOption, handle_errors
+from .common import InputsArgument, JsonOption, QuietOption, handle_errors, help_text
 from .each_file import for_each_file
 
 
 def register(app: typer.Typer) -> None:
     app.command(
         "classify",
-        help=(
-            "Name the product category of each photo (the 10 Fashion-MNIST categories by default), top-k with "
-            "probabilities.\n\n"
-            "The photo is mapped into the Fashion-MNIST domain the way Zalando built it: the product is cut out, "
-            "turned grayscale, trimmed, fitted into 28×28 and inverted (light on black). --explain writes a Grad-CAM "
-            "heat map of the pixels that drove the decision.\n\n"
-            "Examples:\n\n"
-            "  product-studio classify photo.jpg\n\n"
-            "  product-studio classify photo.jpg --top-k 5 --explain heat.png --json\n\n"
-            "  product-studio classify photos/ --weights runs/shoes/best.safetensors"
+        help=help_text(
+            """Name the product category of each photo (the 10 Fashion-MNIST categories by default), top-k with
+            probabilities.
+
+            The photo is mapped into the Fashion-MNIST domain the way Zalando built it: the product is cut out, turned
+            grayscale, trimmed, fitted into 28×28 and inverted (light on black). --explain writes a Grad-CAM heat map
+            of the pixels that drove the decision.
+
+            Examples:
+
+              product-studio classify photo.jpg
+
+              product-studio classify photo.jpg --top-k 5 --explain heat.png --json
+
+              product-studio classify photos/ --weights runs/shoes/best.safetensors
+            """
         ),
     )(classify)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from .common import InputsArgument, JsonOption, QuietOption, handle_errors, info
+from .common import InputsArgument, JsonOption, QuietOption, handle_errors, help_text, info
 from .each_file import for_each_file
 
 LLM_KEY_ENV = "PRODUCT_STUDIO_LLM_KEY"
@@ -16,16 +16,19 @@ LLM_KEY_ENV = "PRODUCT_STUDIO_LLM_KEY"
 def register(app: typer.Typer) -> None:
     app.command(
         "describe",
-        help=(
-            "Measure each photo (category, colours, size, text, quality, background) and draft a listing: "
-            "title, bullet points and a description, in Chinese and/or English, within the preset's "
-            "marketplace title limit (Taobao: 60 bytes, a Chinese character counting 2; Amazon: 80 "
-            "characters aimed at, 200 at most).\n\n"
-            "Examples:\n\n"
-            "  product-studio describe photo.jpg --lang zh,en --preset taobao-main\n\n"
-            "  product-studio describe shoe.jpg --brand Nike --material mesh --keywords breathable,running --json\n\n"
-            "  product-studio describe shoe.jpg --llm-url http://localhost:8000 --llm-model qwen2.5  "
-            f"(key from ${LLM_KEY_ENV}; off by default)"
+        help=help_text(
+            f"""Measure each photo (category, colours, size, text, quality, background) and draft a listing: title,
+            bullet points and a description, in Chinese and/or English, within the preset's marketplace title limit
+            (Taobao: 60 bytes, a Chinese character counting 2; Amazon: 80 characters aimed at, 200 at most).
+
+            Examples:
+
+              product-studio describe photo.jpg --lang zh,en --preset taobao-main
+
+              product-studio describe shoe.jpg --brand Nike --material mesh --keywords breathable,running --json
+
+              product-studio describe shoe.jpg --llm-url http://localhost:8000 --llm-model qwen2.5  (key from ${LLM_KEY_ENV}; off by default)
+            """
         ),
     )(describe)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from .common import JsonOption, handle_errors, print_json
+from .common import JsonOption, handle_errors, help_text, print_json
 
 feedback_app = typer.Typer(help="Feedback people gave on the server's results.", no_args_is_help=True)
 
@@ -17,12 +17,16 @@ def register(app: typer.Typer) -> None:
 
 @feedback_app.command(
     "report",
-    help=(
-        "Acceptance rate per op, preset, model version and recipe variant, with Wilson 95% intervals, "
-        "and the shadow the server now uses for each preset's default recipe (chosen by the feedback).\n\n"
-        "Examples:\n\n"
-        "  product-studio feedback report\n\n"
-        "  product-studio feedback report --database-url postgresql+psycopg://studio@db/studio --json"
+    help=help_text(
+        """Acceptance rate per op, preset, model version and recipe variant, with Wilson 95% intervals, and the shadow
+        the server now uses for each preset's default recipe (chosen by the feedback).
+
+        Examples:
+
+          product-studio feedback report
+
+          product-studio feedback report --database-url postgresql+psycopg://studio@db/studio --json
+        """
     ),
 )
 @handle_errors

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_OK, JsonOption, OverwriteOption, handle_errors, info, print_json
+from .common import EXIT_OK, JsonOption, OverwriteOption, handle_errors, help_text, info, print_json
 
 eval_app = typer.Typer(
     name="eval",
@@ -21,30 +21,42 @@ WeightsOption = typer.Option(None, "--weights", "-w", help="A GAN trained with `
 def register(app: typer.Typer) -> None:
     app.command(
         "generate",
-        help=(
-            "Generate new product images of a category with a trained GAN (default: the shipped Fashion-MNIST model).\n\n"
-            "Categories are the data set's own names, matched without regard to case and punctuation "
-            "('T-shirt/top', 't-shirt', 'ankle boot', 'ankle-boot', 'sneakers'), or an index; --list-categories "
-            "shows them. One image file per sample at the model's resolution, or one contact sheet with --grid. "
-            "--keep-best K generates -n candidates and keeps the K that the discriminator (and, for Fashion-MNIST, "
-            "the classifier) rate best. --interpolate SEED walks the latent space from --seed to SEED.\n\n"
-            "Examples:\n\n"
-            "  product-studio generate --category sneaker -n 64 -o out/\n\n"
-            "  product-studio generate --category 'ankle boot' -n 256 --keep-best 32 --grid -o out/\n\n"
-            "  product-studio generate --category dress --seed 1 --interpolate 2 --steps 10 --grid -o out/\n\n"
-            "  product-studio generate --category mug -n 16 --weights runs/my-catalogue/final.safetensors -o out/"
+        help=help_text(
+            """Generate new product images of a category with a trained GAN (default: the shipped Fashion-MNIST model).
+
+            Categories are the data set's own names, matched without regard to case and punctuation ('T-shirt/top',
+            't-shirt', 'ankle boot', 'ankle-boot', 'sneakers'), or an index; --list-categories shows them. One image
+            file per sample at the model's resolution, or one contact sheet with --grid. --keep-best K generates -n
+            candidates and keeps the K that the discriminator (and, for Fashion-MNIST, the classifier) rate best.
+            --interpolate SEED walks the latent space from --seed to SEED.
+
+            Examples:
+
+              product-studio generate --category sneaker -n 64 -o out/
+
+              product-studio generate --category 'ankle boot' -n 256 --keep-best 32 --grid -o out/
+
+              product-studio generate --category dress --seed 1 --interpolate 2 --steps 10 --grid -o out/
+
+              product-studio generate --category mug -n 16 --weights runs/my-catalogue/final.safetensors -o out/
+            """
         ),
     )(generate)
     eval_app.command(
         "gan",
-        help=(
-            "Score a Fashion-MNIST GAN: FID on the features of this project's own Fashion-MNIST classifier (NOT Inception "
-            "FID: not comparable with published numbers) against the FID between real training and test images (the "
-            "floor), class consistency (share of samples the classifier puts in the requested category, plain and with "
-            "the keep-best gate) and CAS (a classifier trained only on generated samples, tested on the real test set).\n\n"
-            "Examples:\n\n"
-            "  product-studio eval gan\n\n"
-            "  product-studio eval gan --weights runs/cgan/final.safetensors -n 5000 --no-cas --json"
+        help=help_text(
+            """Score a Fashion-MNIST GAN: FID on the features of this project's own Fashion-MNIST classifier (NOT
+            Inception FID: not comparable with published numbers) against the FID between real training and test
+            images (the floor), class consistency (share of samples the classifier puts in the requested category,
+            plain and with the keep-best gate) and CAS (a classifier trained only on generated samples, tested on the
+            real test set).
+
+            Examples:
+
+              product-studio eval gan
+
+              product-studio eval gan --weights runs/cgan/final.safetensors -n 5000 --no-cas --json
+            """
         ),
     )(eval_gan_command)
     app.add_typer(eval_app, name="eval")

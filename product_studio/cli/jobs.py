@@ -7,17 +7,23 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_OK, JsonOption, fail, handle_errors, print_json
+from .common import EXIT_OK, JsonOption, fail, handle_errors, help_text, print_json
 
 jobs_app = typer.Typer(
     name="jobs",
-    help=(
-        "Runs recorded in a job manifest (what `process` writes to <output>/.product-studio/manifest.sqlite).\n\n"
-        "Examples:\n\n"
-        "  product-studio jobs list -o ready/\n\n"
-        "  product-studio jobs show 3 -o ready/\n\n"
-        "  product-studio jobs report 3 --manifest ready/.product-studio/manifest.sqlite -o reports/run3/\n\n"
-        "Exit codes: 0 ok; 2 bad usage (no manifest, no such run)."
+    help=help_text(
+        """Runs recorded in a job manifest (what `process` writes to <output>/.product-studio/manifest.sqlite).
+
+        Examples:
+
+          product-studio jobs list -o ready/
+
+          product-studio jobs show 3 -o ready/
+
+          product-studio jobs report 3 --manifest ready/.product-studio/manifest.sqlite -o reports/run3/
+
+        Exit codes: 0 ok; 2 bad usage (no manifest, no such run).
+        """
     ),
     no_args_is_help=True,
 )

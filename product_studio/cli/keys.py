@@ -8,14 +8,18 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, info, print_json
+from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, help_text, info, print_json
 
 keys_app = typer.Typer(
-    help=(
-        "Encryption at rest for the server's stored uploads and results (AES-256-GCM).\n\n"
-        "  product-studio keys generate --key-file ~/.config/product-studio/keys\n\n"
-        "  PRODUCT_STUDIO_ENCRYPTION_KEY_FILE=~/.config/product-studio/keys product-studio serve\n\n"
-        "  product-studio keys rotate --data-dir ~/.local/share/product-studio --key-file ~/.config/product-studio/keys"
+    help=help_text(
+        """Encryption at rest for the server's stored uploads and results (AES-256-GCM).
+
+          product-studio keys generate --key-file ~/.config/product-studio/keys
+
+          PRODUCT_STUDIO_ENCRYPTION_KEY_FILE=~/.config/product-studio/keys product-studio serve
+
+          product-studio keys rotate --data-dir ~/.local/share/product-studio --key-file ~/.config/product-studio/keys
+        """
     ),
     no_args_is_help=True,
 )

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from .common import JsonOption, handle_errors, info, print_json
+from .common import JsonOption, handle_errors, help_text, info, print_json
 
-HELP = (
-    "List the marketplace presets and their rules, or show one in full (rules, sources, recipe).\n\n"
-    "Examples:\n\n"
-    "  product-studio presets\n\n"
-    "  product-studio presets amazon-main\n\n"
-    "  product-studio presets taobao-main --json\n\n"
-    "  product-studio presets my-shop.yaml   (check a preset file of your own)"
+HELP = help_text(
+    """List the marketplace presets and their rules, or show one in full (rules, sources, recipe).
+
+    Examples:
+
+      product-studio presets
+
+      product-studio presets amazon-main
+
+      product-studio presets taobao-main --json
+
+      product-studio presets my-shop.yaml   (check a preset file of your own)
+    """
 )
 
 

@@ -7,25 +7,31 @@ from pathlib import Path
 import typer
 
 from .batch_run import Batch, BatchOptions, batch_options, default_manifest, finish, run_batches
-from .common import InputsArgument, OutputDirOption, PresetOption, handle_errors, info
+from .common import InputsArgument, OutputDirOption, PresetOption, handle_errors, help_text, info
 from .options import compose
 
 
 def register(app: typer.Typer) -> None:
     app.command(
         "process",
-        help=(
-            "Make marketplace-ready images from photos, folders or globs.\n\n"
-            "Runs the preset's recipe (or --recipe my.yaml) on every input, in parallel worker processes, "
-            "keeps the inputs' relative paths under -o, checks every output against the preset and writes "
-            "report.json, report.csv and report.html (before/after thumbnails) beside the outputs. "
-            "A bad file is reported and the batch goes on.\n\n"
-            "Resumable: a job manifest (SQLite, beside the outputs) records every input; running the same "
-            "command again skips inputs already done with the same content and recipe, redoes changed ones, "
-            "finishes what a crash (even kill -9) interrupted, and retries failures with --retry-failed. "
-            "`product-studio jobs` lists the runs.\n\n"
-            "Example: product-studio process photos/ -o ready/ --preset amazon-main\n\n"
-            "Exit codes: 0 every output passes its preset; 1 some inputs failed or some outputs do not pass; 2 bad usage."
+        help=help_text(
+            """Make marketplace-ready images from photos, folders or globs.
+
+            Runs the preset's recipe (or --recipe my.yaml) on every input, in parallel worker processes, keeps the
+            inputs' relative paths under -o, checks every output against the preset and writes report.json, report.csv
+            and report.html (before/after thumbnails) beside the outputs. A bad file is reported and the batch goes
+            on.
+
+            Resumable: a job manifest (SQLite, beside the outputs) records every input; running the same command again
+            skips inputs already done with the same content and recipe, redoes changed ones, finishes what a crash
+            (even kill -9) interrupted, and retries failures with --retry-failed. `product-studio jobs` lists the
+            runs.
+
+            Example: product-studio process photos/ -o ready/ --preset amazon-main
+
+            Exit codes: 0 every output passes its preset; 1 some inputs failed or some outputs do not pass; 2 bad
+            usage.
+            """
         ),
     )(handle_errors(compose(process, batch=batch_options)))
 

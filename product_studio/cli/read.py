@@ -7,18 +7,24 @@ from typing import Any
 
 import typer
 
-from .common import InputsArgument, JsonOption, QuietOption, handle_errors
+from .common import InputsArgument, JsonOption, QuietOption, handle_errors, help_text
 from .each_file import for_each_file
 
-HELP = (
-    "Read the text on product photos (OCR, Chinese and English) and find prices, brands and model numbers.\n\n"
-    "Each text line comes with its box (four corners, in pixels) and confidence. Brands are matched "
-    "against the bundled list of common brands plus your own file (one brand a line, aliases separated "
-    "by '|', e.g. 'Acme|艾克米'), tolerating OCR errors.\n\n"
-    "Examples:\n\n"
-    "  product-studio read photo.jpg\n\n"
-    "  product-studio read shots/ --brands my_brands.txt --json > text.json\n\n"
-    "Exit codes: 0 every image was read, 1 some could not be read, 2 bad usage."
+HELP = help_text(
+    """Read the text on product photos (OCR, Chinese and English) and find prices, brands and model numbers.
+
+    Each text line comes with its box (four corners, in pixels) and confidence. Brands are matched against the bundled
+    list of common brands plus your own file (one brand a line, aliases separated by '|', e.g. 'Acme|艾克米'), tolerating
+    OCR errors.
+
+    Examples:
+
+      product-studio read photo.jpg
+
+      product-studio read shots/ --brands my_brands.txt --json > text.json
+
+    Exit codes: 0 every image was read, 1 some could not be read, 2 bad usage.
+    """
 )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from .batch_run import BatchOptions, Runs, image_command, run_op
-from .common import InputsArgument, OutputDirOption, info
+from .common import InputsArgument, OutputDirOption, help_text, info
 from .options import OptionValues
 
 OP = "recolor"
@@ -19,18 +19,25 @@ GRID_HEIGHT = 480  # contact sheet: each tile's height in pixels
 def register(app: typer.Typer) -> None:
     image_command(
         app, "recolor", OP, body=recolor, exclude=("color",), flags={"method": ("--method", "-m"), "mask_path": ("--mask",)},
-        help=(
-            "Write colour variants of each product photo: the product takes each colour with its shading and "
-            "texture kept; the background stays bit-identical, and so do the text (OCR) and logos on the product.\n\n"
-            "Colours: CSS names (red, navy, seagreen), #rrggbb, rgb(46,139,87), or Chinese names (红色, 藏青, 墨绿). "
-            "The product is found by the cut-out model, taken from the image's transparency, or from --mask.\n\n"
-            "Outputs are named after the input and the colour: photo.jpg -> photo-red.jpg, photo-navy.jpg, "
-            "photo-2e8b57.jpg; --grid adds photo-variants.jpg (the original and every variant side by side). "
-            "Each colour is a one-step recipe with its own job manifest, so a rerun skips what is done.\n\n"
-            "Examples:\n\n"
-            "  product-studio recolor photo.jpg --colors red,navy,#2e8b57 -o out/\n\n"
-            "  product-studio recolor shots/ --colors 藏青,墨绿 -o variants/ --grid\n\n"
-            "  product-studio recolor shoe.jpg --colors white --region dominant --mask shoe-mask.png -o out/ --json"
+        help=help_text(
+            """Write colour variants of each product photo: the product takes each colour with its shading and texture
+            kept; the background stays bit-identical, and so do the text (OCR) and logos on the product.
+
+            Colours: CSS names (red, navy, seagreen), #rrggbb, rgb(46,139,87), or Chinese names (红色, 藏青, 墨绿). The
+            product is found by the cut-out model, taken from the image's transparency, or from --mask.
+
+            Outputs are named after the input and the colour: photo.jpg -> photo-red.jpg, photo-navy.jpg,
+            photo-2e8b57.jpg; --grid adds photo-variants.jpg (the original and every variant side by side). Each
+            colour is a one-step recipe with its own job manifest, so a rerun skips what is done.
+
+            Examples:
+
+              product-studio recolor photo.jpg --colors red,navy,#2e8b57 -o out/
+
+              product-studio recolor shots/ --colors 藏青,墨绿 -o variants/ --grid
+
+              product-studio recolor shoe.jpg --colors white --region dominant --mask shoe-mask.png -o out/ --json
+            """
         ),
     )
 

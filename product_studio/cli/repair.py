@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from .batch_run import BatchOptions, Runs, image_command, run_op
-from .common import InputsArgument, info
+from .common import InputsArgument, help_text, info
 from .options import OptionValues
 
 MODES = {"--mask": "inpaint", "--auto": "repair_defects", "--remove-text": "remove_text"}  # how the holes are found -> op
@@ -19,19 +19,26 @@ def register(app: typer.Typer) -> None:
     image_command(
         app, "repair", list(MODES.values()), body=repair, flags={"mask_path": ("--mask",), "match": ("--text",)},
         labels={op: mode for mode, op in MODES.items()},
-        help=(
-            "Repair photos: fill the defects a mask marks, or find scratches, stains and dust automatically (--auto), "
-            "or remove overlaid text and watermarks found by OCR (--remove-text). The inputs are never changed.\n\n"
-            "Each mode is one step (inpaint, repair_defects, remove_text) run like `process`: a folder gets "
-            "report.html and resumes. The filling is done by OpenCV's Navier-Stokes method for a mask and text "
-            "(--method auto: the best on the held-out repair benchmark, docs/repair.md) and by the network for "
-            "--auto; --method learned|telea|ns chooses. --show-mask writes the mask that was used (white = filled) "
-            "so you can look at it, paint on it in any editor and run again with --mask.\n\n"
-            "Examples:\n\n"
-            "  product-studio repair photo.jpg --auto --show-mask photo.mask.png\n\n"
-            "  product-studio repair photo.jpg --mask photo.mask.png -o fixed.png\n\n"
-            "  product-studio repair photo.jpg --remove-text --text 'SAMPLE' -o clean.jpg\n\n"
-            "  product-studio repair shots/ --auto -o repaired/ --detector classical --method telea --json"
+        help=help_text(
+            """Repair photos: fill the defects a mask marks, or find scratches, stains and dust automatically (--auto),
+            or remove overlaid text and watermarks found by OCR (--remove-text). The inputs are never changed.
+
+            Each mode is one step (inpaint, repair_defects, remove_text) run like `process`: a folder gets report.html
+            and resumes. The filling is done by OpenCV's Navier-Stokes method for a mask and text (--method auto: the
+            best on the held-out repair benchmark, docs/repair.md) and by the network for --auto; --method
+            learned|telea|ns chooses. --show-mask writes the mask that was used (white = filled) so you can look at
+            it, paint on it in any editor and run again with --mask.
+
+            Examples:
+
+              product-studio repair photo.jpg --auto --show-mask photo.mask.png
+
+              product-studio repair photo.jpg --mask photo.mask.png -o fixed.png
+
+              product-studio repair photo.jpg --remove-text --text 'SAMPLE' -o clean.jpg
+
+              product-studio repair shots/ --auto -o repaired/ --detector classical --method telea --json
+            """
         ),
     )
 

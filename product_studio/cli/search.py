@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..marketplaces.presets import default_preset_name
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, info, print_json
+from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, help_text, info, print_json
 
 IndexOption = typer.Option(..., "--index", "-i", help="The index folder written by `product-studio index`.")
 TopOption = typer.Option(10, "--top", "-n", min=1, help="How many results.")
@@ -16,19 +16,28 @@ TopOption = typer.Option(10, "--top", "-n", min=1, help="How many results.")
 def register(app: typer.Typer) -> None:
     app.command(
         "index",
-        help=(
-            "Index photos for search: attributes, text read, titles (zh/en), multilingual embeddings and "
-            "perceptual hashes, written to the -o folder (index.json + embeddings.npy). Re-indexing into "
-            "the same folder reuses unchanged files.\n\n"
-            "Example:\n\n  product-studio index photos/ -o catalog/"
+        help=help_text(
+            """Index photos for search: attributes, text read, titles (zh/en), multilingual embeddings and perceptual
+            hashes, written to the -o folder (index.json + embeddings.npy). Re-indexing into the same folder reuses
+            unchanged files.
+
+            Example:
+
+              product-studio index photos/ -o catalog/
+            """
         ),
     )(index)
     app.command(
         "search",
-        help=(
-            "Search an index with words in Chinese or English (either finds both).\n\n"
-            'Examples:\n\n  product-studio search "红色 运动鞋" --index catalog/\n\n'
-            '  product-studio search "red sneaker" --index catalog/ --json'
+        help=help_text(
+            """Search an index with words in Chinese or English (either finds both).
+
+            Examples:
+
+              product-studio search "红色 运动鞋" --index catalog/
+
+              product-studio search "red sneaker" --index catalog/ --json
+            """
         ),
     )(search)
     app.command(

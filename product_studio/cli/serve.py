@@ -7,18 +7,22 @@ from pathlib import Path
 
 import typer
 
-from .common import handle_errors, info
+from .common import handle_errors, help_text, info
 
-HELP = (
-    "Run the HTTP API (/v1, OpenAPI at /docs) and the web page (/).\n\n"
-    "Every option also reads PRODUCT_STUDIO_<NAME> (e.g. PRODUCT_STUDIO_API_KEYS=k1,k2, "
-    "PRODUCT_STUDIO_DATABASE_URL=postgresql+psycopg://user@host/db, PRODUCT_STUDIO_MAX_UPLOAD_BYTES, "
-    "PRODUCT_STUDIO_MAX_CONCURRENCY, PRODUCT_STUDIO_CORS_ORIGINS). Binding to an address other than "
-    "loopback needs API keys.\n\n"
-    "Examples:\n\n"
-    "  product-studio serve\n\n"
-    "  PRODUCT_STUDIO_API_KEYS=$(python -c 'import secrets; print(secrets.token_urlsafe(24))') "
-    "product-studio serve --host 0.0.0.0 --workers 2"
+HELP = help_text(
+    """Run the HTTP API (/v1, OpenAPI at /docs) and the web page (/).
+
+    Every option also reads PRODUCT_STUDIO_<NAME> (e.g. PRODUCT_STUDIO_API_KEYS=k1,k2,
+    PRODUCT_STUDIO_DATABASE_URL=postgresql+psycopg://user@host/db, PRODUCT_STUDIO_MAX_UPLOAD_BYTES,
+    PRODUCT_STUDIO_MAX_CONCURRENCY, PRODUCT_STUDIO_CORS_ORIGINS). Binding to an address other than loopback needs API
+    keys.
+
+    Examples:
+
+      product-studio serve
+
+      PRODUCT_STUDIO_API_KEYS=$(python -c 'import secrets; print(secrets.token_urlsafe(24))') product-studio serve --host 0.0.0.0 --workers 2
+    """
 )
 
 
