@@ -118,3 +118,13 @@ def test_no_import_circles() -> None:
 def test_the_walk_sees_imports(bad: str) -> None:
     """The walk itself: a top layer's module does import lower ones (a walk that finds nothing passes every test)."""
     assert any(part_of(t) in {"errors", "imageio", "recipe", "version"} for t in GRAPH[bad])
+
+
+def test_the_docs_name_every_part() -> None:
+    """README's Layout section and docs/architecture.md are kept true: each names every part of the package."""
+    top = ROOT.parent
+    layout = (top / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1]
+    architecture = (top / "docs" / "architecture.md").read_text(encoding="utf-8")
+    parts = sorted({part_of(m) for m in GRAPH} - {None})
+    assert not [p for p in parts if p not in layout], "README's Layout section misses parts"
+    assert not [p for p in parts if f"`{p}`" not in architecture and f"`{p}/`" not in architecture], "docs/architecture.md misses parts"
