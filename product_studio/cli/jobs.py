@@ -41,7 +41,11 @@ def _open(manifest: Path | None, output: Path | None):  # noqa: ANN202
 
     if manifest is None and output is None:
         fail("say which manifest: --manifest PATH or -o OUTPUT (the folder given to `process -o`)")
-    return Manifest(manifest or default_manifest_path(output), readonly=True)
+    path = manifest or default_manifest_path(output)
+    if manifest is None and not path.exists() and (others := sorted(path.parent.glob(f"{path.stem}-*{path.suffix}"))):
+        fail(f"no manifest at {path}; this folder has one per recolour: {', '.join(p.name for p in others)}; "
+             f"give one with --manifest PATH")
+    return Manifest(path, readonly=True)
 
 
 def _when(ts: float | None) -> str:

@@ -133,3 +133,14 @@ def test_a_mask_option_implies_its_method_and_is_checked_as_a_whole(folder, tmp_
     assert alpha[60, 80] == 255 and alpha[5, 5] == 0 and alpha[110, 150] == 0
     wrong = runner.invoke(app, ["remove-bg", str(folder / "a.jpg"), "-o", str(tmp_path / "x.png"), "--method", "mask"])
     assert wrong.exit_code == 2 and "method 'mask' needs --mask" in wrong.output
+
+
+def test_recolor_keeps_a_manifest_per_colour_and_jobs_names_them(folder, tmp_path):
+    out = tmp_path / "out"
+    made = runner.invoke(app, ["recolor", str(folder / "a.jpg"), "-c", "navy,red", "--no-text", "-m", "grabcut", "-o", str(out), "-q"])
+    assert made.exit_code == 0, made.output
+    assert sorted(p.name for p in (out / ".product-studio").glob("*.sqlite")) == ["manifest-navy.sqlite", "manifest-red.sqlite"]
+    listed = runner.invoke(app, ["jobs", "list", "-o", str(out)])
+    assert listed.exit_code == 2 and "manifest-navy.sqlite, manifest-red.sqlite" in listed.output
+    one = runner.invoke(app, ["jobs", "list", "--manifest", str(out / ".product-studio" / "manifest-red.sqlite"), "--json"])
+    assert one.exit_code == 0 and json.loads(one.stdout)["runs"][0]["recipe_name"] == "recolor"
