@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .errors import UsageError
@@ -65,13 +65,7 @@ class Limits:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "max_input_pixels": self.max_input_pixels,
-            "max_input_bytes": self.max_input_bytes,
-            "max_output_pixels": self.max_output_pixels,
-            "max_steps": self.max_steps,
-            "seconds_per_file": self.seconds_per_file,
-        }
+        return asdict(self)
 
 
 def file_timeout_s() -> float | None:

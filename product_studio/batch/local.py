@@ -57,6 +57,8 @@ from .worker import FileTimeout, file_deadline, limit_worker_process, tune_worke
 
 THUMB_SIDE = 320
 THUMBS_DIR = "report_files"
+# The fields report.json starts with, in this order; the summary and the results follow.
+REPORT_HEAD = ("version", "preset", "recipe_hash", "recipe", "output_dir", "workers", "run_id", "manifest")
 
 
 @dataclass
@@ -141,18 +143,8 @@ class BatchReport:
         return doc
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "preset": self.preset,
-            "recipe_hash": self.recipe_hash,
-            "recipe": self.recipe,
-            "output_dir": self.output_dir,
-            "workers": self.workers,
-            "run_id": self.run_id,
-            "manifest": self.manifest,
-            "summary": self.summary(),
-            "results": [r.to_dict() for r in self.results],
-        }
+        head = {name: getattr(self, name) for name in REPORT_HEAD}
+        return {**head, "summary": self.summary(), "results": [r.to_dict() for r in self.results]}
 
 
 def plan_outputs(inputs: list[InputFile], out_dir: str | os.PathLike, fmt: str) -> list[tuple[InputFile, Path]]:

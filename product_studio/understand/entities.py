@@ -45,7 +45,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -67,14 +67,9 @@ class Span:
     confidence: float
 
     def _span_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "line": self.line,
-            "line_text": self.line_text,
-            "start": self.start,
-            "end": self.end,
-            "confidence": round(self.confidence, 4),
-        }
+        """Span's own fields (not a subclass's), the confidence rounded."""
+        span = {f.name: getattr(self, f.name) for f in fields(Span)}
+        return {**span, "confidence": round(self.confidence, 4)}
 
 
 @dataclass(frozen=True)
