@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -73,15 +74,9 @@ def file_timeout_s() -> float | None:
 
     A value that is not a number >= 0 raises UsageError (it used to fall back to the default
     without a word)."""
-    raw = os.environ.get(FILE_TIMEOUT_ENV, "").strip()
-    if not raw:
+    value = _from_env(FILE_TIMEOUT_ENV, _seconds, "a number of seconds >= 0 (0: no limit)")
+    if value is None:
         return DEFAULT_FILE_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise UsageError(f"{FILE_TIMEOUT_ENV} must be a number of seconds >= 0 (0: no limit); got {raw!r}")
     return value if value > 0 else None
 
 
@@ -90,13 +85,26 @@ def worker_memory_mb() -> int | None:
 
     A value that is not a whole number >= 64 raises UsageError (it used to leave the workers
     uncapped without a word)."""
-    raw = os.environ.get(WORKER_MEMORY_ENV, "").strip()
+    value = _from_env(WORKER_MEMORY_ENV, int, "a whole number of megabytes (e.g. 2048)")
+    if value is not None and value < 64:
+        raise UsageError(f"{WORKER_MEMORY_ENV} must be at least 64 (MB); got {value}")
+    return value
+
+
+def _from_env(name: str, parse: Callable[[str], Any], wanted: str) -> Any:
+    """The environment variable ``name`` read by ``parse`` (None when unset or blank); a ValueError
+    from ``parse`` becomes UsageError("NAME must be WANTED; got 'value'")."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
         return None
     try:
-        value = int(raw)
+        return parse(raw)
     except ValueError:
-        raise UsageError(f"{WORKER_MEMORY_ENV} must be a whole number of megabytes (e.g. 2048); got {raw!r}") from None
-    if value < 64:
-        raise UsageError(f"{WORKER_MEMORY_ENV} must be at least 64 (MB); got {value}")
+        raise UsageError(f"{name} must be {wanted}; got {raw!r}") from None
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"not a number of seconds >= 0: {raw!r}")
     return value
