@@ -23,8 +23,8 @@ from typing import Any, NoReturn
 import typer
 
 from .common import (
-    EXIT_OK, EXIT_SOME_FAILED, JsonOption, ManifestOption, MaxMegapixelsOption, NoResumeOption, OverwriteOption,
-    ImageOutputOption, InputsArgument, OutputDirOption, QuietOption, RetryFailedOption, WorkersOption, handle_errors, info,
+    EXIT_OK, EXIT_SOME_FAILED, ImageOutputOption, InputsArgument, JsonOption, ManifestOption, MaxMegapixelsOption,
+    NoResumeOption, OutputDirOption, OverwriteOption, QuietOption, RetryFailedOption, WorkersOption, handle_errors, info,
     print_json,
 )
 from .options import OptionValues, compose, op_options
@@ -84,7 +84,7 @@ class Runs:
 
     report: Any  # batch.local.BatchReport
     extras: list[dict[str, Any]]
-    runs: list[tuple[Path | None, int | None]]  # (manifest, run id) of each batch
+    run_ids: list[tuple[Path | None, int | None]]  # (manifest, run id) of each batch
     recipes: list[dict[str, Any]]  # the resolved recipes, each once, in the order they ran
 
 
@@ -103,7 +103,7 @@ def run_batches(batches: list[Batch], options: BatchOptions, *, thumbnails: bool
         if result.status != "done" and result.resumed is None:
             bar.write(f"failed: {result.error}", file=sys.stderr)
 
-    reports, runs = [], []
+    reports, run_ids = [], []
     try:
         for b in batches:
             report = run_batch(
@@ -112,12 +112,12 @@ def run_batches(batches: list[Batch], options: BatchOptions, *, thumbnails: bool
                 retry_failed=options.retry_failed, command=shlex.join(["product-studio", *sys.argv[1:]]), output_names=b.names,
             )
             reports.append(report)
-            runs.append((b.manifest, report.run_id))
+            run_ids.append((b.manifest, report.run_id))
     finally:
         bar.close()
     recipes = list({b.recipe.hash: b.recipe.resolved() for b in batches}.values())
     if len(reports) == 1:
-        return Runs(reports[0], [dict(batches[0].extra) for _ in reports[0].results], runs, recipes)
+        return Runs(reports[0], [dict(batches[0].extra) for _ in reports[0].results], run_ids, recipes)
     pairs = sorted(
         ((r, b.extra, i) for i, (b, report) in enumerate(zip(batches, reports)) for r in report.results),
         key=lambda pair: (pair[0].input, pair[2]),
@@ -126,9 +126,9 @@ def run_batches(batches: list[Batch], options: BatchOptions, *, thumbnails: bool
     merged = replace(
         first, results=[r for r, _, _ in pairs], seconds=sum(r.seconds for r in reports),
         manifest_seconds=sum(r.manifest_seconds or 0.0 for r in reports) if first.manifest else None,
-        partial_files_removed=sum(r.partial_files_removed for r in reports), run_id=runs[-1][1],
+        partial_files_removed=sum(r.partial_files_removed for r in reports), run_id=run_ids[-1][1],
     )
-    return Runs(merged, [dict(extra) for _, extra, _ in pairs], runs, recipes)
+    return Runs(merged, [dict(extra) for _, extra, _ in pairs], run_ids, recipes)
 
 
 def finish(runs: Runs, options: BatchOptions, *, reports_dir: Path | str | None, output: Path | str | None = None) -> NoReturn:
@@ -138,7 +138,7 @@ def finish(runs: Runs, options: BatchOptions, *, reports_dir: Path | str | None,
     from ..batch.report import failed_rules, write_reports
 
     report = runs.report
-    _say_what_was_resumed(report, runs.runs)
+    _say_what_was_resumed(report, runs.run_ids)
     paths = write_reports(report, reports_dir) if reports_dir is not None else {}
     summary = report.summary()
     if options.json_out:
@@ -161,7 +161,7 @@ def finish(runs: Runs, options: BatchOptions, *, reports_dir: Path | str | None,
     raise typer.Exit(EXIT_OK if report.all_good else EXIT_SOME_FAILED)
 
 
-def _say_what_was_resumed(report, runs: list[tuple[Path | None, int | None]]) -> None:  # noqa: ANN001
+def _say_what_was_resumed(report, run_ids: list[tuple[Path | None, int | None]]) -> None:  # noqa: ANN001
     summary = report.summary()
     skipped = report.skipped
     if report.partial_files_removed:
@@ -175,7 +175,7 @@ def _say_what_was_resumed(report, runs: list[tuple[Path | None, int | None]]) ->
     if summary.get("adopted"):
         info(f"kept {summary['adopted']} output(s) an interrupted run had completed (verified)")
     by_manifest: dict[Path, list[str]] = {}
-    for manifest, run_id in runs:
+    for manifest, run_id in run_ids:
         if manifest is not None:
             by_manifest.setdefault(manifest, []).append(str(run_id))
     for manifest, ids in by_manifest.items():
@@ -245,11 +245,14 @@ def output_is_file(output: Path | str, files: list[Any], *, allowed: bool = True
     """Whether ``-o`` names one output file (an image extension, not an existing folder) rather than a
     folder; UsageError when it names a file for several inputs, or for a command that writes folders."""
     from ..errors import UsageError
+    from ..imageio import INPUT_EXTENSIONS
 
-    if not (isinstance(output, Path) and output.suffix.lower() in FILE_FORMATS and not output.is_dir()):
+    if not isinstance(output, Path) or output.is_dir() or output.suffix.lower() not in INPUT_EXTENSIONS:
         return False
     if not allowed:
         raise UsageError(f"-o takes a folder, not the file name '{output}'")
+    if output.suffix.lower() not in FILE_FORMATS:
+        raise UsageError(f"cannot write '{output.suffix}' files: name the output .png, .jpg or .webp, or give a folder")
     if len(files) > 1:
         raise UsageError(f"{len(files)} inputs need an output folder, not the file name '{output}'")
     return True

@@ -81,6 +81,8 @@ def test_one_input_and_an_output_file_name_writes_exactly_that_file(command, arg
     assert "1/1 processed, 0 failed in" in result.stdout and str(target) in result.stdout
     several = runner.invoke(app, [command, str(folder), "-o", str(tmp_path / f"x{target.suffix}"), *args])
     assert several.exit_code == 2 and "3 inputs need an output folder" in several.output
+    tiff = runner.invoke(app, [command, str(folder / "a.jpg"), "-o", str(tmp_path / "x.tif"), *args])
+    assert tiff.exit_code == 2 and "cannot write '.tif' files" in tiff.output
 
 
 def test_repair_takes_a_folder_and_needs_an_output_folder_for_it(folder, tmp_path):
