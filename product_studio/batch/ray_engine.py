@@ -222,11 +222,6 @@ def process_batch_ray(
     actors: int | None = None,
     cpus_per_actor: float | None = None,
     batch_size: int = 1,
-    overwrite: bool = False,
-    thumbnails: bool = True,
-    limits: Limits | None = None,
-    on_result: Callable[[FileResult], None] | None = None,
-    manifest: Any = None,
     forward_env: bool = True,
     shutdown: bool | None = None,
     **batch_options: Any,
@@ -236,13 +231,14 @@ def process_batch_ray(
     address / num_cpus: see ``ensure_ray`` (a Ray this process is already connected to is used as is).
     actors / cpus_per_actor: the pool (default: one actor per cluster CPU; see ``plan_actors``).
     batch_size: rows per actor call; 1 balances best (an image costs far more than a call).
-    manifest and ``batch_options`` (resume, retry_failed, budget, command): as ``process_batch``;
-        only the driver writes the manifest.
+    ``batch_options`` (overwrite, thumbnails, limits, on_result, manifest, resume, retry_failed,
+        budget, command): as ``process_batch``; only the driver writes the manifest, and
+        ``on_result`` is called in the driver for every file as it finishes.
     forward_env: give the actors the driver's AWS_* settings (on other nodes they do not inherit the
         driver's environment). Turn off where the nodes have their own credentials.
     shutdown: disconnect at the end; by default only when this call started Ray. A cluster this
         call did not start is never shut down (``ray.shutdown`` only disconnects from it).
-    ``on_result`` is called in the driver for every file as it finishes. Results are in input order.
+    Results are in input order.
     """
     from . import local
 
@@ -260,10 +256,7 @@ def process_batch_ray(
         n_actors, per_actor = plan_actors(ray.cluster_resources().get("CPU", 0.0), actors=actors, cpus_per_actor=cpus_per_actor)
         n_actors = min(n_actors, len(inputs))
         runner = RayRunner(actors=n_actors, cpus_per_actor=per_actor, batch_size=batch_size, forward_env=forward_env)
-        return local.process_batch(
-            inputs, recipe, out, workers=n_actors, overwrite=overwrite, thumbnails=thumbnails, limits=limits,
-            on_result=on_result, manifest=manifest, runner=runner, engine="ray", **batch_options,
-        )
+        return local.process_batch(inputs, recipe, out, workers=n_actors, runner=runner, engine="ray", **batch_options)
     finally:
         if shutdown if shutdown is not None else started:
             ray.shutdown()
@@ -274,22 +267,12 @@ def _absolute(path: str | os.PathLike) -> str | Path:
     return storage.normalize(path) if storage.is_remote(path) else Path(path).absolute()
 
 
-def run_from_cli(
-    inputs: list[InputFile],
-    recipe: Recipe,
-    out_dir: str | os.PathLike,
-    *,
-    address: str | None = None,
-    workers: int | None = None,
-    **options: Any,
-) -> BatchReport:
+def run_from_cli(*args: Any, address: str | None = None, workers: int | None = None, **options: Any) -> BatchReport:
     """What ``product-studio process --engine ray [--address ADDR]`` calls. ``--workers`` is the
     number of actors (default: one per cluster CPU) and, for a local cluster started here, its CPU
-    count; ``options`` are process_batch's (overwrite, limits, on_result, manifest, resume,
-    retry_failed, budget, command)."""
-    return process_batch_ray(
-        inputs, recipe, out_dir, address=address, num_cpus=workers if address is None else None, actors=workers, **options
-    )
+    count; ``args`` (inputs, recipe, out_dir) and ``options`` are process_batch's (overwrite, limits,
+    on_result, manifest, resume, retry_failed, budget, command)."""
+    return process_batch_ray(*args, address=address, num_cpus=workers if address is None else None, actors=workers, **options)
 
 
 ENGINES = ("local", "ray")
