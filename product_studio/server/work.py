@@ -131,21 +131,11 @@ class Studio:
             shutil.rmtree(self.blobs.folder(rid), ignore_errors=True)
             raise
 
-    def process_bytes(
-        self,
-        data: bytes,
-        *,
-        name: str,
-        recipe: Recipe,
-        kind: str = "process",
-        result_id: str | None = None,
-        job_id: str | None = None,
-        position: int | None = None,
-    ) -> Result:
-        """Run ``recipe`` on an upload (``run``) and store the upload, the output and the row (``store``)."""
+    def process_bytes(self, data: bytes, *, name: str, recipe: Recipe, **row: Any) -> Result:
+        """Run ``recipe`` on an upload (``run``) and store the upload, the output and the row (``store``);
+        ``row``: ``store``'s kind, result_id, job_id and position."""
         outcome = self.run(data, name=name, recipe=recipe)
-        return self.store(outcome, name=name, recipe=recipe, kind=kind, upload=data, result_id=result_id, job_id=job_id,
-                          position=position)
+        return self.store(outcome, name=name, recipe=recipe, upload=data, **row)
 
 
 def result_dict(result: Result) -> dict[str, Any]:
