@@ -29,6 +29,7 @@ import struct  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -151,28 +152,25 @@ def count_frames(image: Image.Image, cap: int) -> int:
         known = getattr(image, "_n_frames", None)
         if known is not None:
             return known
-        count = 1
-        try:
-            while count <= cap:
-                image._seek(count, False)  # noqa: SLF001 - reads a frame's header, does not decode it
-                count += 1
-        except EOFError:
-            pass
-        finally:
-            image.seek(0)
-        return count
+        # _seek reads a frame's header and does not decode it
+        return _count_by_seeking(image, cap, lambda frame: image._seek(frame, False))  # noqa: SLF001
     if image.format == "TIFF":
-        count = 1
-        try:
-            while count <= cap:
-                image.seek(count)  # reads the next IFD only; TIFF decodes on load()
-                count += 1
-        except EOFError:
-            pass
-        finally:
-            image.seek(0)
-        return count
+        return _count_by_seeking(image, cap, image.seek)  # reads the next IFD only; TIFF decodes on load()
     return int(getattr(image, "n_frames", 1))  # PNG (acTL), WebP, HEIF: a field of the header
+
+
+def _count_by_seeking(image: Image.Image, cap: int, seek: Callable[[int], object]) -> int:
+    """Frames counted by ``seek``ing to frame 1, 2, ... until EOFError or past ``cap``; back at frame 0 after."""
+    count = 1
+    try:
+        while count <= cap:
+            seek(count)
+            count += 1
+    except EOFError:
+        pass
+    finally:
+        image.seek(0)
+    return count
 
 
 def load_image(
