@@ -107,18 +107,27 @@ def _smooth_curve(rng: np.random.Generator, shape: tuple[int, int], length: floa
     return np.array(points)
 
 
+def _stroke(points: np.ndarray, width: float, shape: tuple[int, int]) -> tuple[_Canvas, np.ndarray] | None:
+    """An anti-aliased line ``width`` px wide along ``points``, drawn in a canvas of its own:
+    (canvas, supersampled drawing), or None when it misses the image."""
+    canvas = _box(points, width + 2, shape)
+    if canvas is None:
+        return None
+    big = canvas.blank()
+    local = ((points - [canvas.x0, canvas.y0]) * SUPERSAMPLE).round().astype(np.int32)
+    cv2.polylines(big, [local], False, 255, thickness=max(1, round(width * SUPERSAMPLE)), lineType=cv2.LINE_AA)
+    return canvas, big
+
+
 def _draw_scratch(image: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> None:
     shape = image.shape[:2]
     side = min(shape)
     length = rng.uniform(0.15, 0.7) * side
     points = _smooth_curve(rng, shape, length)
-    width = rng.uniform(0.8, 3.0)
-    canvas = _box(points, width + 2, shape)
-    if canvas is None:
+    drawn = _stroke(points, rng.uniform(0.8, 3.0), shape)
+    if drawn is None:
         return
-    big = canvas.blank()
-    local = ((points - [canvas.x0, canvas.y0]) * SUPERSAMPLE).round().astype(np.int32)
-    cv2.polylines(big, [local], False, 255, thickness=max(1, round(width * SUPERSAMPLE)), lineType=cv2.LINE_AA)
+    canvas, big = drawn
     coverage = canvas.to_pixels(big) * rng.uniform(0.65, 1.0)
     if rng.random() < 0.6:  # light: a scuff or scraped-off emulsion
         colour = rng.uniform(205, 255) + rng.normal(0, 6, 3)
@@ -168,13 +177,10 @@ def _draw_dust(image: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -
         if rng.random() < 0.12:  # a short hair or fibre
             points = _smooth_curve(rng, shape, rng.uniform(6, 0.12 * min(shape) + 8))
             points = points - points[0] + (centre + rng.normal(0, spread, 2) if clustered else centre)
-            width = rng.uniform(0.7, 1.5)
-            canvas = _box(points, width + 2, shape)
-            if canvas is None:
+            drawn = _stroke(points, rng.uniform(0.7, 1.5), shape)
+            if drawn is None:
                 continue
-            big = canvas.blank()
-            local = ((points - [canvas.x0, canvas.y0]) * SUPERSAMPLE).round().astype(np.int32)
-            cv2.polylines(big, [local], False, 255, thickness=max(1, round(width * SUPERSAMPLE)), lineType=cv2.LINE_AA)
+            canvas, big = drawn
         else:
             p = centre + rng.normal(0, spread, 2) if clustered else centre
             r = rng.uniform(0.6, 2.5)
