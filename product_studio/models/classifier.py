@@ -12,14 +12,13 @@ Output: N×num_classes logits.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .registry import register_model
+from .registry import register_model, replace_config
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top",
@@ -55,14 +54,7 @@ class ClassifierConfig:
             raise ValueError(f"{len(self.class_names)} class names for {self.num_classes} classes")
 
     def replace(self, **changes: object) -> ClassifierConfig:
-        if "class_names" in changes and "num_classes" not in changes and changes["class_names"]:
-            changes["num_classes"] = len(changes["class_names"])  # type: ignore[arg-type]
-        for key in ("widths", "depths", "class_names"):
-            if isinstance(changes.get(key), list):
-                changes[key] = tuple(changes[key])  # type: ignore[arg-type]
-        if "num_classes" in changes and "class_names" not in changes and changes["num_classes"] != self.num_classes:
-            changes["class_names"] = ()
-        return dataclasses.replace(self, **changes)
+        return replace_config(self, changes, tuples=("widths", "depths", "class_names"))
 
     def build(self) -> ImageClassifier:
         return ImageClassifier(self)

@@ -12,7 +12,6 @@ Input: float tensor N×3×H×W, RGB in [0, 1], any H and W (padded by reflection
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .padding import pad_to_multiple
-from .registry import register_model
+from .registry import register_model, replace_config
 
 
 @dataclass(frozen=True)
@@ -34,9 +33,7 @@ class DefectDetectorConfig:
             raise ValueError(f"widths must be a non-empty tuple of positive ints; got {self.widths}")
 
     def replace(self, **changes: object) -> DefectDetectorConfig:
-        if isinstance(changes.get("widths"), list):
-            changes["widths"] = tuple(changes["widths"])  # type: ignore[arg-type]
-        return dataclasses.replace(self, **changes)
+        return replace_config(self, changes, tuples=("widths",))
 
     def build(self) -> DefectDetector:
         return DefectDetector(self)

@@ -35,7 +35,6 @@ Images are N×C×H×W floats in [-1, 1]; ``to_unit``/``from_unit`` convert from/
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -45,7 +44,7 @@ from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .classifier import FASHION_MNIST_CLASSES
-from .registry import register_model
+from .registry import register_model, replace_config
 
 ARCHES = ("sngan", "dcgan", "seed")
 
@@ -92,14 +91,7 @@ class GANConfig:
         return self.arch != "dcgan"
 
     def replace(self, **changes: object) -> GANConfig:
-        for key in ("g_channels", "d_channels", "class_names"):
-            if isinstance(changes.get(key), list):
-                changes[key] = tuple(changes[key])  # type: ignore[arg-type]
-        if "class_names" in changes and "num_classes" not in changes and changes["class_names"]:
-            changes["num_classes"] = len(changes["class_names"])  # type: ignore[arg-type]
-        if "num_classes" in changes and "class_names" not in changes and changes["num_classes"] != self.num_classes:
-            changes["class_names"] = ()
-        return dataclasses.replace(self, **changes)
+        return replace_config(self, changes, tuples=("g_channels", "d_channels", "class_names"))
 
     def build(self) -> GAN:
         return GAN(self)

@@ -32,7 +32,6 @@ reflection to a multiple of 2^(levels-1) and cropped back). Output: N×3×H×W i
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -42,7 +41,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .padding import pad_to_multiple
-from .registry import register_model
+from .registry import register_model, replace_config
 
 
 BASES = ("normalised", "navier-stokes")
@@ -68,10 +67,7 @@ class InpainterConfig:
             raise ValueError(f"prefill_scales must be positive blur sigmas; got {self.prefill_scales}")
 
     def replace(self, **changes: object) -> InpainterConfig:
-        for key in ("widths", "dilations", "prefill_scales"):
-            if isinstance(changes.get(key), list):
-                changes[key] = tuple(changes[key])  # type: ignore[arg-type]
-        return dataclasses.replace(self, **changes)
+        return replace_config(self, changes, tuples=("widths", "dilations", "prefill_scales"))
 
     def build(self) -> GatedInpainter:
         return GatedInpainter(self)

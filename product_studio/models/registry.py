@@ -127,6 +127,21 @@ def create_model(name: str, **overrides: Any) -> Any:
     return model
 
 
+def replace_config(config: Any, changes: dict[str, Any], *, tuples: tuple[str, ...] = ()) -> Any:
+    """``dataclasses.replace`` for a family's ``Config.replace``: the ``tuples`` fields given as lists
+    become tuples; where the config names its classes, new ``class_names`` set ``num_classes`` and a
+    new ``num_classes`` alone (a different count) clears the names."""
+    for key in tuples:
+        if isinstance(changes.get(key), list):
+            changes[key] = tuple(changes[key])
+    if hasattr(config, "class_names"):
+        if "class_names" in changes and "num_classes" not in changes and changes["class_names"]:
+            changes["num_classes"] = len(changes["class_names"])
+        if "num_classes" in changes and "class_names" not in changes and changes["num_classes"] != config.num_classes:
+            changes["class_names"] = ()
+    return dataclasses.replace(config, **changes)
+
+
 def config_to_json(config: Any) -> str:
     return json.dumps(dataclasses.asdict(config), sort_keys=True)
 
