@@ -77,7 +77,7 @@ def test_nlm_rejects_bad_pixels():
 
 def test_denoise_step_is_registered_and_runs():
     spec = {op.name: op for op in list_ops()}["denoise"]
-    assert set(spec.options.model_fields) == {"strength", "method"}
+    assert set(spec.options.model_fields) == {"strength", "method", "sigma", "max_tile_pixels"}
     clean = smooth_image(48)
     noisy = with_noise(clean, 15)
     alpha = np.full(noisy.shape[:2], 200, np.uint8)
@@ -87,10 +87,11 @@ def test_denoise_step_is_registered_and_runs():
     assert psnr(out.pixels, clean) > psnr(noisy, clean) + 5
     np.testing.assert_array_equal(out.alpha, alpha)
     assert out.metadata["noise_sigma"] == pytest.approx(15, rel=0.2)
-    assert out.log[-1].op == "denoise" and out.log[-1].params == {"strength": 0.5, "method": "nlm"}
+    assert out.log[-1].op == "denoise" and out.log[-1].params == {"strength": 0.5, "method": "nlm", "sigma": None,
+                                                                  "max_tile_pixels": 512 * 512}
 
 
-@pytest.mark.parametrize("options", [{"method": "dncnn"}, {"strength": -0.5}, {"sigma": 5}])
+@pytest.mark.parametrize("options", [{"method": "dncnn"}, {"strength": -0.5}, {"radius": 5}, {"sigma": 500}])
 def test_denoise_step_rejects_bad_options(options):
     with pytest.raises(RecipeError, match="step 'denoise' has bad options"):
         apply_op(ImageItem(pixels=np.zeros((8, 8, 3), np.uint8)), "denoise", options)
