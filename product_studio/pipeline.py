@@ -70,6 +70,12 @@ class Outcome:
         return [s.to_dict() for s in self.item.log]
 
     @property
+    def facts(self) -> dict[str, Any]:
+        """What the steps measured or decided, as they recorded it in the item's metadata (faces blurred,
+        the noise sigma, the upscale factor, ...): the entries the decoded source did not have."""
+        return {k: v for k, v in self.item.metadata.items() if k not in self.source.metadata}
+
+    @property
     def models(self) -> list[str]:
         return sorted({s.model for s in self.item.log if s.model})
 

@@ -81,6 +81,7 @@ class FileResult:
     thumb_before: str | None = None
     thumb_after: str | None = None
     content_hash: str | None = None  # sha256 of the input's bytes
+    facts: dict[str, Any] | None = None  # what the steps measured (faces blurred, noise sigma, upscale factor ...)
     resumed: str | None = None  # None: processed in this run; "skipped": finished in an earlier run;
     #                             "adopted": an interrupted run's output, verified and kept
 
@@ -226,6 +227,7 @@ def _process_file(
         result.output_bytes = len(outcome.data)
         result.quality = outcome.quality
         result.steps = outcome.steps
+        result.facts = outcome.facts or None
         result.compliance = outcome.compliance
         if thumbnails:
             result.thumb_before, result.thumb_after = _write_thumbnails(outcome.source, outcome.item, out_dir, Path(out_rel))
