@@ -21,7 +21,7 @@ from ..errors import OperationError
 from ..item import ImageItem, check_mask, check_rgb
 from ..vision.matting import composite_over
 from ..vision.segmentation import SegmentMethod, cut_out, load_mask
-from .registry import OpOptions, register_op
+from .registry import LOCAL_ONLY, OpOptions, register_op
 from .shadow import ShadowKind, shadow_backdrop
 
 
@@ -57,7 +57,8 @@ def composite_on_color(
 class RemoveBackgroundOptions(OpOptions):
     method: SegmentMethod = Field("u2netp", description="u2netp (model), grabcut (no model) or mask (mask_path)")
     refine: bool = Field(True, description="snap the alpha to the image's edges and clean the edge colours")
-    mask_path: str | None = Field(None, description="a PNG mask (alpha, or luminance if opaque); implies method=mask")
+    mask_path: str | None = Field(None, description="a PNG mask (alpha, or luminance if opaque); implies method=mask",
+                                   json_schema_extra=LOCAL_ONLY)
 
     @model_validator(mode="before")
     @classmethod

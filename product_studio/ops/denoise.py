@@ -35,7 +35,7 @@ from ..errors import ModelError, UsageError
 from ..item import ImageItem, check_rgb
 from ..vision.noise import estimate_noise_sigma
 from .enhance import check_number
-from .registry import OpOptions, register_op
+from .registry import LOCAL_ONLY, OpOptions, register_op
 
 # NLM filter strength h = NLM_H_PER_SIGMA * strength * sigma on the lightness; the chroma
 # channels get CHROMA_H_SHARE of that (OpenCV's hColor). With these, strength 0.5 (h = 0.6 sigma)
@@ -184,7 +184,8 @@ class DenoiseOptions(OpOptions):
     )
     sigma: float | None = Field(None, ge=0.0, le=100.0, description="the noise std in 0..255 levels, when known (default: measured)")
     max_tile_pixels: int = Field(
-        DEFAULT_MAX_TILE_PIXELS, ge=4096, le=64_000_000, description="memory cap: the largest tile the network sees"
+        DEFAULT_MAX_TILE_PIXELS, ge=4096, le=64_000_000, description="memory cap: the largest tile the network sees",
+        json_schema_extra=LOCAL_ONLY,
     )
 
 

@@ -69,7 +69,7 @@ from pydantic import Field, field_validator
 from ..errors import OperationError, UsageError
 from ..item import ImageItem, StepRecord, check_mask, check_rgb
 from ..vision.colors import color_table, dominant_colors, find_color, rgb_to_lab
-from .registry import OpOptions, register_op
+from .registry import LOCAL_ONLY, OpOptions, register_op
 
 Region = Literal["all", "dominant"]
 MaskMethod = Literal["u2netp", "grabcut"]
@@ -643,7 +643,8 @@ class RecolorOptions(OpOptions):
     logos: bool = Field(True, description="leave small high-contrast marks (logos) unchanged")
     strength: float = Field(1.0, ge=0.0, le=1.0, description="0 = unchanged .. 1 = the full new colour")
     method: MaskMethod = Field("u2netp", description="how to find the product when the image has no alpha and no mask_path")
-    mask_path: str | None = Field(None, description="a mask file (white or opaque = product) instead of the cut-out")
+    mask_path: str | None = Field(None, description="a mask file (white or opaque = product) instead of the cut-out",
+                                   json_schema_extra=LOCAL_ONLY)
 
     @field_validator("color")
     @classmethod

@@ -30,6 +30,16 @@ StepFunction = Callable[[ImageItem, Any], ImageItem]
 SizeRule = Callable[[Any, tuple[int, int]], tuple[int, int]]
 
 
+# Marks an option only the local user may set (a file path, a memory cap): ``Field(..., json_schema_extra=LOCAL_ONLY)``.
+# The server neither offers it as a form field nor accepts it in a client's recipe.
+LOCAL_ONLY = {"local_only": True}
+
+
+def local_only_fields(options: type[BaseModel]) -> set[str]:
+    """The fields of an options model marked ``LOCAL_ONLY``."""
+    return {name for name, info in options.model_fields.items() if (info.json_schema_extra or {}) == LOCAL_ONLY}
+
+
 class OpOptions(BaseModel):
     """Base of every op's options: unknown keys are an error, not silently ignored."""
 

@@ -36,7 +36,7 @@ from ..errors import ModelError, UsageError
 from ..imageio import load_image
 from ..item import ImageItem, check_rgb
 from .enhance import check_int
-from .registry import OpOptions, register_op
+from .registry import LOCAL_ONLY, OpOptions, register_op
 
 InpaintMethod = Literal["auto", "learned", "telea", "ns"]
 DetectMethod = Literal["auto", "learned", "classical"]
@@ -397,7 +397,8 @@ def load_mask(path: str | os.PathLike, shape: tuple[int, ...]) -> np.ndarray:
 
 
 class InpaintOptions(OpOptions):
-    mask_path: str = Field(..., min_length=1, description="mask image: alpha, or white on black; opaque/white = fill")
+    mask_path: str = Field(..., min_length=1, description="mask image: alpha, or white on black; opaque/white = fill",
+                           json_schema_extra=LOCAL_ONLY)
     method: InpaintMethod = Field("auto", description="auto (= ns, the best on the held-out benchmark) | learned | telea | ns")
     radius: int = Field(3, ge=1, le=50, description="neighbourhood radius in pixels used to fill each pixel")
     dilate: int = Field(0, ge=0, le=100, description="grow the mask by this many pixels to cover defect edges")

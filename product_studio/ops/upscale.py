@@ -29,7 +29,7 @@ from pydantic import Field
 
 from ..errors import ModelError, UsageError
 from ..item import ImageItem, check_mask, check_rgb
-from .registry import OpOptions, register_op
+from .registry import LOCAL_ONLY, OpOptions, register_op
 
 Method = Literal["cnn", "bicubic", "lanczos"]
 SCALES = (2, 4)
@@ -152,7 +152,8 @@ class UpscaleOptions(OpOptions):
     min_side: int | None = Field(None, ge=1, le=20000, description="upscale only until the shorter side is at least this")
     min_long_side: int | None = Field(None, ge=1, le=20000, description="upscale only until the longer side is at least this")
     max_tile_pixels: int = Field(
-        DEFAULT_MAX_TILE_PIXELS, ge=4096, le=64_000_000, description="memory cap: the largest tile the network sees"
+        DEFAULT_MAX_TILE_PIXELS, ge=4096, le=64_000_000, description="memory cap: the largest tile the network sees",
+        json_schema_extra=LOCAL_ONLY,
     )
 
 

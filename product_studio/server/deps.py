@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredent
 
 from ..errors import PresetError, RecipeError
 from ..limits import Limits
+from ..ops.registry import get_op, local_only_fields
 from ..marketplaces import list_presets
 from ..pipeline import check_length, check_recipe
 from ..recipe import Recipe
@@ -72,14 +73,15 @@ def parse_recipe_field(recipe: str | None, preset: str, limits: Limits) -> Recip
 def client_recipe(recipe: Recipe, preset: str, limits: Limits) -> Recipe:
     """A recipe from a client, made safe: within the server's limits (steps, planned output pixels: 413
     before any upload is decoded), checked against its own preset or ``preset`` (shipped presets only),
-    and no step option naming a file on the server (``mask_path`` ...): uploads carry masks."""
+    and no option that only a local user may set (a file on the server, a memory cap: the options
+    models mark them ``LOCAL_ONLY``)."""
     check_recipe(recipe, limits)
     for index, step in enumerate(recipe.steps):
-        paths = [k for k, v in (step.model_extra or {}).items() if k.endswith("_path") and v is not None]
-        if paths:
+        refused = sorted(set(step.model_extra or {}) & local_only_fields(get_op(step.op).options))
+        if refused:
             raise RecipeError(
-                f"recipe: steps.{index} ({step.op}) names a server file ({', '.join(paths)}); the API takes no file "
-                "paths -- upload the mask to /v1/repair instead"
+                f"recipe: steps.{index} ({step.op}) sets {', '.join(refused)}, which only the command line may set; "
+                "leave it out (masks are uploaded to /v1/repair and /v1/recolor)"
             )
     return recipe.model_copy(update={"preset": known_preset(recipe.preset or preset)})
 

@@ -80,7 +80,10 @@ def test_bad_presets_and_recipes_are_400(client, white_jpeg):
     assert r.status_code == 400 and "unknown step 'sharpen_all'" in r.json()["detail"]
     recipe = {"steps": [{"op": "inpaint", "mask_path": "/etc/hostname"}]}
     r = client.post("/v1/process", files=upload(white_jpeg), data={"recipe": json.dumps(recipe)})
-    assert r.status_code == 400 and "takes no file paths" in r.json()["detail"]
+    assert r.status_code == 400 and "sets mask_path, which only the command line may set" in r.json()["detail"]
+    recipe = {"steps": [{"op": "denoise", "max_tile_pixels": 64_000_000}]}  # a memory cap is the operator's
+    r = client.post("/v1/process", files=upload(white_jpeg), data={"recipe": json.dumps(recipe)})
+    assert r.status_code == 400 and "sets max_tile_pixels" in r.json()["detail"]
     r = client.post("/v1/process", data={"preset": "amazon-main"})
     assert r.status_code == 422 and "file" in r.json()["detail"]
 

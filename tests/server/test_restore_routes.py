@@ -66,7 +66,7 @@ def test_upscale_by_scale_and_by_minimum(client, clean):
     r = client.post("/v1/upscale", files=upload(encode(small, "PNG")), data={"min_side": "50", "method": "bicubic"})
     assert r.status_code == 200 and r.json()["output"]["width"] == 80  # large enough: unchanged
     r = client.post("/v1/upscale", files=upload(encode(small, "PNG")), data={"scale": "3"})
-    assert r.status_code == 400 and "scale must be 2 or 4" in r.json()["detail"]
+    assert r.status_code == 400 and "scale: Input should be 2 or 4" in r.json()["detail"]  # the op model's check
 
 
 def test_upscale_refuses_an_output_above_the_pixel_cap(tmp_path, clean):

@@ -22,6 +22,7 @@ from ...marketplaces.presets import default_preset_name
 from ...recipe import Recipe
 from ...store import new_id
 from ..deps import client_recipe, get_studio, known_preset, parse_recipe_field, read_upload, require_api_key
+from ..forms import op_form
 from ..work import Studio, result_dict
 
 router = APIRouter(prefix="/v1", tags=["images"], dependencies=[Depends(require_api_key)])
@@ -122,13 +123,11 @@ async def check(
 @router.post("/remove-bg", response_model=ResultOut, summary="Cut the product out: an RGBA PNG")
 async def remove_bg(
     file: UploadFile = File(...),
-    method: Literal["u2netp", "grabcut"] = Form("u2netp", description="u2netp (model) or grabcut (no model)"),
-    refine: bool = Form(True, description="snap the alpha to the image's edges"),
+    options: dict[str, Any] = Depends(op_form("remove_background")),
     studio: Studio = Depends(get_studio),
 ) -> dict[str, Any]:
     data, name = await read_upload(file)
-    recipe = Recipe.from_dict({"name": "remove-bg", "steps": [{"op": "remove_background", "method": method, "refine": refine}],
-                               "output": {"format": "png"}})
+    recipe = Recipe.from_dict({"name": "remove-bg", "steps": [{"op": "remove_background", **options}], "output": {"format": "png"}})
     return await studio.limiter.run(lambda: result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="remove-bg")))
 
 

@@ -7,14 +7,15 @@ kept, so the result has no ``input`` image."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from pydantic import BaseModel, Field
 
 from ...errors import OperationError
 from ...recipe import Recipe
 from ..deps import get_studio, read_upload, require_api_key
+from ..forms import op_form
 from ..work import Studio, output_format_like, result_dict
 from .images import ResultOut
 
@@ -48,11 +49,7 @@ def _metadata_counts(data: bytes) -> dict[str, int] | None:
              summary="An anonymized copy: faces pixelated, personal text blurred, every piece of metadata dropped")
 async def anonymize(
     file: UploadFile = File(..., description="the photo"),
-    faces: bool = Form(True, description="find and blur faces"),
-    text: bool = Form(True, description="read the text (OCR) and blur phone numbers, e-mails, addresses, ID numbers"),
-    method: Literal["pixelate", "gaussian"] = Form("pixelate", description="both irreversible"),
-    strength: int = Form(7, ge=1, le=10, description="1 (light) .. 10 (coarsest)"),
-    scope: Literal["span", "line"] = Form("span", description="blur only the personal part of a line, or the whole line"),
+    options: dict[str, Any] = Depends(op_form("anonymize")),
     studio: Studio = Depends(get_studio),
 ) -> dict[str, Any]:
     data, name = await read_upload(file)
@@ -60,7 +57,7 @@ async def anonymize(
     def work() -> dict[str, Any]:
         recipe = Recipe.from_dict({
             "name": "anonymize",
-            "steps": [{"op": "anonymize", "faces": faces, "text": text, "method": method, "strength": strength, "scope": scope}],
+            "steps": [{"op": "anonymize", **options}],
             "output": {"format": output_format_like(data)},
         })
         outcome = studio.run(data, name=name, recipe=recipe)
@@ -70,9 +67,9 @@ async def anonymize(
                                  path=name)
         report = outcome.item.metadata.get("privacy") or {}
         counts = {
-            "faces": report.get("faces", 0) if faces else None,
-            "personal_text": report.get("personal_text", {}) if text else None,
-            "text_lines_read": report.get("text_lines_read", 0) if text else None,
+            "faces": report.get("faces", 0) if options["faces"] else None,
+            "personal_text": report.get("personal_text", {}) if options["text"] else None,
+            "text_lines_read": report.get("text_lines_read", 0) if options["text"] else None,
             "metadata_removed": _metadata_counts(data),
         }
         result = studio.store(outcome, name=name, recipe=recipe, kind="anonymize")  # the upload is not kept

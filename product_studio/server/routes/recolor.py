@@ -17,6 +17,7 @@ from ...errors import UsageError
 from ...recipe import Recipe
 from ...store import new_id
 from ..deps import get_studio, read_upload, require_api_key
+from ..forms import op_form
 from ..work import Studio, output_format_like, result_dict
 from .images import ResultOut
 
@@ -47,11 +48,7 @@ async def recolor(
     file: UploadFile = File(..., description="the product photo"),
     colors: str = Form(..., description="comma-separated colours: CSS names (red, navy), #rrggbb, rgb(r,g,b), Chinese (藏青)"),
     mask: UploadFile | None = File(None, description="optional mask of the product, the image's size: white (or opaque) = product"),
-    method: Literal["u2netp", "grabcut"] = Form("u2netp", description="how to find the product without a mask or transparency"),
-    region: Literal["all", "dominant"] = Form("all", description="the whole product, or only its largest colour"),
-    text: bool = Form(True, description="leave the text on the product (OCR) unchanged"),
-    logos: bool = Form(True, description="leave small high-contrast marks (logos) unchanged"),
-    strength: float = Form(1.0, ge=0.0, le=1.0, description="0 = unchanged .. 1 = the full new colour"),
+    options: dict[str, Any] = Depends(op_form("recolor", exclude=("color",))),
     studio: Studio = Depends(get_studio),
 ) -> dict[str, Any]:
     from ...ops.recolor import parse_colors
@@ -59,7 +56,6 @@ async def recolor(
     targets = parse_colors(colors)  # a bad colour is a 400 before the upload is decoded
     data, name = await read_upload(file)
     mask_data = await read_upload(mask, "mask") if mask is not None else None
-    options = {"region": region, "text": text, "logos": logos, "strength": strength, "method": method}
 
     def work() -> dict[str, Any]:
         start = time.perf_counter()
