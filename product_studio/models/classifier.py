@@ -13,12 +13,13 @@ Output: N×num_classes logits.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .registry import register_model, replace_config
+from .registry import ModelConfig, register_model
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top",
@@ -35,7 +36,9 @@ FASHION_MNIST_CLASSES = (
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
+class ClassifierConfig(ModelConfig):
+    tuple_fields: ClassVar[tuple[str, ...]] = ("widths", "depths", "class_names")
+
     in_channels: int = 1
     num_classes: int = 10
     image_size: int = 28
@@ -52,9 +55,6 @@ class ClassifierConfig:
             raise ValueError(f"widths {self.widths} and depths {self.depths} must be non-empty and of equal length")
         if self.class_names and len(self.class_names) != self.num_classes:
             raise ValueError(f"{len(self.class_names)} class names for {self.num_classes} classes")
-
-    def replace(self, **changes: object) -> ClassifierConfig:
-        return replace_config(self, changes, tuples=("widths", "depths", "class_names"))
 
     def build(self) -> ImageClassifier:
         return ImageClassifier(self)

@@ -13,17 +13,20 @@ Input: float tensor N×3×H×W, RGB in [0, 1], any H and W (padded by reflection
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from .padding import pad_to_multiple
-from .registry import register_model, replace_config
+from .registry import ModelConfig, register_model
 
 
 @dataclass(frozen=True)
-class DefectDetectorConfig:
+class DefectDetectorConfig(ModelConfig):
+    tuple_fields: ClassVar[tuple[str, ...]] = ("widths",)
+
     in_channels: int = 3
     widths: tuple[int, ...] = (16, 32, 48, 64)
     image_size: int = 96  # the training patch size; any size works at inference
@@ -31,9 +34,6 @@ class DefectDetectorConfig:
     def __post_init__(self) -> None:
         if not self.widths or min(self.widths) < 1:
             raise ValueError(f"widths must be a non-empty tuple of positive ints; got {self.widths}")
-
-    def replace(self, **changes: object) -> DefectDetectorConfig:
-        return replace_config(self, changes, tuples=("widths",))
 
     def build(self) -> DefectDetector:
         return DefectDetector(self)

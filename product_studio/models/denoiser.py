@@ -32,7 +32,6 @@ padded by reflection to a multiple of 2^(levels-1) and the result cropped back.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -40,11 +39,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from .padding import pad_to_multiple
-from .registry import register_model
+from .registry import ModelConfig, register_model
 
 
 @dataclass(frozen=True)
-class DenoiserConfig:
+class DenoiserConfig(ModelConfig):
     width: int = 32
     depth: int = 10
     channels: int = 3
@@ -63,9 +62,6 @@ class DenoiserConfig:
             raise ValueError(f"arch must be 'plain' or 'unet'; got {self.arch!r}")
         if self.arch == "unet" and (self.levels < 1 or self.blocks < 1 or self.downscale != 1):
             raise ValueError(f"a unet needs levels >= 1, blocks >= 1 and downscale 1; got {self}")
-
-    def replace(self, **changes: object) -> DenoiserConfig:
-        return dataclasses.replace(self, **changes)
 
     def build(self) -> nn.Module:
         return UNetDenoiser(self) if self.arch == "unet" else SigmaDenoiser(self)

@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -44,13 +45,15 @@ from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .classifier import FASHION_MNIST_CLASSES
-from .registry import register_model, replace_config
+from .registry import ModelConfig, register_model
 
 ARCHES = ("sngan", "dcgan", "seed")
 
 
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(ModelConfig):
+    tuple_fields: ClassVar[tuple[str, ...]] = ("g_channels", "d_channels", "class_names")
+
     arch: str = "sngan"
     image_size: int = 28
     channels: int = 1
@@ -89,9 +92,6 @@ class GANConfig:
     @property
     def conditional(self) -> bool:
         return self.arch != "dcgan"
-
-    def replace(self, **changes: object) -> GANConfig:
-        return replace_config(self, changes, tuples=("g_channels", "d_channels", "class_names"))
 
     def build(self) -> GAN:
         return GAN(self)

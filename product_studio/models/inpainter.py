@@ -33,6 +33,7 @@ reflection to a multiple of 2^(levels-1) and cropped back). Output: N×3×H×W i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -41,7 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .padding import pad_to_multiple
-from .registry import register_model, replace_config
+from .registry import ModelConfig, register_model
 
 
 BASES = ("normalised", "navier-stokes")
@@ -49,7 +50,9 @@ NS_RADIUS = 3
 
 
 @dataclass(frozen=True)
-class InpainterConfig:
+class InpainterConfig(ModelConfig):
+    tuple_fields: ClassVar[tuple[str, ...]] = ("widths", "dilations", "prefill_scales")
+
     in_channels: int = 3
     widths: tuple[int, ...] = (24, 48, 64)
     dilations: tuple[int, ...] = (2, 4)
@@ -65,9 +68,6 @@ class InpainterConfig:
             raise ValueError(f"widths must be a non-empty tuple of positive ints; got {self.widths}")
         if not self.prefill_scales or min(self.prefill_scales) <= 0:
             raise ValueError(f"prefill_scales must be positive blur sigmas; got {self.prefill_scales}")
-
-    def replace(self, **changes: object) -> InpainterConfig:
-        return replace_config(self, changes, tuples=("widths", "dilations", "prefill_scales"))
 
     def build(self) -> GatedInpainter:
         return GatedInpainter(self)

@@ -1,6 +1,6 @@
 """The model registry: named presets, ``create_model``, and safetensors save/load with checks.
 
-Learned from timm: every model family lives in one file with a config dataclass, an ``nn.Module``
+Learned from timm: every model family lives in one file with a config dataclass (a ``ModelConfig``), an ``nn.Module``
 built from that config, and named presets registered here::
 
     @register_model("fmnist_cnn")
@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Self
 
 from ..errors import ModelError, UsageError
 
@@ -42,10 +42,27 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 MANIFEST_PATH = WEIGHTS_DIR / "manifest.json"
 
 
-class ModelConfig(Protocol):
-    """What every family's config dataclass provides."""
+class ModelConfig:
+    """Base of every family's config dataclass: ``build()`` makes the ``nn.Module``; ``replace(**changes)``
+    a changed copy, in which lists given for the ``tuple_fields`` become tuples and, where the config
+    names its classes, new ``class_names`` set ``num_classes`` and a new ``num_classes`` alone (a
+    different count) clears the names."""
 
-    def build(self) -> Any: ...
+    tuple_fields: ClassVar[tuple[str, ...]] = ()
+
+    def build(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not say how to build its module")
+
+    def replace(self, **changes: Any) -> Self:
+        for key in self.tuple_fields:
+            if isinstance(changes.get(key), list):
+                changes[key] = tuple(changes[key])
+        if hasattr(self, "class_names"):
+            if "class_names" in changes and "num_classes" not in changes and changes["class_names"]:
+                changes["num_classes"] = len(changes["class_names"])
+            if "num_classes" in changes and "class_names" not in changes and changes["num_classes"] != self.num_classes:
+                changes["class_names"] = ()
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -125,21 +142,6 @@ def create_model(name: str, **overrides: Any) -> Any:
     model.model_name = name
     model.config = config
     return model
-
-
-def replace_config(config: Any, changes: dict[str, Any], *, tuples: tuple[str, ...] = ()) -> Any:
-    """``dataclasses.replace`` for a family's ``Config.replace``: the ``tuples`` fields given as lists
-    become tuples; where the config names its classes, new ``class_names`` set ``num_classes`` and a
-    new ``num_classes`` alone (a different count) clears the names."""
-    for key in tuples:
-        if isinstance(changes.get(key), list):
-            changes[key] = tuple(changes[key])
-    if hasattr(config, "class_names"):
-        if "class_names" in changes and "num_classes" not in changes and changes["class_names"]:
-            changes["num_classes"] = len(changes["class_names"])
-        if "num_classes" in changes and "class_names" not in changes and changes["num_classes"] != config.num_classes:
-            changes["class_names"] = ()
-    return dataclasses.replace(config, **changes)
 
 
 def config_to_json(config: Any) -> str:

@@ -14,18 +14,17 @@ net run on the output grid. Starting from bicubic means an untrained net is alre
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .registry import register_model
+from .registry import ModelConfig, register_model
 
 
 @dataclass(frozen=True)
-class UpscalerConfig:
+class UpscalerConfig(ModelConfig):
     scale: int = 2
     width: int = 48
     depth: int = 6
@@ -36,9 +35,6 @@ class UpscalerConfig:
             raise ValueError(f"scale must be 2, 3 or 4; got {self.scale}")
         if self.width < 1 or self.depth < 0:
             raise ValueError(f"width >= 1 and depth >= 0 are required; got {self}")
-
-    def replace(self, **changes: object) -> UpscalerConfig:
-        return dataclasses.replace(self, **changes)
 
     def build(self) -> Upscaler:
         return Upscaler(self)
