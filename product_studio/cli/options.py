@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any
 
-import annotated_types
 import typer
 
 KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -167,11 +166,8 @@ def _parameter(field: str, declared: list[tuple[str, Any]], names: Sequence[str]
     decls = list(names or [f"--{field.replace('_', '-')}"])
     if annotation is bool:
         decls[0] = f"{decls[0]}/--no-{decls[0].removeprefix('--')}"
-    bounds = {}
-    for rule in info.metadata:
-        if isinstance(rule, annotated_types.Ge):
-            bounds["min"] = rule.ge
-        elif isinstance(rule, annotated_types.Le):
-            bounds["max"] = rule.le
+    from ..ops.registry import field_bounds
+
+    bounds = {{"ge": "min", "le": "max"}[k]: v for k, v in field_bounds(info).items()}
     option = typer.Option(default, *decls, help=help_text, show_default=default is not None, **bounds)
     return inspect.Parameter(field, KEYWORD, default=option, annotation=annotation), default

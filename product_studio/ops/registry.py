@@ -20,7 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import annotated_types
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.fields import FieldInfo
 
 from ..errors import RecipeError
 from ..item import ImageItem, StepRecord, Timer
@@ -38,6 +40,18 @@ LOCAL_ONLY = {"local_only": True}
 def local_only_fields(options: type[BaseModel]) -> set[str]:
     """The fields of an options model marked ``LOCAL_ONLY``."""
     return {name for name, info in options.model_fields.items() if (info.json_schema_extra or {}) == LOCAL_ONLY}
+
+
+def field_bounds(info: FieldInfo) -> dict[str, Any]:
+    """An option's range as its model declares it (``Field(ge=..., le=...)``): ``{"ge": .., "le": ..}``, the
+    keys it has. The CLI's options and the server's form fields are generated with it."""
+    bounds: dict[str, Any] = {}
+    for rule in info.metadata:
+        if isinstance(rule, annotated_types.Ge):
+            bounds["ge"] = rule.ge
+        elif isinstance(rule, annotated_types.Le):
+            bounds["le"] = rule.le
+    return bounds
 
 
 class OpOptions(BaseModel):

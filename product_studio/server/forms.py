@@ -14,10 +14,9 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import annotated_types
 from fastapi import Form
 
-from ..ops.registry import get_op, local_only_fields
+from ..ops.registry import field_bounds, get_op, local_only_fields
 
 KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
@@ -32,12 +31,7 @@ def op_form(op: str, *, exclude: Sequence[str] = ()) -> Callable[..., dict[str, 
     for name, info in spec.options.model_fields.items():
         if name in skip:
             continue
-        bounds = {}
-        for rule in info.metadata:
-            if isinstance(rule, annotated_types.Ge):
-                bounds["ge"] = rule.ge
-            elif isinstance(rule, annotated_types.Le):
-                bounds["le"] = rule.le
+        bounds = field_bounds(info)
         annotation = info.annotation
         choices = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else ()
         if choices and not all(isinstance(c, str) for c in choices):  # Literal[2, 4]: a form sends text; the model checks

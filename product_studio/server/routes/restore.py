@@ -19,28 +19,24 @@ router = APIRouter(prefix="/v1", tags=["restore"], dependencies=[Depends(require
 FORMAT_FIELD = Form("png", description="output format: png (lossless, default), jpeg or webp")
 
 
-@router.post("/denoise", response_model=ResultOut, summary="Remove sensor and JPEG noise, keeping the size")
-async def denoise(
-    file: UploadFile = File(...),
-    options: dict[str, Any] = Depends(op_form("denoise")),
-    format: Literal["png", "jpeg", "webp"] = FORMAT_FIELD,
-    studio: Studio = Depends(get_studio),
-) -> dict[str, Any]:
-    return await _one_step(studio, file, "denoise", options, format)
+def one_step_route(op: str, summary: str) -> None:
+    """``POST /v1/<op>``: one upload through a one-step recipe of ``op``, its options as form fields
+    generated from the op's model; the output's size is bounded before any work by the server's
+    limits (pipeline.process: max_output_pixels)."""
+
+    async def route(
+        file: UploadFile = File(...),
+        options: dict[str, Any] = Depends(op_form(op)),
+        format: Literal["png", "jpeg", "webp"] = FORMAT_FIELD,  # noqa: A002 - the form field's name
+        studio: Studio = Depends(get_studio),
+    ) -> dict[str, Any]:
+        data, name = await read_upload(file)
+        recipe = Recipe.from_dict({"name": op, "steps": [{"op": op, **options}], "output": {"format": format}})
+        return await studio.limiter.run(lambda: result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind=op)))
+
+    route.__name__ = op
+    router.post(f"/{op}", response_model=ResultOut, summary=summary)(route)
 
 
-@router.post("/upscale", response_model=ResultOut, summary="Enlarge x2 / x4 (learned upscaler, bicubic or Lanczos)")
-async def upscale(
-    file: UploadFile = File(...),
-    options: dict[str, Any] = Depends(op_form("upscale")),
-    format: Literal["png", "jpeg", "webp"] = FORMAT_FIELD,
-    studio: Studio = Depends(get_studio),
-) -> dict[str, Any]:
-    # The output's size is bounded before any work by the server's limits (pipeline.process: max_output_pixels).
-    return await _one_step(studio, file, "upscale", options, format)
-
-
-async def _one_step(studio: Studio, file: UploadFile, op: str, options: dict[str, Any], fmt: str) -> dict[str, Any]:
-    data, name = await read_upload(file)
-    recipe = Recipe.from_dict({"name": op, "steps": [{"op": op, **options}], "output": {"format": fmt}})
-    return await studio.limiter.run(lambda: result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind=op)))
+one_step_route("denoise", "Remove sensor and JPEG noise, keeping the size")
+one_step_route("upscale", "Enlarge x2 / x4 (learned upscaler, bicubic or Lanczos)")
