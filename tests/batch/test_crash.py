@@ -17,11 +17,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
 from product_studio.batch.manifest import default_manifest_path
 from product_studio.imageio import load_image
 from product_studio.marketplaces import check_file, load_preset
+
+pytestmark = pytest.mark.slow  # batches killed with kill -9 and rerun, in subprocesses: `make test` runs it, `make test-fast` does not
 
 COUNT = 50
 WINDOW = 8  # items the local engine marks running ahead of 2 workers (max(8, 4 x workers))

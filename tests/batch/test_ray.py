@@ -22,6 +22,8 @@ from product_studio.pipeline import check_output
 ray = pytest.importorskip("ray")
 from product_studio.batch.ray_engine import plan_actors, process_batch_ray
 
+pytestmark = pytest.mark.slow  # a local Ray cluster: `make test` runs it, `make test-fast` does not
+
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = load_preset("amazon-main").recipe()  # the real thing: enhance, u2netp cut-out, fit, white + shadow
 LOCAL_ENGINE_SPEAKS_STORAGE = "storage." in inspect.getsource(local_engine)

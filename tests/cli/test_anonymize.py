@@ -22,6 +22,8 @@ from product_studio.vision.ocr import read_text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from privacy_set import assert_no_metadata, build_privacy_set
 
+pytestmark = pytest.mark.slow  # OCR and face detection on whole photos, through the CLI in subprocesses: `make test` runs it, `make test-fast` does not
+
 runner = CliRunner()
 
 

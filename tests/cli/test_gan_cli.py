@@ -13,6 +13,8 @@ from safetensors.torch import load_file
 
 from run_cli import cli
 
+pytestmark = pytest.mark.slow  # GAN sampling and FID evaluation through the CLI: `make test` runs it, `make test-fast` does not
+
 
 def test_generate_with_the_shipped_model_by_name_index_grid_and_seed(tmp_path):
     done = cli("generate", "--category", "sneaker", "-n", "3", "--seed", "4", "-o", str(tmp_path / "a"), "--json")

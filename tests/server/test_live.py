@@ -10,9 +10,12 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 from conftest import LiveServer, encode, product_photo  # tests/server/conftest.py
 
 from product_studio.server import Settings
+
+pytestmark = pytest.mark.slow  # the real server on loopback, under load and timeouts: `make test` runs it, `make test-fast` does not
 
 GRABCUT_RECIPE = json.dumps({"steps": [{"op": "remove_background", "method": "grabcut"},
                                        {"op": "fit_to_canvas", "size": 800, "fill": 0.88},
