@@ -63,8 +63,8 @@ class LimitError(UsageError):
     http_status = 413
 
 
-class WorkTimeout(StudioError):
-    """One image's work took longer than its limit (``Limits.seconds_per_file``) and was stopped."""
+class FileTimeout(StudioError):
+    """One file's work took longer than its limit (``Limits.seconds_per_file``) and was stopped."""
 
     http_status = 504
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import storage
-from .errors import LimitError, StudioError, UsageError, WorkTimeout
+from .errors import LimitError, StudioError, UsageError, FileTimeout
 from .imageio import encode_image, image_size, load_image
 from .item import ImageItem
 from .limits import Limits
@@ -175,7 +175,7 @@ def process(
     source: the file's bytes, or a local path or ``s3://`` URL (read within ``max_input_bytes``).
     limits: default ``Limits.from_env()``. A recipe that would pass them is refused before the
         image is decoded (LimitError); work past ``seconds_per_file`` is stopped between steps
-        (WorkTimeout), as it is when ``cancel`` is set.
+        (FileTimeout), as it is when ``cancel`` is set.
     budget: work on at most SOURCE_LIMIT_FACTOR x the planned output's longer side (a 6000 px photo
         for a 2000 px canvas is decoded at 1/2 scale and area-averaged to 4000 px first).
     """
@@ -217,9 +217,9 @@ def _run_steps(item: ImageItem, recipe: Recipe, limits: Limits, start: float, ca
 
 def _check_time(limits: Limits, start: float, cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
-        raise WorkTimeout("the work was cancelled (its request timed out or went away)")
+        raise FileTimeout("the work was cancelled (its request timed out or went away)")
     if limits.seconds_per_file is not None and time.perf_counter() - start > limits.seconds_per_file:
-        raise WorkTimeout(f"took longer than the per-file limit of {limits.seconds_per_file:g} s; "
+        raise FileTimeout(f"took longer than the per-file limit of {limits.seconds_per_file:g} s; "
                           "the file is skipped -- check it, or raise the limit")
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from product_studio.errors import ImageTooLargeError, LimitError, UnsupportedFormatError, WorkTimeout
+from product_studio.errors import ImageTooLargeError, LimitError, UnsupportedFormatError, FileTimeout
 from product_studio.limits import Limits
 from product_studio.pipeline import check_recipe, plan_recipe, process, source_side_limit
 from product_studio.recipe import Recipe
@@ -102,9 +102,9 @@ def test_input_limits_are_the_limits_object():
 def test_work_stops_between_steps_when_cancelled_or_late():
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(WorkTimeout, match="cancelled"):
+    with pytest.raises(FileTimeout, match="cancelled"):
         process(png(product()), LAYOUT, cancel=cancel)
-    with pytest.raises(WorkTimeout, match="per-file limit of 1e-09 s"):
+    with pytest.raises(FileTimeout, match="per-file limit of 1e-09 s"):
         process(png(product()), LAYOUT, Limits(seconds_per_file=1e-9))
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import storage
-from ..errors import OutputError, StudioError, UsageError
+from ..errors import FileTimeout, OutputError, StudioError, UsageError
 from ..imageio import EXTENSIONS, encode_image, load_image, safe_output_path
 from ..inputs import InputFile
 from ..item import ImageItem
@@ -53,7 +53,7 @@ from ..ops.layout import limit_size
 from ..pipeline import check_output, check_recipe, content_hash, process
 from ..recipe import Recipe
 from ..version import __version__
-from .worker import FileTimeout, file_deadline, limit_worker_process, tune_worker_process
+from .worker import file_deadline, limit_worker_process, tune_worker_process
 
 THUMB_SIDE = 320
 THUMBS_DIR = "report_files"
@@ -218,7 +218,7 @@ def _process_file(
             target.unlink(missing_ok=True)  # ours, and not usable: make it again
         if not overwrite and storage.exists(target):  # checked before the work, and again when writing
             raise OutputError("output exists; pass --overwrite to replace it", path=str(target))
-        outcome = process(data, recipe, limits.with_(seconds_per_file=None), name=str(path), budget=budget)
+        outcome = process(data, recipe, limits, name=str(path), budget=budget)
         del data
         result.input_size = list(outcome.input_size)
         storage.put_output(target, outcome.data, overwrite=overwrite or adopt, protect=(path,))

@@ -16,7 +16,7 @@ from types import FrameType
 
 import cv2
 
-from ..errors import StudioError
+from ..errors import FileTimeout
 from ..limits import file_timeout_s, worker_memory_mb
 
 _M_TRIM_THRESHOLD = -1
@@ -50,10 +50,6 @@ def tune_worker_process() -> None:
 # --- limits: a per-file deadline and an optional memory cap for worker processes
 
 _POOL_WORKER = False
-
-
-class FileTimeout(StudioError):
-    """One file took longer than the per-file limit (PRODUCT_STUDIO_FILE_TIMEOUT_S)."""
 
 
 def limit_worker_process() -> None:
