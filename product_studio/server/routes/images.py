@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import CorruptImageError, ImageTooLargeError, UsageError
 from ...imageio import image_size
+from ...ops.registry import get_op
 from ...marketplaces.presets import default_preset_name
 from ...recipe import Recipe
 from ...store import new_id
@@ -131,8 +132,7 @@ async def remove_bg(
     return await studio.limiter.run(lambda: result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="remove-bg")))
 
 
-RepairMethod = Literal["auto", "learned", "telea", "ns"]
-DetectorField = Literal["auto", "learned", "classical"]
+REPAIR_OPS = {"mask": "inpaint", "auto": "repair_defects", "text": "remove_text"}  # mode -> the step it runs
 
 
 @router.post("/repair", response_model=ResultOut,
@@ -143,13 +143,8 @@ async def repair(
     mode: Literal["mask", "auto", "text"] | None = Form(
         None, description="mask: fill what the uploaded mask marks (the default when a mask is sent); auto: find scratches, "
                           "stains and dust and fill them; text: find text with OCR and remove its letters (watermarks)"),
-    method: RepairMethod = Form("auto", description="auto (= ns, the best on the held-out benchmark) | learned | telea | ns"),
-    radius: int = Form(3, ge=1, le=50, description="telea/ns neighbourhood radius"),
-    dilate: int = Form(0, ge=0, le=100, description="mode=mask: grow the mask by this many pixels"),
-    detector: DetectorField = Form("auto", description="mode=auto: auto (learned when its weights load, else classical) | learned | classical"),
-    threshold: float | None = Form(None, gt=0, lt=256, description="mode=auto: the detector's cut (probability or grey levels)"),
-    grow: int = Form(1, ge=0, le=20, description="mode=auto/text: grow the found mask by this many pixels"),
-    text: str | None = Form(None, max_length=200, description="mode=text: remove only lines containing this (case-insensitive)"),
+    options: dict[str, Any] = Depends(op_form(list(REPAIR_OPS.values()), rename={"match": "text"},
+                                              labels={op: f"mode={m}" for m, op in REPAIR_OPS.items()})),
     studio: Studio = Depends(get_studio),
 ) -> dict[str, Any]:
     data, name = await read_upload(file)
@@ -160,11 +155,10 @@ async def repair(
         raise UsageError("mode=mask needs a mask file: a PNG of the image's size, white = fill")
     if mode != "mask" and mask is not None:
         raise UsageError(f"mode={mode} finds its own mask; leave the mask file out or use mode=mask")
-    if mode == "auto":
-        step = {"op": "repair_defects", "detector": detector, "threshold": threshold, "grow": grow, "method": method, "radius": radius}
-        return await studio.limiter.run(lambda: _repair_with(studio, data, name, step))
-    if mode == "text":
-        step = {"op": "remove_text", "match": text or None, "grow": max(grow, 2), "method": method, "radius": radius}
+    op = REPAIR_OPS[mode]
+    taken = get_op(op).options.model_fields
+    step = {"op": op, **{k: v for k, v in options.items() if k in taken}}  # another mode's options do not apply
+    if mode != "mask":
         return await studio.limiter.run(lambda: _repair_with(studio, data, name, step))
     mask_data, mask_name = await read_upload(mask, "mask")  # type: ignore[arg-type]
 
@@ -180,7 +174,7 @@ async def repair(
             with studio.blobs.readable(stored) as mask_path:  # a 0600 plain copy while encryption is on
                 recipe = Recipe.from_dict({
                     "name": "repair",
-                    "steps": [{"op": "inpaint", "mask_path": str(mask_path), "method": method, "radius": radius, "dilate": dilate}],
+                    "steps": [{**step, "mask_path": str(mask_path)}],
                     "output": {"format": "png"},
                 })
                 return result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="repair", result_id=rid))
@@ -201,13 +195,13 @@ def _repair_with(studio: Studio, data: bytes, name: str, step: dict[str, Any]) -
 async def repair_mask(
     file: UploadFile = File(...),
     mode: Literal["auto", "text"] = Form("auto", description="auto: scratches, stains and dust; text: the letters of overlaid text"),
-    detector: DetectorField = Form("auto", description="mode=auto: auto | learned | classical"),
-    threshold: float | None = Form(None, gt=0, lt=256, description="mode=auto: the detector's cut"),
-    grow: int = Form(1, ge=0, le=20, description="grow the mask by this many pixels"),
-    text: str | None = Form(None, max_length=200, description="mode=text: only lines containing this"),
+    options: dict[str, Any] = Depends(op_form(["repair_defects", "remove_text"], exclude=("method", "radius"), rename={"match": "text"},
+                                              labels={"repair_defects": "mode=auto", "remove_text": "mode=text"})),
     studio: Studio = Depends(get_studio),
 ) -> Response:
     data, name = await read_upload(file)
+    op = get_op(REPAIR_OPS[mode])
+    chosen = op.parse_options({k: v for k, v in options.items() if k in op.options.model_fields})  # the step's own check
 
     def work() -> bytes:
         import numpy as np
@@ -217,9 +211,10 @@ async def repair_mask(
 
         item = studio.decode(data, name)
         if mode == "auto":
-            found = detect_defects(item.pixels, method=detector, threshold=threshold, grow=grow)
+            found = detect_defects(item.pixels, method=chosen.detector, threshold=chosen.threshold, grow=chosen.grow,
+                                   min_area=chosen.min_area)
         else:
-            found, _lines = text_mask(item.pixels, match=text or None, grow=max(grow, 2))
+            found, _lines = text_mask(item.pixels, match=chosen.match, grow=chosen.grow, min_confidence=chosen.min_confidence)
         encoded, _ = encode_image(np.dstack([found] * 3), format="png")
         return encoded
 
