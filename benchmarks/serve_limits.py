@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 from PIL import Image
+from serve_load import running_server  # benchmarks/serve_load.py: the real server on a loopback port
 
 HOSTILE = {
     "canvas 10000, upscale always": {"steps": [{"op": "fit_to_canvas", "size": 10000, "upscale": "always"}]},
@@ -48,45 +44,16 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
-    port = free_port()
-    env = {**os.environ, "PRODUCT_STUDIO_DATA_DIR": tempfile.mkdtemp(prefix="serve-limits-")}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "product-studio"), "serve", "--port", str(port), "--workers", "1", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url, image, rows = f"http://127.0.0.1:{port}", photo(), []
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"the server did not start: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
-            time.sleep(0.2)
-        with httpx.Client(base_url=url, timeout=600) as client:
-            for label, recipe in [("baseline: amazon-main", None), *HOSTILE.items()]:
-                data = {"preset": "amazon-main"} | ({"recipe": json.dumps(recipe)} if recipe else {})
-                start = time.perf_counter()
-                r = client.post("/v1/process", files={"file": ("photo.jpg", image, "image/jpeg")}, data=data)
-                seconds = time.perf_counter() - start
-                detail = "" if r.status_code == 200 else r.json().get("detail", "")[:90]
-                rows.append((label, r.status_code, seconds, peak_rss_mb(server.pid), detail))
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    image, rows = photo(), []
+    with running_server("serve-limits-") as (server, url), httpx.Client(base_url=url, timeout=600) as client:
+        for label, recipe in [("baseline: amazon-main", None), *HOSTILE.items()]:
+            data = {"preset": "amazon-main"} | ({"recipe": json.dumps(recipe)} if recipe else {})
+            start = time.perf_counter()
+            r = client.post("/v1/process", files={"file": ("photo.jpg", image, "image/jpeg")}, data=data)
+            seconds = time.perf_counter() - start
+            detail = "" if r.status_code == 200 else r.json().get("detail", "")[:90]
+            rows.append((label, r.status_code, seconds, peak_rss_mb(server.pid), detail))
     print("## hostile recipes to /v1/process (800x600 JPEG, default server settings)\n")
     print("| recipe | status | seconds | server peak RSS after, MB | detail |")
     print("|---|---:|---:|---:|---|")

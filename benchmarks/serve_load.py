@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -56,6 +58,37 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+@contextmanager
+def running_server(prefix: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`product-studio serve` (uvicorn, 1 worker, default settings) on a free loopback port with a throwaway
+    data folder, once /v1/health answers: (the process, its base URL); stopped on exit."""
+    port = free_port()
+    env = {**os.environ, "PRODUCT_STUDIO_DATA_DIR": tempfile.mkdtemp(prefix=prefix)}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "product-studio"), "serve", "--port", str(port), "--workers", "1", "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"the server did not start: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
+            time.sleep(0.2)
+        yield server, url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def free_port() -> int:
@@ -126,25 +159,7 @@ def main() -> None:
         base.append(time.perf_counter() - t)
     baseline_ms = float(np.median(base)) * 1000
 
-    port = free_port()
-    data_dir = tempfile.mkdtemp(prefix="serve-load-")
-    env = {**os.environ, "PRODUCT_STUDIO_DATA_DIR": data_dir}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "product-studio"), "serve", "--port", str(port), "--workers", "1", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"the server did not start: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
-            time.sleep(0.2)
+    with running_server("serve-load-") as (server, url):
         rss_start = rss_mb(server.pid)
         rows = []
         rss_after = []
@@ -158,12 +173,6 @@ def main() -> None:
                 rss_after.append(row["rss"])
                 rows.append(row)
         rss_end = rss_mb(server.pid)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
     print(f"## serve load: 1 MP JPEG ({len(image):,} bytes), preset {args.preset}, uvicorn 1 worker, {os.cpu_count()} cores\n")
     print(f"baseline in-process decode + check_image: {baseline_ms:.1f} ms (p50 of 50)\n")
