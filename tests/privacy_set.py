@@ -317,6 +317,19 @@ def assert_no_metadata(data: bytes) -> None:
         assert {name for name, _ in chunks} <= {b"VP8X", b"ICCP", b"VP8 ", b"VP8L", b"ALPH"}
 
 
+@dataclass(frozen=True)
+class Line:
+    """TextLine-shaped: what OCR returns."""
+
+    text: str
+    box: tuple
+    confidence: float = 0.99
+
+
+def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
+    return Line(text, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
+
+
 if __name__ == "__main__":  # python tests/privacy_set.py OUT_DIR [COUNT]: look at the set
     import sys
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,16 +14,8 @@ from product_studio.ops import apply_op, list_ops
 from product_studio.ops.denoise import denoise_nlm
 from product_studio.train.metrics import psnr
 
-
-def smooth_image(size: int = 96) -> np.ndarray:
-    """Gentle colour gradients and a soft wave, all in mid-range so added noise is not clipped."""
-    y, x = np.mgrid[0:size, 0:size] / size
-    return np.dstack([60 + 80 * x + 20 * np.sin(6 * y), 100 + 50 * y, 140 - 40 * x * y])
-
-
-def with_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.clip(clean + rng.normal(0, sigma, clean.shape), 0, 255).round().astype(np.uint8)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from noise_images import smooth_image, with_noise  # tests/noise_images.py
 
 
 @pytest.mark.parametrize("sigma", [10, 25])

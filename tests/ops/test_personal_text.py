@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,7 @@ from product_studio.errors import UsageError
 from product_studio.ops.personal_text import find_personal_spans, find_personal_text, span_polygon, valid_resident_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from privacy_set import resident_id
-
-
-@dataclass(frozen=True)
-class Line:
-    """TextLine-shaped: what OCR returns."""
-
-    text: str
-    box: tuple
-    confidence: float = 0.99
-
-
-def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
-    return Line(text, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
+from privacy_set import line, resident_id
 
 
 # --- patterns ------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ of real faces (no detector finds them again), and the registered steps reporting
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +16,7 @@ from product_studio.ops.privacy import blur_polygons, blur_regions
 from product_studio.vision.faces import detect_faces
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from privacy_set import face_photo
-
-
-@dataclass(frozen=True)
-class Line:
-    """TextLine-shaped: what OCR returns."""
-
-    text: str
-    box: tuple
-    confidence: float = 0.99
-
-
-def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
-    return Line(text, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
+from privacy_set import face_photo, line
 
 
 def test_blur_personal_text_changes_only_the_match():
