@@ -15,12 +15,11 @@ from __future__ import annotations
 import io
 import json
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
 from PIL import Image
-from serve_load import running_server  # benchmarks/serve_load.py: the real server on a loopback port
+from serve_load import rss_mb, running_server  # benchmarks/serve_load.py: the real server on a loopback port
 
 HOSTILE = {
     "canvas 10000, upscale always": {"steps": [{"op": "fit_to_canvas", "size": 10000, "upscale": "always"}]},
@@ -37,13 +36,6 @@ def photo() -> bytes:
     return buf.getvalue()
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     image, rows = photo(), []
     with running_server("serve-limits-") as (server, url), httpx.Client(base_url=url, timeout=600) as client:
@@ -53,7 +45,7 @@ def main() -> None:
             r = client.post("/v1/process", files={"file": ("photo.jpg", image, "image/jpeg")}, data=data)
             seconds = time.perf_counter() - start
             detail = "" if r.status_code == 200 else r.json().get("detail", "")[:90]
-            rows.append((label, r.status_code, seconds, peak_rss_mb(server.pid), detail))
+            rows.append((label, r.status_code, seconds, rss_mb(server.pid, "VmHWM"), detail))
     print("## hostile recipes to /v1/process (800x600 JPEG, default server settings)\n")
     print("| recipe | status | seconds | server peak RSS after, MB | detail |")
     print("|---|---:|---:|---:|---|")

@@ -53,9 +53,10 @@ def photo_1mp(seed: int = 0) -> bytes:
     return buf.getvalue()
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory from /proc/PID/status in MB: VmRSS (now) or VmHWM (its peak)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
