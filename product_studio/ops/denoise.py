@@ -180,7 +180,9 @@ def check_tile_cap(max_tile_pixels: int) -> int:
 class DenoiseOptions(OpOptions):
     strength: float = Field(0.5, ge=0.0, le=1.0, description="0 = unchanged, 0.5 = best PSNR, 1 = smooth twice as hard")
     method: Literal["auto", "cnn", "nlm"] = Field(
-        "auto", description="cnn (learned, fast), nlm (non-local means, classical), auto = cnn when its weights are installed"
+        "cnn",
+        description="cnn (learned, fast; a missing or damaged model is an error), nlm (non-local means, classical), "
+        "auto = cnn, or nlm when the model cannot be loaded (the reason is reported as denoise_fallback)",
     )
     sigma: float | None = Field(None, ge=0.0, le=100.0, description="the noise std in 0..255 levels, when known (default: measured)")
     max_tile_pixels: int = Field(
@@ -189,18 +191,23 @@ class DenoiseOptions(OpOptions):
     )
 
 
-def resolve_denoise_method(method: str) -> str:
-    """``auto`` -> ``cnn`` when the shipped denoiser loads, else ``nlm``; others unchanged."""
+def resolve_denoise_method(method: str) -> tuple[str, str | None]:
+    """The method to run and, for ``auto`` without a loadable model, why it fell back to ``nlm``.
+    ``cnn`` never falls back: a missing or damaged model raises ``ModelError`` naming the file."""
     if method != "auto":
-        return method
-    return "cnn" if denoiser_available() else "nlm"
+        return method, None
+    try:
+        load_denoiser()
+    except ModelError as exc:
+        return "nlm", str(exc)
+    return "cnn", None
 
 
 @register_op("denoise", options=DenoiseOptions)
 def denoise_step(item: ImageItem, options: DenoiseOptions) -> ImageItem:
     """Remove sensor/JPEG noise, with the filter set from an estimate of the noise level."""
     sigma = options.sigma if options.sigma is not None else estimate_noise_sigma(item.pixels)
-    method = resolve_denoise_method(options.method)
+    method, fallback = resolve_denoise_method(options.method)
     if method == "cnn":
         model = load_denoiser()
         pixels = denoise_cnn(item.pixels, strength=options.strength, sigma=sigma, model=model,
@@ -212,6 +219,8 @@ def denoise_step(item: ImageItem, options: DenoiseOptions) -> ImageItem:
     out = item.replace(pixels=pixels)
     out.metadata["noise_sigma"] = round(sigma, 2)
     out.metadata["denoise_method"] = method
+    if fallback:
+        out.metadata["denoise_fallback"] = fallback
     if label:
         out.step_model = label
     return out

@@ -32,6 +32,7 @@ from ..item import ImageItem, check_mask, check_rgb
 from .registry import LOCAL_ONLY, OpOptions, register_op
 
 Method = Literal["cnn", "bicubic", "lanczos"]
+StepMethod = Literal["cnn", "auto", "bicubic", "lanczos"]
 SCALES = (2, 4)
 UPSCALER_OVERLAP = 12  # input pixels: 8 layers see 9 px each way
 DEFAULT_MAX_TILE_PIXELS = 256 * 256
@@ -146,8 +147,10 @@ def factors_to_reach(side: int, minimum: int, *, max_factor: int = 16) -> list[i
 
 class UpscaleOptions(OpOptions):
     scale: Literal[2, 4] = Field(2, description="enlargement factor when no minimum is given")
-    method: Literal["cnn", "bicubic", "lanczos"] = Field(
-        "cnn", description="cnn (learned; bicubic if its weights are not installed), bicubic, lanczos"
+    method: StepMethod = Field(
+        "cnn",
+        description="cnn (learned; a missing or damaged model is an error), bicubic, lanczos, "
+        "auto = cnn, or bicubic when the model cannot be loaded (the reason is reported as upscale_fallback)",
     )
     min_side: int | None = Field(None, ge=1, le=20000, description="upscale only until the shorter side is at least this")
     min_long_side: int | None = Field(None, ge=1, le=20000, description="upscale only until the longer side is at least this")
@@ -182,9 +185,14 @@ def upscale_step(item: ImageItem, options: UpscaleOptions) -> ImageItem:
         out = item.replace()
         out.metadata["upscale_factor"] = 1
         return out
-    method = options.method
-    if method == "cnn" and not all(upscaler_available(s) for s in set(passes)):
-        method = "bicubic"
+    method, fallback = options.method, None
+    if method == "auto":
+        method = "cnn"
+        try:
+            for scale in set(passes):
+                load_upscaler(scale)
+        except ModelError as exc:
+            method, fallback = "bicubic", str(exc)
     pixels, alpha, models = item.pixels, item.alpha, []
     for scale in passes:
         model = load_upscaler(scale) if method == "cnn" else None
@@ -195,6 +203,8 @@ def upscale_step(item: ImageItem, options: UpscaleOptions) -> ImageItem:
     out = item.replace(pixels=pixels, alpha=alpha)
     out.metadata["upscale_factor"] = math.prod(passes)
     out.metadata["upscale_method"] = method
+    if fallback:
+        out.metadata["upscale_fallback"] = fallback
     if models:
         out.step_model = "+".join(models)
     return out
