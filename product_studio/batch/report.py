@@ -8,6 +8,7 @@ import io
 import json
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -41,6 +42,23 @@ def failed_rules(compliance: dict | None) -> list[str]:
     ]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: a string starting like a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def relative_href(path: str) -> str:
+    """A link to a file beside the report as a relative URL: ``./`` and percent-encoded, so no file
+    name (``javascript:alert(1).jpg``, ``#``, ``?``, quotes) can become a scheme, a query or markup."""
+    return "./" + quote(path.lstrip("/"), safe="/")
+
+
 def render_csv(report: BatchReport) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
@@ -52,7 +70,7 @@ def render_csv(report: BatchReport) -> str:
         row["compliant"] = "" if r.compliant is None else str(r.compliant).lower()
         row["failed_rules"] = ";".join(failed_rules(r.compliance))
         row["resumed"] = r.resumed or ""
-        writer.writerow(row)
+        writer.writerow({k: neutralise_cell(v) for k, v in row.items()})
     return buf.getvalue()
 
 
@@ -67,11 +85,14 @@ def render_html(report: BatchReport, report_dir: str | Path | None = None) -> st
         prefix = Path(os.path.relpath(out, Path(report_dir).resolve())).as_posix() + "/"
     rows = []
     for r in report.results:
-        output = Path(r.output).resolve() if r.output else None
-        rel_output = prefix + output.relative_to(out).as_posix() if output and output.is_relative_to(out) else r.output
+        output = Path(r.output).resolve() if r.output and not storage.is_remote(r.output) else None
+        # Links only to files beside the report, as relative paths; an output elsewhere is named, not linked.
+        rel_output = prefix + output.relative_to(out).as_posix() if output and output.is_relative_to(out) else None
         rows.append({
-            "r": r, "output_link": rel_output, "failed": failed_rules(r.compliance),
-            "before_link": prefix + (r.thumb_before or ""), "after_link": prefix + (r.thumb_after or ""),
+            "r": r, "failed": failed_rules(r.compliance),
+            "output_link": relative_href(rel_output) if rel_output else None, "output_text": rel_output or r.output,
+            "before_link": relative_href(prefix + r.thumb_before) if r.thumb_before else "",
+            "after_link": relative_href(prefix + r.thumb_after) if r.thumb_after else "",
         })
     return _ENV.get_template("report.html").render(report=report, summary=report.summary(), rows=rows)
 
