@@ -79,7 +79,7 @@ def test_reports_json_csv_html(mixed_folder, tmp_path):
     assert len(rows) == 7 and {r["status"] for r in rows} == {"done", "failed"}
     html = paths["html"].read_text()
     assert html.count('alt="before"') == 3 and "FAILED" in html and "ImageTooLargeError" in html
-    assert 'href="shoes/deep/c.jpg"' in html  # links are relative: the folder can be moved or served
+    assert 'href="./shoes/deep/c.jpg"' in html  # links are relative: the folder can be moved or served
     for r in report.results:
         if r.status == "done":
             assert (out / r.thumb_before).is_file() and (out / r.thumb_after).is_file()
