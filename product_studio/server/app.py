@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             studio.limiter.shutdown()
             db.dispose()
 
-    app = FastAPI(title="Product Studio", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc are ours (routes/web.py): their assets come from the package, not from a CDN
+    app = FastAPI(title="Product Studio", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.studio = studio
     app.state.settings = settings
 
@@ -99,10 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the server log has the details"}, status_code=500)
 
     for router in (meta.public, meta.router, images.router, understand.router, privacy.router, results.router, jobs.router,
-                   feedback.router, generate.router, restore.router, recolor.router, web.router):
+                   feedback.router, generate.router, restore.router, recolor.router, web.router, web.docs):
         app.include_router(router)
     if web.STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    app.mount(web.DOCS_ASSETS_URL, StaticFiles(directory=web.DOCS_ASSETS_DIR), name="docs-assets")
 
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -339,3 +339,17 @@ def test_mask_editor_paints_and_repairs(page, live, tmp_path):
     assert page.page_errors == []
     assert page.console_errors == []
     assert page.outside_requests == []
+
+
+def test_docs_and_redoc_render_offline(page, live):
+    """Swagger UI and ReDoc render the API's operations with every request outside the server refused
+    (the page fixture aborts them and records them): their assets come from the package."""
+    from playwright.sync_api import expect
+
+    page.goto(live.url + "/docs")
+    expect(page.locator(".opblock-summary-path[data-path='/v1/process']").first).to_be_visible()
+    assert page.locator(".opblock").count() >= 17
+    page.goto(live.url + "/redoc")
+    expect(page.locator("h2", has_text="Process one uploaded image with a preset's recipe or your own").first).to_be_visible()
+    assert page.page_errors == []
+    assert page.outside_requests == []

@@ -1,13 +1,23 @@
-"""The web page: GET / serves static/index.html (the files under /static need no build step)."""
+"""The web page and the API's documentation pages, all served from the package (nothing from a CDN):
+
+- GET / serves static/index.html (the files under /static need no build step);
+- GET /docs (Swagger UI) and /redoc (ReDoc) load their scripts and styles from /docs-assets, the files
+  the pinned ``fastapi-offline`` wheel bundles (Swagger UI, Apache-2.0; ReDoc, MIT), so the docs work on a
+  machine without internet.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+import fastapi_offline
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+DOCS_ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"  # swagger-ui-bundle.js, .css, redoc.standalone.js
+DOCS_ASSETS_URL = "/docs-assets"
 
 router = APIRouter(tags=["web"])
 
@@ -19,3 +29,38 @@ def index() -> Response:
         return FileResponse(page, media_type="text/html")
     return HTMLResponse("<!doctype html><title>Product Studio</title><p>The web page is not installed; the API is at "
                         "<a href='/docs'>/docs</a>.</p>")
+
+
+docs = APIRouter(include_in_schema=False)
+
+
+@docs.get("/docs")
+def swagger_ui(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    return get_swagger_ui_html(
+        openapi_url=f"{root}{request.app.openapi_url}",
+        title=f"{request.app.title} - Swagger UI",
+        swagger_js_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
+        oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
+        # validatorUrl: None keeps Swagger UI from sending the document to validator.swagger.io
+        swagger_ui_parameters={"validatorUrl": None, **(request.app.swagger_ui_parameters or {})},
+    )
+
+
+@docs.get("/docs/oauth2-redirect")
+def swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+@docs.get("/redoc")
+def redoc(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    return get_redoc_html(
+        openapi_url=f"{root}{request.app.openapi_url}",
+        title=f"{request.app.title} - ReDoc",
+        redoc_js_url=f"{root}{DOCS_ASSETS_URL}/redoc.standalone.js",
+        redoc_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
+        with_google_fonts=False,
+    )
