@@ -16,6 +16,15 @@ Every input gets a ``relative`` path: where its output goes below the output fol
 or a prefix it is the path below it; for a glob, the path below its fixed part; for a list entry,
 the ``relative`` column, else the entry as written when it is a plain relative path, else the path
 below the longest folder common to the list's entries.
+
+Never the tool's own outputs: a folder search or a glob skips the output folder it is given
+(``output=``) and every folder product-studio wrote, recognised by what it leaves there (its job state
+``.product-studio/``, or its report: ``report.json``/``report.html`` beside ``report_files/``); the
+report's thumbnails (``report_files/``) are skipped even when the folder searched is itself an
+output folder (``check ready/`` checks the images, not the thumbnails). An output folder that is
+also an input's folder is refused (UsageError), as is a named file inside the output folder. A
+file found twice under two names (a symlink to another input) is kept once, under its real name;
+``find_inputs`` says what it skipped and why.
 """
 
 from __future__ import annotations
@@ -33,6 +42,10 @@ from .errors import UsageError
 from .imageio import INPUT_EXTENSIONS, sniff_format
 
 LIST_EXTENSIONS = (".csv", ".jsonl", ".txt")
+# What a batch leaves in its output folder (batch/manifest.py and batch/local.py name theirs with these).
+STATE_DIR = ".product-studio"  # the job manifest and its lock
+REPORT_FILES_DIR = "report_files"  # the report's before/after thumbnails
+REPORT_NAMES = ("report.json", "report.html", "report.csv")
 MAX_LIST_BYTES = 2 * 1024 * 1024 * 1024  # a list of millions of paths is fine; a runaway file is not
 
 
@@ -42,23 +55,67 @@ class InputFile:
     relative: Path  # where the output goes below -o, relative to the folder it was found in
 
 
-def expand_inputs(specs: list[str | os.PathLike], *, recursive: bool = True) -> list[InputFile]:
-    """Files, folders, globs, list files and ``s3://`` URLs -> InputFiles sorted by path.
+@dataclass(frozen=True)
+class Skipped:
+    """What a search left out on purpose: a folder (``images``: how many image files it holds) or a file."""
 
-    Raises UsageError when a named path does not exist or nothing at all is found; the storage
-    errors (StorageNotFoundError, StorageCredentialsError, StorageUnreachableError) for S3.
+    path: str
+    reason: str
+    images: int = 1
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """``find_inputs``'s answer: the inputs, and what was skipped (to be said, never silently dropped)."""
+
+    files: list[InputFile]
+    skipped: list[Skipped]
+
+
+def expand_inputs(specs: list[str | os.PathLike], *, recursive: bool = True,
+                  output: str | os.PathLike | None = None) -> list[InputFile]:
+    """Files, folders, globs, list files and ``s3://`` URLs -> InputFiles sorted by path
+    (``find_inputs(...).files``)."""
+    return find_inputs(specs, recursive=recursive, output=output).files
+
+
+def find_inputs(specs: list[str | os.PathLike], *, recursive: bool = True,
+                output: str | os.PathLike | None = None) -> Inputs:
+    """Files, folders, globs, list files and ``s3://`` URLs -> the InputFiles sorted by path, and
+    what was skipped: folders product-studio wrote, the report's thumbnails, ``output`` (the folder
+    the outputs go to), a second name (symlink) of a file already found.
+
+    Raises UsageError when a named path does not exist or nothing at all is found, when ``output``
+    is a folder an input is taken from (the outputs would land among the photos), or when a named
+    file lies inside ``output``; the storage errors (StorageNotFoundError, StorageCredentialsError,
+    StorageUnreachableError) for S3.
     """
+    out = _local_folder(output)
     found: dict[Path | str, InputFile] = {}
+    skipped: list[Skipped] = []
 
     def add(inp: InputFile) -> None:
-        key = inp.path if isinstance(inp.path, str) else inp.path.resolve()
-        found.setdefault(key, inp)
+        if isinstance(inp.path, str):
+            found.setdefault(inp.path, inp)
+            return
+        key = inp.path.resolve()
+        first = found.setdefault(key, inp)
+        if first is inp or os.path.abspath(first.path) == os.path.abspath(inp.path):
+            return  # new, or the same name given twice
+        if _is_link(first.path) and not _is_link(inp.path):  # keep the real name, skip the link
+            found[key], first, inp = inp, inp, first
+        skipped.append(Skipped(str(inp.path), f"the same file as {first.path} (a link to it); processed once, as {first.relative.as_posix()}"))
+
+    def add_named(inp: InputFile, spec: str) -> None:
+        if out is not None and not isinstance(inp.path, str) and _is_under(inp.path.resolve(), out):
+            raise UsageError(f"{spec} is inside the output folder {output}: choose an output folder apart from the inputs")
+        add(inp)
 
     for spec in specs:
         text = os.fspath(spec)
         if text.startswith("@"):
             for inp in read_list_file(text[1:]):
-                add(inp)
+                add_named(inp, f"{text[1:]}: {inp.path}")
         elif storage.is_remote(text):
             for inp in _expand_remote(text, recursive=recursive):
                 add(inp)
@@ -67,29 +124,114 @@ def expand_inputs(specs: list[str | os.PathLike], *, recursive: bool = True) -> 
             if not matches:
                 raise UsageError(f"the pattern '{text}' matches no file")
             base = Path(_glob_base(text))
+            _refuse_same_folder(base, out, output, text)
+            pruned: dict[Path, str] = {}
             for m in matches:
                 p = Path(m)
                 if p.is_file():
+                    if _is_under(p, base) and _tool_written(p, base, out, pruned):
+                        continue
                     add(InputFile(p, p.relative_to(base) if _is_under(p, base) else Path(p.name)))
+            skipped.extend(Skipped(str(d), why, _count_images(d)) for d, why in pruned.items())
         else:
             p = Path(text)
             if not p.exists():
                 raise UsageError(f"no such file or folder: {text}")
             if p.is_dir():
-                walker = p.rglob("*") if recursive else p.glob("*")
-                for f in sorted(walker):
-                    relative = f.relative_to(p)
-                    hidden = any(part.startswith(".") for part in relative.parts)  # .thumbs/, ._x.jpg, .git/
-                    if f.is_file() and f.suffix.lower() in INPUT_EXTENSIONS and not hidden:
-                        add(InputFile(f, relative))
+                _refuse_same_folder(p, out, output, text)
+                for f in _walk_folder(p, recursive=recursive, out=out, skipped=skipped):
+                    add(InputFile(f, f.relative_to(p)))
             elif is_list_file(p):
                 for inp in read_list_file(p):
-                    add(inp)
+                    add_named(inp, f"{text}: {inp.path}")
             else:
-                add(InputFile(p, Path(p.name)))
+                if out is not None and p.resolve().parent == out:
+                    raise UsageError(f"the output folder {output} is the folder of the input {text}: choose another output folder")
+                add_named(InputFile(p, Path(p.name)), text)
     if not found:
-        raise UsageError("no image files found in the inputs given (looked for " + ", ".join(INPUT_EXTENSIONS) + ")")
-    return sorted(found.values(), key=lambda f: str(f.path))
+        where = f"; skipped {skipped[0].path} ({skipped[0].reason})" if skipped else ""
+        raise UsageError("no image files found in the inputs given (looked for " + ", ".join(INPUT_EXTENSIONS) + ")" + where)
+    return Inputs(sorted(found.values(), key=lambda f: str(f.path)), skipped)
+
+
+def is_output_folder(folder: str | os.PathLike) -> bool:
+    """Whether product-studio wrote ``folder``: it holds the job state (``.product-studio/``) or a
+    report (``report.json``/``report.html``/``report.csv`` beside ``report_files/``)."""
+    d = Path(folder)
+    return (d / STATE_DIR).is_dir() or _is_report_files(d / REPORT_FILES_DIR)
+
+
+def _is_report_files(folder: Path) -> bool:
+    """``report_files/`` beside a report: the thumbnails a batch wrote, never inputs."""
+    return folder.name == REPORT_FILES_DIR and folder.is_dir() and any((folder.parent / n).is_file() for n in REPORT_NAMES)
+
+
+def _local_folder(output: str | os.PathLike | None) -> Path | None:
+    if output is None or storage.is_remote(os.fspath(output)):
+        return None
+    return Path(output).resolve()
+
+
+def _refuse_same_folder(folder: Path, out: Path | None, output: str | os.PathLike | None, spec: str) -> None:
+    if out is not None and folder.resolve() == out:
+        raise UsageError(f"the output folder {output} is also the input folder of {spec}: choose another output folder "
+                         f"(for example -o {folder / 'ready'}; it is never read as input)")
+
+
+def _skip_reason(folder: Path, out: Path | None) -> str | None:
+    """Why a folder met during a search is not searched: the output folder, report thumbnails, a folder we wrote."""
+    if out is not None and folder.resolve() == out:
+        return "the output folder"
+    if _is_report_files(folder):
+        return "a report's thumbnails"
+    if is_output_folder(folder):
+        return "an output folder of product-studio (it holds .product-studio/ or a report)"
+    return None
+
+
+def _walk_folder(root: Path, *, recursive: bool, out: Path | None, skipped: list[Skipped]) -> list[Path]:
+    """The image files below ``root`` (hidden names skipped), not entering the folders ``_skip_reason`` names."""
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        keep = []
+        for name in sorted(dirnames):
+            if name.startswith("."):  # .thumbs/, .git/, .product-studio/
+                continue
+            why = _skip_reason(here / name, out)
+            if why is None:
+                keep.append(name)
+            elif recursive:
+                skipped.append(Skipped(str(here / name), why, _count_images(here / name)))
+        dirnames[:] = keep if recursive else []
+        for name in filenames:
+            f = here / name
+            if not name.startswith(".") and f.suffix.lower() in INPUT_EXTENSIONS and f.is_file():
+                files.append(f)
+    return sorted(files)
+
+
+def _tool_written(path: Path, base: Path, out: Path | None, pruned: dict[Path, str]) -> bool:
+    """Whether a glob match below ``base`` lies in a folder ``_skip_reason`` names (remembered in ``pruned``)."""
+    folder = base
+    for part in path.relative_to(base).parts[:-1]:
+        folder = folder / part
+        if folder in pruned:
+            return True
+        why = _skip_reason(folder, out)
+        if why is not None:
+            pruned[folder] = why
+            return True
+    return False
+
+
+def _count_images(folder: Path) -> int:
+    return sum(1 for _, _, names in os.walk(folder) for n in names if Path(n).suffix.lower() in INPUT_EXTENSIONS)
+
+
+def _is_link(path: Path) -> bool:
+    """Whether ``path`` reaches its file through a symlink (itself, or a folder on the way)."""
+    return os.path.realpath(path) != os.path.abspath(path)
 
 
 def is_list_file(path: str | os.PathLike) -> bool:

@@ -46,7 +46,7 @@ from typing import Any
 from .. import storage
 from ..errors import FileTimeout, OutputError, StudioError, UsageError
 from ..imageio import EXTENSIONS, encode_image, load_image, safe_output_path
-from ..inputs import InputFile
+from ..inputs import REPORT_FILES_DIR, InputFile
 from ..item import ImageItem
 from ..limits import Limits
 from ..ops.layout import limit_size
@@ -56,7 +56,7 @@ from ..version import __version__
 from .worker import file_deadline, limit_worker_process, tune_worker_process
 
 THUMB_SIDE = 320
-THUMBS_DIR = "report_files"
+THUMBS_DIR = REPORT_FILES_DIR  # inputs.find_inputs never reads it back as input
 # The fields report.json starts with, in this order; the summary and the results follow.
 REPORT_HEAD = ("version", "preset", "recipe_hash", "recipe", "output_dir", "workers", "run_id", "manifest")
 

@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..inputs import STATE_DIR
 
-MANIFEST_DIR = ".product-studio"
+MANIFEST_DIR = STATE_DIR  # inputs.find_inputs knows a folder holding it as an output folder
 MANIFEST_NAME = "manifest.sqlite"
 STATUSES = ("pending", "running", "done", "failed")
 OUTCOMES = ("processed", "adopted", "skipped", "failed")

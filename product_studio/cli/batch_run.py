@@ -24,8 +24,8 @@ import typer
 
 from .common import (
     EXIT_OK, EXIT_SOME_FAILED, ImageOutputOption, InputsArgument, JsonOption, ManifestOption, MaxMegapixelsOption,
-    NoResumeOption, OutputDirOption, OverwriteOption, QuietOption, RetryFailedOption, WorkersOption, handle_errors, info,
-    print_json,
+    NoResumeOption, OutputDirOption, OverwriteOption, QuietOption, RetryFailedOption, WorkersOption, gather_inputs,
+    handle_errors, info, print_json,
 )
 from .options import OptionValues, compose, op_options
 
@@ -221,10 +221,8 @@ def op_command(op: str, *, output_format: Callable[[Path], str] | None = None, f
         options: OptionValues = None,  # generated from the op's options model
         batch: BatchOptions = None,
     ) -> None:
-        from ..inputs import expand_inputs
-
         chosen = options.validate(op)
-        run_op(op, expand_inputs(inputs), output, [(chosen, "", {})], batch, output_format=output_format or keep_format,
+        run_op(op, gather_inputs(inputs, output), output, [(chosen, "", {})], batch, output_format=output_format or keep_format,
                file_output=file_output, after=after)
 
     return command

@@ -8,8 +8,8 @@ from typing import Any
 import typer
 
 from .common import (
-    EXIT_USAGE, InputsArgument, JsonOption, OverwriteOption, PresetOption, QuietOption, fail, handle_errors, help_text,
-    info,
+    EXIT_USAGE, InputsArgument, JsonOption, OverwriteOption, PresetOption, QuietOption, fail, gather_inputs, handle_errors,
+    help_text, info,
 )
 from .each_file import for_each_file
 
@@ -50,7 +50,6 @@ def check(
     from .. import storage
     from ..errors import StudioError
     from ..imageio import load_image, safe_output_path
-    from ..inputs import expand_inputs
     from ..limits import Limits
     from ..marketplaces import check_image, load_preset
     from ..pipeline import check_output, process
@@ -64,7 +63,7 @@ def check(
     # an unusable recipe is a usage error before any work; the fixed copy is checked against `chosen` here
     # (a preset given as a file is not known by its name elsewhere)
     recipe = chosen.recipe().model_copy(update={"preset": None}) if fix else None
-    files = expand_inputs(inputs)
+    files = gather_inputs(inputs, output)
     protect = tuple(f.path for f in files)
     used_outputs: set[Path] = set()
     limits = Limits.from_env()

@@ -51,10 +51,10 @@ def classify(
     from .. import storage
     from ..errors import UsageError
     from ..imageio import load_image, safe_output_path
-    from ..inputs import expand_inputs
+    from .common import gather_inputs
     from ..understand.classify import classifier_info, classify_item, explain_item, load_default_classifier
 
-    files = expand_inputs(inputs)
+    files = gather_inputs(inputs)
     if explain is not None and len(files) > 1 and explain.suffix:
         raise UsageError(f"{len(files)} inputs need an --explain folder, not the file name '{explain}'")
     if weights is not None:

@@ -84,6 +84,27 @@ def handle_errors(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def gather_inputs(inputs: list[str], output: Any = None) -> list[Any]:
+    """The commands' input expansion (``inputs.find_inputs``): never the tool's own outputs, never
+    ``output`` (a folder, or a file name whose folder is then not checked), refused when ``output`` is
+    an input's folder; what was skipped is said on stderr, one line a reason."""
+    from pathlib import Path
+
+    from ..imageio import INPUT_EXTENSIONS
+    from ..inputs import find_inputs
+
+    folder = output
+    if isinstance(output, Path) and output.suffix.lower() in INPUT_EXTENSIONS and not output.is_dir():
+        folder = None  # one output file named: the user chose its place
+    found = find_inputs(inputs, output=folder)
+    for s in found.skipped:
+        if Path(s.path).is_dir():
+            info(f"skipped {s.path}/ ({s.reason}; {s.images} image(s) there)")
+        else:
+            info(f"skipped {s.path}: {s.reason}")
+    return found.files
+
+
 def print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()

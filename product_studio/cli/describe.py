@@ -63,7 +63,7 @@ def describe(
 ) -> None:
     from .. import storage
     from ..imageio import load_image
-    from ..inputs import expand_inputs
+    from .common import gather_inputs
     from ..marketplaces.presets import load_preset
     from ..understand.attributes import extract_attributes
     from ..understand.describe import describe as describe_listing
@@ -101,7 +101,7 @@ def describe(
         if entry["status"] == "done":
             _print_human(entry["input"], *made.pop(entry["input"]))
 
-    for_each_file(expand_inputs(inputs), work, json_out=json_out, quiet=quiet, show=show, document=lambda _: {"preset": preset})
+    for_each_file(gather_inputs(inputs), work, json_out=json_out, quiet=quiet, show=show, document=lambda _: {"preset": preset})
 
 
 def _print_human(path: str, attrs, listings) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from .batch_run import Batch, BatchOptions, batch_options, default_manifest, finish, run_batches
-from .common import InputsArgument, OutputDirOption, PresetOption, handle_errors, help_text, info
+from .common import InputsArgument, OutputDirOption, PresetOption, gather_inputs, handle_errors, help_text, info
 from .options import compose
 
 
@@ -45,11 +45,10 @@ def process(
     address: str | None = typer.Option(None, "--address", help="Ray cluster for --engine ray: 'auto' (started here with `ray start`) or ray://head:10001; default: a local Ray."),
     batch: BatchOptions = None,  # the shared batch options (batch_run.batch_options)
 ) -> None:
-    from ..inputs import expand_inputs
     from ..marketplaces import load_preset
     from ..recipe import Recipe
 
-    files = expand_inputs(inputs)
+    files = gather_inputs(inputs, output)
     if recipe_path is not None:
         recipe = Recipe.from_yaml(recipe_path)
         if recipe.preset is None:

@@ -42,7 +42,7 @@ def read(
 ) -> None:
     from .. import storage
     from ..imageio import load_image
-    from ..inputs import expand_inputs
+    from .common import gather_inputs
     from ..understand.entities import extract_entities, load_brands
     from ..vision.ocr import read_text
 
@@ -55,7 +55,7 @@ def read(
                 "entities": extract_entities(lines, brands=index).to_dict()}
 
     for_each_file(
-        expand_inputs(inputs), work, json_out=json_output, quiet=quiet, show=_print_entry, failed_fields={"lines": [], "entities": None},
+        gather_inputs(inputs), work, json_out=json_output, quiet=quiet, show=_print_entry, failed_fields={"lines": [], "entities": None},
         footer=lambda s: f"{s['inputs']} file(s) read" + (f", {s['failed']} could not be read" if s["failed"] else ""),
     )
 

@@ -51,12 +51,12 @@ def recolor(
     batch: BatchOptions = None,
 ) -> None:
     from ..errors import UsageError
-    from ..inputs import expand_inputs
+    from .common import gather_inputs
     from ..ops.recolor import parse_colors
 
     targets = parse_colors(colors)  # every colour checked before any work
     variants = [(options.validate(OP, color=t.text), f"-{t.slug}", {"color": t.to_dict()}) for t in targets]
-    files = expand_inputs(inputs)
+    files = gather_inputs(inputs, output)
     mask = options.given.get("mask_path")
     if mask is not None and len(files) > 1:
         raise UsageError(f"--mask is one product's mask but {len(files)} inputs were given; run one photo at a time with --mask")

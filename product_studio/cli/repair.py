@@ -55,7 +55,7 @@ def repair(
     batch: BatchOptions = None,
 ) -> None:
     from ..errors import UsageError
-    from ..inputs import expand_inputs
+    from .common import gather_inputs
 
     mask = options.given.get("mask_path")
     sources = [name for name, on in (("--mask", mask is not None), ("--auto", auto), ("--remove-text", remove_text)) if on]
@@ -63,7 +63,7 @@ def repair(
         raise UsageError("give exactly one of --mask FILE, --auto or --remove-text" + (f" (got {', '.join(sources)})" if sources else ""))
     op = MODES[sources[0]]
     chosen = options.validate(op, where=f"with {sources[0]}")
-    files = expand_inputs(inputs)
+    files = gather_inputs(inputs, output)
     for flag, given in (("--mask", mask), ("--show-mask", show_mask)):
         if given is not None and len(files) > 1:
             raise UsageError(f"{flag} is one photo's mask but {len(files)} inputs were given; run one photo at a time with {flag}")

@@ -74,11 +74,11 @@ def index(
     rebuild: bool = typer.Option(False, "--rebuild", help="Measure every file again, even unchanged ones."),
     json_out: bool = JsonOption,
 ) -> None:
-    from ..inputs import expand_inputs
+    from .common import gather_inputs
     from ..marketplaces.presets import load_preset
     from ..understand.search import build_index
 
-    files = expand_inputs(inputs)
+    files = gather_inputs(inputs)
     failures: list[dict[str, str]] = []
 
     def on_error(path: str, exc: Exception) -> None:
