@@ -23,6 +23,7 @@ from ..errors import StudioError
 from ..runtime import check_settings
 from ..store import BlobStore, open_database
 from ..store import repository as repo
+from .deps import ApiKeyMiddleware, redact_keys_in_access_log
 from .limits import BodySizeLimitMiddleware, CpuLimiter
 from .routes import feedback, generate, images, jobs, meta, privacy, recolor, restore, results, understand, web
 from .settings import Settings
@@ -39,7 +40,7 @@ at `/v1/results/{id}/input|output`; rate them with `POST /v1/feedback`.
 Limits: request bodies over `max_upload_bytes` → 413 (counted on the stream), images over `max_pixels`
 → 413 (checked before decoding), more than `max_concurrency` image requests at once → 429 with
 Retry-After, work over `request_timeout_s` → 504. With API keys set, send `X-API-Key: <key>` or
-`Authorization: Bearer <key>` (GET also takes `?api_key=`)."""
+`Authorization: Bearer <key>` (headers only: a key in the URL is refused)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -107,10 +108,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     app.mount(web.DOCS_ASSETS_URL, StaticFiles(directory=web.DOCS_ASSETS_DIR), name="docs-assets")
 
-    if settings.cors_origins:  # closed unless origins are configured
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    # The last added runs first: CORS (answers preflights, labels every answer), then the key check on the
+    # headers (401 before any of the body is read), then the body cap counted on the stream.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+    if settings.cors_origins:  # closed unless origins are configured
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    redact_keys_in_access_log()
     return app
 
 

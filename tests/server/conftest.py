@@ -65,10 +65,10 @@ def settings(tmp_path) -> Settings:
 class LiveServer:
     """uvicorn serving ``create_app(settings)`` in a thread, on 127.0.0.1 and a free port."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, log_level: str = "warning") -> None:
         self.port = free_port()
         self.app = create_app(settings)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level=log_level))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://127.0.0.1:{self.port}"
 
