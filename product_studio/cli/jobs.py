@@ -66,6 +66,10 @@ def _run_doc(run: dict, outcomes: dict[str, int], statuses: dict[str, int] | Non
         "workers": run["workers"],
         "command": run["command"],
         "inputs": run["inputs"] if run["inputs"] is not None else sum(outcomes.values()),
+        # where the inputs stood when the run ended (its summary: a failure skipped as known counts as failed) ...
+        "done": run["done"] if run["done"] is not None else outcomes.get("processed", 0) + outcomes.get("adopted", 0),
+        "failed": run["failed"] if run["failed"] is not None else outcomes.get("failed", 0),
+        # ... and what the run did with each of them (failed: tried in this run and failed)
         "outcomes": {k: outcomes.get(k, 0) for k in ("processed", "adopted", "skipped", "failed")},
         "seconds": run["seconds"],
     }
@@ -74,7 +78,10 @@ def _run_doc(run: dict, outcomes: dict[str, int], statuses: dict[str, int] | Non
     return doc
 
 
-@jobs_app.command("list", help="List the runs: id, date, state, counts, recipe and preset.")
+@jobs_app.command("list", help=(
+    "List the runs: id, date, state, counts, recipe and preset. done/failed: where the inputs stood when the run ended "
+    "(as its summary said; an earlier failure skipped as known counts as failed); processed/adopted/skipped: how the "
+    "run handled them."))
 @handle_errors
 def list_runs(
     manifest: Path | None = ManifestOption,
@@ -89,12 +96,13 @@ def list_runs(
     if not docs:
         typer.echo("no runs recorded")
         raise typer.Exit(EXIT_OK)
-    typer.echo(f"{'id':>4}  {'started':19}  {'state':11} {'inputs':>6} {'processed':>9} {'adopted':>7} {'skipped':>7} {'failed':>6}  recipe (preset)")
+    typer.echo(f"{'id':>4}  {'started':19}  {'state':11} {'inputs':>6} {'done':>6} {'failed':>6}  {'processed':>9} {'adopted':>7} "
+               f"{'skipped':>7}  recipe (preset)")
     for d in docs:
         o = d["outcomes"]
         typer.echo(
-            f"{d['id']:>4}  {d['started']:19}  {d['state']:11} {d['inputs']:>6} {o['processed']:>9} {o['adopted']:>7} "
-            f"{o['skipped']:>7} {o['failed']:>6}  {d['recipe_name']} {d['recipe_hash']} ({d['preset'] or 'none'})"
+            f"{d['id']:>4}  {d['started']:19}  {d['state']:11} {d['inputs']:>6} {d['done']:>6} {d['failed']:>6}  {o['processed']:>9} "
+            f"{o['adopted']:>7} {o['skipped']:>7}  {d['recipe_name']} {d['recipe_hash']} ({d['preset'] or 'none'})"
         )
     raise typer.Exit(EXIT_OK)
 
@@ -129,7 +137,8 @@ def show_run(
     typer.echo(f"  recipe:  {doc['recipe_name']} {doc['recipe_hash']}  preset: {doc['preset'] or 'none'}")
     typer.echo(f"  output:  {doc['output_dir']}  engine: {doc['engine']} x{doc['workers']}")
     typer.echo(
-        f"  inputs:  {doc['inputs']}  processed {o['processed']}, adopted {o['adopted']}, skipped {o['skipped']}, failed {o['failed']}"
+        f"  inputs:  {doc['inputs']}: {doc['done']} done, {doc['failed']} failed; this run processed {o['processed']}, "
+        f"adopted {o['adopted']}, skipped {o['skipped']} (finished before), and {o['failed']} failed in it"
     )
     typer.echo("  items now: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
     for f in doc["failures"]:

@@ -96,3 +96,15 @@ def test_process_flags_no_resume_and_retry_failed(two_runs):
     assert redone["summary"]["processed"] == 4 and redone["summary"]["skipped"] == 0 and redone["run_id"] == 4
     doc = json.loads(runner.invoke(app, ["jobs", "show", "4", "-o", str(two_runs), "--json"]).stdout)
     assert doc["failures"][0]["attempts"] == 3 and doc["outcomes"]["processed"] == 3
+
+
+def test_list_counts_failures_as_the_run_summary_does(two_runs):
+    """The second run skips broken.jpg as a known failure: its summary says failed 1, and so does `jobs list`."""
+    doc = json.loads(runner.invoke(app, ["jobs", "list", "-o", str(two_runs), "--json"]).stdout)
+    assert [(r["done"], r["failed"]) for r in doc["runs"]] == [(3, 1), (3, 1)]
+    lines = runner.invoke(app, ["jobs", "list", "-o", str(two_runs)]).output.strip().splitlines()
+    header = lines[0].split()
+    column = header.index("failed")
+    assert [line.split()[column + 1] for line in lines[1:]] == ["1", "1"]  # +1: the date has a space
+    shown = runner.invoke(app, ["jobs", "show", "2", "-o", str(two_runs)]).output
+    assert "4: 3 done, 1 failed" in shown
