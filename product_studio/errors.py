@@ -53,6 +53,14 @@ class OutputError(StudioError):
     """An output could not be written where it was asked for (exists, is an input, unsafe name)."""
 
 
+class OutputUnwritable(OutputError):
+    """The output folder takes no more files (a full disk, a read-only file system, no permission).
+    Every later file would fail the same way, so a batch stops at it; its files are not marked
+    failed, and the next run of the same command processes them."""
+
+    http_status = 507
+
+
 class RecipeError(UsageError):
     """A recipe names an unknown step or gives it options it does not take."""
 

@@ -23,6 +23,7 @@ DEFAULT_MAX_PIXELS = 100_000_000
 # different value in the environment; ``OPENCV_LIMIT_APPLIED`` says whether ours came in time.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(DEFAULT_MAX_PIXELS))
 
+import errno  # noqa: E402
 import io  # noqa: E402
 import re  # noqa: E402
 import struct  # noqa: E402
@@ -41,6 +42,7 @@ from .errors import (
     EmptyFileError,
     ImageTooLargeError,
     OutputError,
+    OutputUnwritable,
     UnsupportedFormatError,
     UsageError,
 )
@@ -442,11 +444,52 @@ def check_target(path: str | os.PathLike, *, overwrite: bool = False, protect: t
         raise OutputError("file exists; pass --overwrite to replace it or choose another output", path=str(target))
 
 
+# Write failures that have nothing to do with the file being written: the folder takes no more.
+_UNWRITABLE = {
+    errno.ENOSPC: ("the disk is full", "free space, then run the same command again: the files not written are retried"),
+    errno.EDQUOT: ("the disk quota is used up", "free space, then run the same command again: the files not written are retried"),
+    errno.EROFS: ("the file system is read-only", "choose a writable folder with -o"),
+    errno.EACCES: ("permission denied", "choose a folder you may write to with -o, or fix its permissions"),
+    errno.EPERM: ("permission denied", "choose a folder you may write to with -o, or fix its permissions"),
+}
+
+
+def unwritable_error(exc: BaseException, folder: str | os.PathLike) -> OutputUnwritable | None:
+    """``OutputUnwritable`` naming ``folder`` and the cause when ``exc`` says the folder takes no more
+    files (full disk, read-only, no permission; an OSError or SQLite's "disk is full"); else None."""
+    cause = None
+    if isinstance(exc, OSError) and exc.errno in _UNWRITABLE:
+        cause = _UNWRITABLE[exc.errno]
+    elif type(exc).__name__ == "OperationalError":  # sqlite3, without importing it here
+        text = str(exc).lower()
+        if "disk is full" in text:
+            cause = _UNWRITABLE[errno.ENOSPC]
+        elif "readonly" in text or "read-only" in text:
+            cause = _UNWRITABLE[errno.EROFS]
+    if cause is None:
+        return None
+    return OutputUnwritable(f"cannot write to {folder}: {cause[0]}; {cause[1]}")
+
+
+def make_folder(folder: str | os.PathLike) -> Path:
+    """``mkdir -p``, with a full disk or a read-only place as ``OutputUnwritable`` naming the folder."""
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise unwritable_error(exc, path) or exc from None
+    return path
+
+
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` so that ``path`` holds either its old content or all of ``data``, never a part."""
+    """Write ``data`` so that ``path`` holds either its old content or all of ``data``, never a part.
+    A full disk or a read-only folder is ``OutputUnwritable`` (nothing is left behind)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    make_folder(target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise unwritable_error(exc, target.parent) or exc from None
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the permissions open() would
         with os.fdopen(fd, "wb") as fh:
@@ -454,6 +497,9 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise unwritable_error(exc, target.parent) or exc from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

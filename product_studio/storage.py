@@ -48,6 +48,7 @@ from .imageio import (
     SavedImage,
     check_target,
     encode_image,
+    make_folder,
     output_format_for,
     read_bytes,
     safe_output_path,
@@ -121,9 +122,7 @@ def prepare_output_dir(out_dir: PathLike, *, options: Mapping[str, Any] | None =
     Checked once up front, so a wrong bucket or endpoint fails the job, not every file in it.
     """
     if not is_remote(out_dir):
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        return out
+        return make_folder(out_dir)
     url = str(normalize(out_dir))
     fs, key = _fs_and_key(url, options)
     bucket = key.split("/", 1)[0]

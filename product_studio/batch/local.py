@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import storage
-from ..errors import FileTimeout, OutputError, StudioError, UsageError
-from ..imageio import EXTENSIONS, encode_image, load_image, safe_output_path
+from ..errors import FileTimeout, OutputError, OutputUnwritable, StudioError, UsageError
+from ..imageio import EXTENSIONS, encode_image, load_image, safe_output_path, unwritable_error
 from ..inputs import REPORT_FILES_DIR, InputFile
 from ..item import ImageItem
 from ..limits import Limits
@@ -378,6 +378,7 @@ def process_batch(
     )
     if manifest is None:
         for index, result in _run_jobs(jobs, [_Task(i) for i in range(len(jobs))], workers, None, runner):
+            stop_if_unwritable(result)
             results[index] = result
             if on_result is not None:
                 on_result(result)
@@ -385,15 +386,21 @@ def process_batch(
         from .manifest import Manifest
 
         owned = not isinstance(manifest, Manifest)
-        m = Manifest(manifest) if owned else manifest
+        folder = Path(manifest).parent if owned else manifest.path.parent
         try:
-            report.manifest = str(m.path)
-            report.partial_files_removed = clean_partial_files(out)
-            _run_with_manifest(m, planned, jobs, results, report, recipe, workers, resume, retry_failed, command, on_result, overwrite, runner, engine)
-        finally:
-            report.manifest_seconds = m.seconds
-            if owned:
-                m.close()
+            m = Manifest(manifest) if owned else manifest
+            try:
+                report.manifest = str(m.path)
+                report.partial_files_removed = clean_partial_files(out)
+                _run_with_manifest(m, planned, jobs, results, report, recipe, workers, resume, retry_failed, command, on_result, overwrite, runner, engine)
+            finally:
+                report.manifest_seconds = m.seconds
+                if owned:
+                    m.close()
+        except OutputUnwritable:
+            raise
+        except Exception as exc:  # the manifest's SQLite or folder on a full or read-only disk
+            raise unwritable_error(exc, folder) or exc from None
     report.results = [r for r in results if r is not None]
     report.seconds = time.perf_counter() - start
     if manifest is not None and report.run_id is not None:
@@ -412,6 +419,12 @@ def _finish(manifest: Any, report: BatchReport) -> None:
     finally:
         if m is not manifest:
             m.close()
+
+
+def stop_if_unwritable(result: FileResult) -> None:
+    """A full disk or a read-only output folder stops the batch: every later file would fail the same way."""
+    if result.error_type == OutputUnwritable.__name__:
+        raise OutputUnwritable(result.error or "the output folder takes no more files")
 
 
 def _run_with_manifest(m, planned, jobs, results, report, recipe, workers, resume, retry_failed, command, on_result, overwrite, runner, engine) -> None:  # noqa: ANN001, PLR0913
@@ -449,7 +462,7 @@ def _run_with_manifest(m, planned, jobs, results, report, recipe, workers, resum
                 continue
         same_recipe = row.recipe_hash == recipe.hash
         if resume and same_recipe and row.status in ("done", "failed") and final is not None:
-            if row.status == "failed" and retry_failed:
+            if row.status == "failed" and (retry_failed or row.error_type == OutputUnwritable.__name__):
                 tasks.append(task)
                 continue
             if row.status == "done" and not final.exists():
@@ -475,6 +488,7 @@ def _run_with_manifest(m, planned, jobs, results, report, recipe, workers, resum
                 task.adopt, task.stale = True, None
         tasks.append(task)
     for index, result in _run_jobs(jobs, tasks, workers, (m, run_id, recipe.hash, planned), runner):
+        stop_if_unwritable(result)
         results[index] = result
         if on_result is not None:
             on_result(result)
@@ -520,6 +534,8 @@ def _record(task: _Task, result: FileResult, ctx: Any) -> None:
     if ctx is None:
         return
     m, run_id, recipe_hash, _ = ctx
+    if result.error_type == OutputUnwritable.__name__:
+        return  # not a failure of this file: it stays to do, and the next run processes it
     outcome = "adopted" if result.resumed == "adopted" else ("processed" if result.status == "done" else "failed")
     m.record(run_id, task.item_id, outcome, result, recipe_hash=recipe_hash, extra_attempt=task.adopt and result.resumed != "adopted")
 

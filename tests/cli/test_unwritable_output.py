@@ -1,0 +1,42 @@
+"""`process` into a read-only or full folder: one line naming the folder and the cause, exit 1, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+from run_cli import cli
+
+
+@pytest.fixture
+def disk(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
+    return folder
+
+
+@pytest.mark.parametrize("state, cause", [("ro", "the file system is read-only"), ("full", "the disk is full")])
+def test_process_to_an_unwritable_folder_is_one_line(disk, photos, state, cause):
+    if state == "ro":
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    done = cli("upscale", str(photos), "-o", str(disk / "out"), "--scale", "2", "--method", "bicubic", "-q")
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"cannot write to {disk / 'out'}" in errors[0] and cause in errors[0]
+    assert "Traceback" not in done.stderr
