@@ -133,41 +133,75 @@ def write_key_file(path: str | os.PathLike, keys_b64: Sequence[str]) -> Path:
 
 
 class Keyring:
-    """One or more AES-256 keys; the last is current (writes), any may read."""
+    """One or more AES-256 keys; the last is current (writes), any may read.
 
-    def __init__(self, keys: Iterable[bytes]) -> None:
-        self.keys: list[bytes] = []
+    A keyring made ``from_sources`` with a key file follows that file: before each write, and
+    when a blob names a key it does not hold, it looks at the file's size and modification time
+    and re-reads it when it changed. So a running server learns the key ``keys rotate`` adds and
+    writes with it at once, and reads what the rotation re-encrypted; no restart is needed. A file
+    that cannot be read at that moment (half-written, wrong mode) leaves the keys as they were.
+    """
+
+    def __init__(self, keys: Iterable[bytes], *, key_text: str | None = None,
+                 key_file: str | os.PathLike | None = None) -> None:
+        self._key_text = key_text
+        self._key_file = Path(key_file).expanduser() if key_file else None
+        self._file_state = _file_state(self._key_file)
+        self._use(keys)
+
+    def _use(self, keys: Iterable[bytes]) -> None:
+        ordered: list[bytes] = []
         for key in keys:
             if len(key) != KEY_BYTES:
                 raise UsageError(f"an encryption key is {KEY_BYTES} bytes; got {len(key)}")
-            if key not in self.keys:
-                self.keys.append(key)
-            else:  # a repeated key moves to its latest position
-                self.keys.remove(key)
-                self.keys.append(key)
-        if not self.keys:
+            if key in ordered:  # a repeated key moves to its latest position
+                ordered.remove(key)
+            ordered.append(key)
+        if not ordered:
             raise UsageError("a keyring needs at least one key")
-        self._by_id = {key_id(k): AESGCM(k) for k in self.keys}
+        # One assignment, so a thread sealing while another refreshes sees the old keys or the new ones.
+        self._state = (ordered, {key_id(k): AESGCM(k) for k in ordered})
+
+    @property
+    def keys(self) -> list[bytes]:
+        return list(self._state[0])
 
     @classmethod
     def from_sources(cls, key_text: str | None = None, key_file: str | os.PathLike | None = None) -> Keyring | None:
         """Keys from settings text (comma-separated base64) and/or a key file (file first, then the
-        text's keys, so a key given in the environment is the current one); None when neither is set."""
-        keys: list[bytes] = []
-        if key_file:
-            keys += read_key_file(key_file)
-        if key_text and key_text.strip():
-            keys += [parse_key(part, source="PRODUCT_STUDIO_ENCRYPTION_KEY") for part in key_text.split(",") if part.strip()]
-        return cls(keys) if keys else None
+        text's keys, so a key given in the environment is the current one); None when neither is set.
+        With a key file the keyring follows it (see the class)."""
+        keys = _keys_from(key_text, key_file)
+        return cls(keys, key_text=key_text, key_file=key_file) if keys else None
+
+    def refresh(self) -> bool:
+        """Re-read the key file if it changed since it was read; True when the keys changed."""
+        if self._key_file is None:
+            return False
+        state = _file_state(self._key_file)
+        if state == self._file_state:
+            return False
+        try:
+            keys = _keys_from(self._key_text, self._key_file)
+        except UsageError:
+            return False  # being rewritten, or made unreadable: keep the keys in use, look again next time
+        self._file_state = state
+        if not keys or keys == self._state[0]:
+            return False
+        self._use(keys)
+        return True
 
     @property
     def current_id(self) -> bytes:
-        return key_id(self.keys[-1])
+        return key_id(self._state[0][-1])
 
     def seal(self, data: bytes, name: str) -> bytes:
-        """Encrypt ``data`` with the current key, bound to ``name``."""
-        header = MAGIC + bytes([VERSION]) + self.current_id + secrets.token_bytes(NONCE_BYTES)
-        return header + self._by_id[self.current_id].encrypt(header[-NONCE_BYTES:], data, header + name.encode("utf-8"))
+        """Encrypt ``data`` with the current key (after a look at the key file), bound to ``name``."""
+        self.refresh()
+        keys, ciphers = self._state
+        kid = key_id(keys[-1])
+        header = MAGIC + bytes([VERSION]) + kid + secrets.token_bytes(NONCE_BYTES)
+        return header + ciphers[kid].encrypt(header[-NONCE_BYTES:], data, header + name.encode("utf-8"))
 
     def open(self, blob: bytes, name: str) -> bytes:
         """Decrypt a sealed blob stored as ``name``; DecryptionError says why it cannot."""
@@ -179,8 +213,10 @@ class Keyring:
         if header[len(MAGIC)] != VERSION:
             raise DecryptionError(f"encrypted blob has format version {header[len(MAGIC)]}, this version reads {VERSION}",
                                   path=name)
-        kid = header[len(MAGIC) + 1 : len(MAGIC) + 1 + KEY_ID_BYTES]
-        cipher = self._by_id.get(kid)
+        kid = blob_key_id(blob)
+        cipher = self._state[1].get(kid)
+        if cipher is None and self.refresh():  # a key added since (keys rotate) may be the one
+            cipher = self._state[1].get(kid)
         if cipher is None:
             raise DecryptionError(f"encrypted with key {kid.hex()}, which is not among the configured keys "
                                   f"({', '.join(key_id(k).hex() for k in self.keys)}); add the old key back to "
@@ -193,4 +229,29 @@ class Keyring:
 
     def needs_rewrap(self, blob: bytes) -> bool:
         """True when a blob is plain or sealed under a key other than the current one."""
-        return not is_sealed(blob) or blob[len(MAGIC) + 1 : len(MAGIC) + 1 + KEY_ID_BYTES] != self.current_id
+        return not is_sealed(blob) or blob_key_id(blob) != self.current_id
+
+
+def blob_key_id(blob: bytes) -> bytes | None:
+    """The id of the key a sealed blob names in its header (None for a plain one)."""
+    return blob[len(MAGIC) + 1 : len(MAGIC) + 1 + KEY_ID_BYTES] if is_sealed(blob) else None
+
+
+def _keys_from(key_text: str | None, key_file: str | os.PathLike | None) -> list[bytes]:
+    keys: list[bytes] = []
+    if key_file:
+        keys += read_key_file(key_file)
+    if key_text and key_text.strip():
+        keys += [parse_key(part, source="PRODUCT_STUDIO_ENCRYPTION_KEY") for part in key_text.split(",") if part.strip()]
+    return keys
+
+
+def _file_state(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells that a key file changed: its inode, size and modification time (None if absent)."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
@@ -148,3 +149,46 @@ def test_keys_rotate_cli_reencrypts_every_blob(tmp_path, monkeypatch):
 def test_keys_rotate_without_a_data_dir_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(app, ["keys", "rotate", "--data-dir", str(tmp_path / "nope"), "--key-file", str(tmp_path / "k")])
     assert result.exit_code == 2
+
+
+def test_a_running_server_follows_the_key_file_so_rotation_in_any_order_loses_nothing(tmp_path, monkeypatch):
+    """`keys rotate`, then `keys rotate --no-new-key --drop-old`, all while the server runs: the
+    server's store (a keyring from the key file, as ``Settings.keyring`` makes it) reads what the
+    rotation re-encrypted, writes with the new key at once, and everything opens after a restart."""
+    from product_studio.store import BlobStore
+
+    monkeypatch.delenv("PRODUCT_STUDIO_ENCRYPTION_KEY", raising=False)
+    runner = CliRunner()
+    keys = tmp_path / "keys"
+    assert runner.invoke(app, ["keys", "generate", "--key-file", str(keys)]).exit_code == 0
+    server = BlobStore(tmp_path / "data" / "blobs", keyring=Keyring.from_sources(None, keys))
+    before = server.put("a" * 32, "result.png", PLAIN)
+
+    rotate = ["keys", "rotate", "--data-dir", str(tmp_path / "data"), "--key-file", str(keys), "--json"]
+    assert runner.invoke(app, rotate).exit_code == 0
+    assert server.read(before) == PLAIN  # re-encrypted under a key the server was not started with
+    between = server.put("b" * 32, "result.png", PLAIN + b"2")
+    assert between.read_bytes()[6:14] == Keyring(read_key_file(keys)).current_id  # the new key, at once
+
+    dropped = runner.invoke(app, rotate + ["--no-new-key", "--drop-old"])
+    assert dropped.exit_code == 0 and json.loads(dropped.stdout)["dropped_old_keys"]
+    after = server.put("c" * 32, "result.png", PLAIN + b"3")
+    restarted = BlobStore(tmp_path / "data" / "blobs", keyring=Keyring.from_sources(None, keys))
+    assert [restarted.read(p) for p in (before, between, after)] == [PLAIN, PLAIN + b"2", PLAIN + b"3"]
+
+
+def test_drop_old_is_refused_while_files_stay_under_an_old_key(tmp_path, monkeypatch):
+    """A blob under a key the key file does not hold cannot be re-encrypted: old keys are kept and
+    the command says why (exit 2)."""
+    from product_studio.store import BlobStore
+
+    monkeypatch.delenv("PRODUCT_STUDIO_ENCRYPTION_KEY", raising=False)
+    runner = CliRunner()
+    keys = tmp_path / "keys"
+    assert runner.invoke(app, ["keys", "generate", "--key-file", str(keys)]).exit_code == 0
+    stranger = Keyring([base64.b64decode(generate_key())])  # e.g. a server given its key in the environment
+    BlobStore(tmp_path / "data" / "blobs", keyring=stranger).put("d" * 32, "input.jpg", PLAIN)
+    result = runner.invoke(app, ["keys", "rotate", "--data-dir", str(tmp_path / "data"), "--key-file", str(keys),
+                                 "--drop-old"])
+    assert result.exit_code == 2 and "old keys kept" in result.output
+    assert len(read_key_file(keys)) == 2

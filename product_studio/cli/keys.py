@@ -84,11 +84,20 @@ def rotate(
     keyring = Keyring.from_sources(env_key, path)
     if keyring is None:
         raise UsageError("no keys: give --key-file or set PRODUCT_STUDIO_ENCRYPTION_KEY / _KEY_FILE")
-    report = BlobStore(blobs_dir, keyring=keyring).rotate()
+    store = BlobStore(blobs_dir, keyring=keyring)
+    report = store.rotate()
     doc = {"current_key": keyring.current_id.hex(), **report.to_dict()}
     if drop_old and path is not None:
         if report.failed:
             raise UsageError("some files could not be opened; old keys kept (see the failures)")
+        stale = _stale_keys(store, keyring)
+        if stale:
+            raise UsageError(
+                f"old keys kept: {sum(stale.values())} file(s) written during the rotation are still under "
+                f"{', '.join(stale)}; a server that does not follow the key file (keys given in "
+                "PRODUCT_STUDIO_ENCRYPTION_KEY) still writes with an old key: restart it with the new key, then run "
+                "this again"
+            )
         current = read_key_file(path)[-1]
         write_key_file(path, [base64.b64encode(current).decode("ascii")])
         doc["dropped_old_keys"] = True
@@ -100,3 +109,15 @@ def rotate(
         for line in report.failed:
             info(f"  failed: {line}")
     raise typer.Exit(EXIT_SOME_FAILED if report.failed else EXIT_OK)
+
+
+def _stale_keys(store, keyring, passes: int = 3) -> dict[str, int]:  # noqa: ANN001 - BlobStore, Keyring
+    """Blobs not under the current key after re-encrypting again (a running server may have written
+    some under an older key while the rotation ran): {key id or "plain": count}; empty when none."""
+    current = keyring.current_id.hex()
+    for _ in range(passes):
+        stale = {kid: n for kid, n in store.keys_in_use().items() if kid != current}
+        if not stale:
+            return {}
+        store.rotate()
+    return {kid: n for kid, n in store.keys_in_use().items() if kid != current}

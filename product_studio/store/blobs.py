@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..crypto import DecryptionError, Keyring, is_sealed
+from ..crypto import DecryptionError, Keyring, blob_key_id, is_sealed
 from ..imageio import write_atomic
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -112,6 +112,17 @@ class BlobStore:
         for path in sorted(self.root.glob("*/*/*")):
             if path.is_file() and not path.name.startswith(".") and _ID.match(path.parent.name):
                 yield path
+
+    def keys_in_use(self) -> dict[str, int]:
+        """How many blobs each key seals, by key id (hex); ``"plain"`` counts unencrypted ones.
+        Reads only each file's header."""
+        counts: dict[str, int] = {}
+        for path in self.files():
+            with open(path, "rb") as fh:
+                kid = blob_key_id(fh.read(32))
+            name = kid.hex() if kid is not None else "plain"
+            counts[name] = counts.get(name, 0) + 1
+        return counts
 
     def rotate(self) -> RotationReport:
         """Re-encrypt every blob under the keyring's current key (plain ones too), one file at a time,
