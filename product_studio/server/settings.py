@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="allowed origins; none by default")
     allow_url_fetch: bool = Field(False, description="let /v1/process/json fetch image_url (off by default)")
     url_fetch_allow_private: bool = Field(False, description="let fetched URLs point at private/loopback addresses")
+    url_fetch_timeout_s: float = Field(15.0, gt=0, le=600, description="total time one URL fetch may take: connect, "
+                                                                      "headers and body together (then 400)")
     feedback_min_votes: int = Field(20, ge=1, description="votes a recipe variant needs before feedback may switch to it")
     feedback_cache_s: float = Field(30.0, ge=0, description="how long the feedback-tuned defaults are cached")
     encryption_key: SecretStr | None = Field(

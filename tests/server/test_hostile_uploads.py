@@ -174,6 +174,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802
         _Handler.hits.append(self.path)
+        if self.path.startswith("/trickle"):  # a valid image, one byte every 50 ms: each read is quick, the whole is not
+            body = SEEDS["jpeg"]
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:  # the client hung up
+                pass
+            return
+        if self.path.startswith("/slow-headers"):
+            try:
+                for line in [b"HTTP/1.1 200 OK\r\n"] + [b"X-Pad: %d\r\n" % i for i in range(90)]:
+                    for byte in line:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.05)
+            except OSError:
+                pass
+            return
         if self.path.startswith("/redirect"):
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
@@ -229,3 +253,14 @@ def test_url_fetch_refuses_redirects_and_other_schemes(tmp_path, http_server):
     for url in ("file:///etc/passwd", "gopher://127.0.0.1/", "ftp://example.invalid/a.jpg"):
         r = _fetch(tmp_path, url, allow_url_fetch=True)
         assert r.status_code == 400 and "http://" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/trickle.jpg", "/slow-headers"])
+def test_url_fetch_has_a_total_deadline(tmp_path, http_server, path):
+    """A server that trickles its answer (each read well under any per-read timeout) is cut off at the
+    fetch's total deadline; it used to hold the CPU slot for as long as it kept trickling."""
+    started = time.monotonic()
+    r = _fetch(tmp_path, f"{http_server}{path}", allow_url_fetch=True, url_fetch_allow_private=True, url_fetch_timeout_s=1)
+    elapsed = time.monotonic() - started
+    assert r.status_code == 400 and "took longer than 1 s" in r.json()["detail"], r.text
+    assert elapsed < 5, f"the fetch took {elapsed:.1f} s with a 1 s deadline"

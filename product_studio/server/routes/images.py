@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import http.client
 import ipaddress
 import shutil
 import socket
-import urllib.error
+import threading
 import urllib.parse
-import urllib.request
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
@@ -94,7 +95,7 @@ async def process_json(body: ProcessJSON, studio: Studio = Depends(get_studio)) 
         if not studio.settings.allow_url_fetch:
             raise HTTPException(403, "fetching image URLs is off on this server (allow_url_fetch); upload the file instead")
         data = await studio.limiter.run(fetch_url, body.image_url, studio.settings.max_upload_bytes,
-                                        studio.settings.url_fetch_allow_private)
+                                        studio.settings.url_fetch_allow_private, studio.settings.url_fetch_timeout_s)
     else:
         try:
             data = base64.b64decode(body.image_base64, validate=True)
@@ -228,32 +229,65 @@ def _header_size(data: bytes, name: str) -> tuple[int, int]:
         raise UsageError("not a readable image", path=name) from None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:  # a redirect could point inside the network
-        raise UsageError("the image URL redirects; give the final URL")
-
-
 def fetch_url(url: str, max_bytes: int, allow_private: bool, timeout: float = 15.0) -> bytes:
-    """GET an http(s) URL with a byte cap; private, loopback and link-local addresses are refused unless allowed."""
+    """GET an http(s) URL with a byte cap and a **total** deadline of ``timeout`` seconds (connect, headers
+    and body together: a server that trickles one byte a second is cut off at the deadline, not kept for
+    as long as it keeps each read under a per-read timeout). Private, loopback and link-local addresses
+    are refused unless allowed; redirects are refused (one could point inside the network)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError("image_url must be an http:// or https:// URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UsageError("image_url has a bad port") from None
     if not allow_private:
         try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+            infos = socket.getaddrinfo(parts.hostname, port)
         except socket.gaierror:
             raise UsageError(f"cannot resolve {parts.hostname}") from None
         for info in infos:
             if not ipaddress.ip_address(info[4][0]).is_global:
                 raise HTTPException(403, f"{parts.hostname} resolves to a non-public address; refused")
-    opener = urllib.request.build_opener(_NoRedirect)
+    too_slow = f"fetching the image URL took longer than {timeout:g} s (the server's url_fetch_timeout_s); upload the file instead"
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.hostname, port, timeout=timeout)
+    expired = threading.Event()
+    opened: list[socket.socket] = []  # the connection forgets its socket once the response will close it
+
+    def cut_off() -> None:  # at the deadline, whatever the connection is doing: a blocked read returns at once
+        expired.set()
+        for sock in [*opened, connection.sock]:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(timeout, cut_off)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        with opener.open(urllib.request.Request(url, headers={"User-Agent": "product-studio"}), timeout=timeout) as response:
-            data = response.read(max_bytes + 1)
-    except urllib.error.HTTPError as exc:
-        raise UsageError(f"fetching the image URL failed: HTTP {exc.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise UsageError(f"fetching the image URL failed: {exc}") from None
-    if len(data) > max_bytes:
-        raise ImageTooLargeError(f"the image at the URL is over the limit of {max_bytes:,} bytes")
-    return data
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.connect()  # bounded by the socket timeout; the watchdog covers everything after
+        opened.append(connection.sock)
+        if expired.is_set():
+            raise UsageError(too_slow)
+        connection.request("GET", target, headers={"User-Agent": "product-studio"})
+        response = connection.getresponse()
+        if 300 <= response.status < 400:
+            raise UsageError("the image URL redirects; give the final URL")
+        if response.status >= 400:
+            raise UsageError(f"fetching the image URL failed: HTTP {response.status}")
+        chunks, received = [], 0
+        while chunk := response.read1(65536):
+            received += len(chunk)
+            if received > max_bytes:
+                raise ImageTooLargeError(f"the image at the URL is over the limit of {max_bytes:,} bytes")
+            chunks.append(chunk)
+        if expired.is_set():  # a shut-down socket reads as a clean end: the body is cut short
+            raise UsageError(too_slow)
+        return b"".join(chunks)
+    except (http.client.HTTPException, OSError) as exc:
+        raise UsageError(too_slow if expired.is_set() else f"fetching the image URL failed: {exc}") from None
+    finally:
+        watchdog.cancel()
+        connection.close()
