@@ -68,10 +68,22 @@ from pydantic import Field, field_validator
 
 from ..errors import OperationError, UsageError
 from ..item import ImageItem, StepRecord, check_mask, check_rgb
-from ..vision.colors import color_table, dominant_colors, find_color, rgb_to_lab
+from ..vision.colors import (
+    color_table,
+    color_weight,
+    dominant_colors,
+    MATERIAL_FAR,
+    MATERIAL_NEAR,
+    chromatic_weight,
+    find_color,
+    hue_saturation,
+    main_material,
+    material_distance,
+    rgb_to_lab,
+)
 from .registry import LOCAL_ONLY, OpOptions, register_op
 
-Region = Literal["all", "dominant"]
+Region = Literal["auto", "material", "dominant", "all"]
 MaskMethod = Literal["u2netp", "grabcut"]
 
 MIN_PIXELS = 50  # fewer product pixels than this: nothing to recolour
@@ -84,6 +96,9 @@ TEXT_MIN_DISTANCE = 12.0
 MAX_GLYPH_SHARE = 0.7  # glyphs cover less of their line's box than this
 MAX_TEXT_BOX_SHARE = 0.5  # an OCR box larger than this share of the product is not a label on it
 MAX_COLORS = 24
+NEAR_HUE = 4.0  # material distance of a colour near enough that a part of the material can fade into it
+PART_BORDER = 0.25  # a part of the material whose border is this much another chromatic colour is that colour's edge
+MIN_MATERIAL_SHARE = 0.1  # a main coloured material covering less of the product than this: none to recolour
 
 # sRGB (D65) <-> CIE XYZ, the matrices OpenCV uses, so the round trip matches rgb_to_lab.
 _XYZ_TO_RGB = np.array(
@@ -411,6 +426,116 @@ def dominant_region(pixels: np.ndarray, mask: np.ndarray, *, max_colors: int = 6
     return np.minimum(chosen, mask)
 
 
+def _keep_lab(keep_colors: Sequence[TargetColor | str]) -> list[np.ndarray]:
+    colors = [c if isinstance(c, TargetColor) else parse_color(c) for c in keep_colors]
+    return [rgb_to_lab(np.array(c.rgb, np.uint8)).astype(np.float32) for c in colors]
+
+
+def keep_color_mask(pixels: np.ndarray, mask: np.ndarray, keep_colors: Sequence[TargetColor | str]) -> np.ndarray:
+    """The product's pixels (``mask`` > 0) near any of ``keep_colors`` (names, #hex or TargetColor),
+    their shades included (``vision.colors.color_weight``): HxW uint8, 255 = leave alone."""
+    check_rgb(pixels)
+    check_mask(mask, pixels.shape[:2])
+    out = np.zeros(mask.shape, np.uint8)
+    labs = _keep_lab(keep_colors)
+    inside = mask > 0
+    if not labs or not inside.any():
+        return out
+    lab = rgb_to_lab(pixels[inside])
+    near = np.max([color_weight(lab, c) for c in labs], axis=0)
+    out[inside] = np.round(near * 255.0).astype(np.uint8)
+    return out
+
+
+def _runs_into(labels: np.ndarray, j: int, box: np.ndarray, other: np.ndarray) -> bool:
+    """Whether part ``j`` (of ``labels``, its stats row ``box``) borders ``other`` pixels on
+    ``PART_BORDER`` or more of the 2-px ring around it (within the product)."""
+    x, y, w, h = (int(v) for v in box[:4])
+    y0, y1, x0, x1 = max(0, y - 3), min(labels.shape[0], y + h + 3), max(0, x - 3), min(labels.shape[1], x + w + 3)
+    part = (labels[y0:y1, x0:x1] == j).astype(np.uint8)
+    ring = (cv2.dilate(part, np.ones((5, 5), np.uint8)) > 0) & (part == 0) & (labels[y0:y1, x0:x1] != j)
+    ring &= (labels[y0:y1, x0:x1] == 0)  # not another part of the material
+    if not ring.any():
+        return False
+    return float(other[y0:y1, x0:x1][ring].mean()) >= PART_BORDER
+
+
+def material_region(
+    pixels: np.ndarray, mask: np.ndarray, *, keep_colors: Sequence[TargetColor | str] = ()
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The product's main coloured material, what a recolour changes: (HxW uint8, 255 = recolour,
+    soft edges; facts about it for the step's metadata).
+
+    pixels: RGB, HxWx3, uint8; mask: HxW uint8, 255 = product. The material is
+    ``vision.colors.main_material`` (the most common hue and saturation among the product's
+    chromatic pixels, skin tones at a third). Its shades (same hue and saturation C*/(L*+16), any
+    lightness) are recoloured; whites, blacks, greys and metal (little chroma) and parts of another
+    colour (a bow tie, the coffee in a cup) are not. As hysteresis thresholding does: the
+    chromatic pixels within ``MATERIAL_FAR`` (1.5) of the material, in parts (connected regions)
+    whose median distance is within ``MATERIAL_NEAR`` (1.0) and that hold 0.05 % of the product
+    or more: a shade next to the material joins it. A part apart from the largest one is dropped
+    when it runs into a near colour (``PART_BORDER`` of its border is chromatic, not the material
+    but within ``NEAR_HUE`` of it): it is the edge of something else of a near hue (the dark rim of
+    the coffee in a red cup), not a piece of the material between outlines (a teddy's arm) or
+    around a tag of another colour. Pixels near a colour of ``keep_colors`` (with their shades) are
+    taken out first. The edges are then softened by a guided filter steered by the photo.
+
+    OperationError when the product has no main coloured material: less than 10 % of it is of one
+    chromatic colour (a white, black, grey or metal product; a white cup with a red logo); the
+    message says to recolour it whole (region all) or to give the part with a mask.
+    """
+    from ..vision.guided_filter import guided_filter
+
+    check_rgb(pixels)
+    check_mask(mask, pixels.shape[:2])
+    product = mask >= 128
+    area = int(product.sum())
+    if area < MIN_PIXELS:
+        raise OperationError(f"only {area} product pixels (at least {MIN_PIXELS}); check the mask, or give one with --mask")
+    material = main_material(pixels, mask)
+    keep_labs = _keep_lab(keep_colors)
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    crop = pixels[y0:y1, x0:x1]
+    crop_mask = mask[y0:y1, x0:x1]
+    weight = np.zeros(crop_mask.shape, np.float32)
+    if material is not None:
+        lab = rgb_to_lab(crop)
+        hue, sat = hue_saturation(lab)
+        distance = material_distance(hue, sat, material.hue, material.saturation, lab[..., 0])
+        candidate = (crop_mask >= 128) & (chromatic_weight(lab) >= 0.5) & (distance < MATERIAL_FAR)
+        for c in keep_labs:
+            candidate &= color_weight(lab, c) < 0.5
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
+        sums = np.bincount(labels.ravel(), weights=(distance < MATERIAL_NEAR).ravel(), minlength=count)
+        close = sums >= 0.5 * stats[:, cv2.CC_STAT_AREA]  # the part's median distance is within MATERIAL_NEAR
+        big = stats[:, cv2.CC_STAT_AREA] >= max(4, 0.0005 * area)
+        parts = close & big
+        parts[0] = False
+        other = (crop_mask >= 128) & (chromatic_weight(lab) >= 0.5) & ~candidate & (distance < NEAR_HUE)  # a near colour
+        largest = int(np.argmax(np.where(parts, stats[:, cv2.CC_STAT_AREA], 0)))
+        for j in np.flatnonzero(parts):
+            if j != largest and _runs_into(labels, j, stats[j], other):
+                parts[j] = False
+        region = parts[labels].astype(np.float32)
+        radius = max(2, round(0.002 * max(crop_mask.shape)))
+        weight = np.clip(guided_filter(crop.astype(np.float32) / 255.0, region, radius=radius, eps=1e-3), 0.0, 1.0)
+        weight *= crop_mask.astype(np.float32) / 255.0
+    share = float((weight[crop_mask >= 128] >= 0.5).sum()) / area
+    if material is None or share < MIN_MATERIAL_SHARE:
+        coloured = float(chromatic_weight(rgb_to_lab(pixels[product])).mean())
+        kept = " once the --keep colours are left out" if keep_labs and material is not None else ""
+        raise OperationError(
+            f"the product has no main coloured material to recolour{kept}: {share:.0%} of it is of one colour and "
+            f"{coloured:.0%} is coloured at all (it is white, black, grey or metal); recolour the whole product with "
+            "region 'all' (--region all), or give the part to recolour with a mask (--mask)"
+        )
+    out = np.zeros(mask.shape, np.uint8)
+    out[y0:y1, x0:x1] = np.round(weight * 255.0).astype(np.uint8)
+    facts = {**material.to_dict(), "share": round(share, 4)}
+    return out, facts
+
+
 def _lines_through(ink: np.ndarray, height: int, width: int) -> np.ndarray:
     """Straight ink lines longer than the text box (``height`` x ``width``), grown by one pixel:
     the product's own outlines and seams run through an OCR box and beyond it; letters do not."""
@@ -547,8 +672,8 @@ def _plausible_label(line: Any, product: np.ndarray, product_area: int) -> bool:
 class RecolorPlan:
     """What ``prepare_recolor`` found once per photo, reused for every colour."""
 
-    mask: np.ndarray  # HxW uint8: what gets recoloured (the product, or its dominant region)
-    keep: np.ndarray | None  # HxW uint8: text and logos left alone
+    mask: np.ndarray  # HxW uint8: what gets recoloured (the product's main material, the product, its dominant region)
+    keep: np.ndarray | None  # HxW uint8: text, logos and the keep colours left alone
     info: dict[str, Any] = field(default_factory=dict)  # mask source, text lines, logo boxes ...
     models: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -560,23 +685,30 @@ def prepare_recolor(
     alpha: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     method: MaskMethod = "u2netp",
-    region: Region = "all",
+    region: Region = "auto",
+    keep_colors: Sequence[TargetColor | str] = (),
     text: bool = True,
     logos: bool = True,
     min_confidence: float = 0.5,
 ) -> RecolorPlan:
-    """Find the product's mask and what to leave alone, once per photo.
+    """Find the product's mask, what to recolour in it and what to leave alone, once per photo.
 
-    The mask is ``mask`` (a user's mask: any form ``vision.segmentation.mask_to_alpha`` takes), else
-    ``alpha`` (an image with transparency), else the cut-out (``vision.segmentation.segment_product``
-    with ``method``). text: OCR the photo and keep the glyphs; logos: keep detected logos.
-    OperationError when no product is found.
+    The product is ``mask`` (a user's mask: any form ``vision.segmentation.mask_to_alpha`` takes),
+    else ``alpha`` (an image with transparency), else the cut-out
+    (``vision.segmentation.segment_product`` with ``method``). What is recoloured (``region``):
+    "material", the product's main coloured material (``material_region``: whites, blacks, greys,
+    metal, skin and parts of another colour stay); "all", the whole product; "dominant", its
+    largest colour; "auto" (the default), exactly the user's ``mask`` when one is given, else the
+    material. keep_colors: colours (names, #hex) left alone with their shades. text: OCR the photo
+    and keep the glyphs; logos: keep detected logos. OperationError when no product is found, or
+    (material) when it has no main coloured material.
     """
     from ..vision.segmentation import mask_to_alpha, segment_product
 
     check_rgb(pixels)
-    if region not in ("all", "dominant"):
-        raise UsageError(f"region must be 'all' or 'dominant'; got '{region}'")
+    if region not in ("auto", "material", "all", "dominant"):
+        raise UsageError(f"region must be 'auto', 'material', 'all' or 'dominant'; got '{region}'")
+    keep_colors = [c if isinstance(c, TargetColor) else parse_color(c) for c in keep_colors]
     start = time.perf_counter()
     models: list[str] = []
     h, w = pixels.shape[:2]
@@ -595,9 +727,17 @@ def prepare_recolor(
         product, source = segment_product(pixels, method=method, model=model), method
     if int((product >= 128).sum()) < MIN_PIXELS:
         raise OperationError(f"no product found (the {source} mask is empty); give a mask with --mask (white = product)")
+    if region == "auto":
+        region = "all" if source == "mask" else "material"
     info: dict[str, Any] = {"mask_source": source, "region": region, "product_pixels": int((product >= 128).sum())}
-    target = dominant_region(pixels, product) if region == "dominant" else product
     keep = np.zeros((h, w), np.uint8)
+    if region == "material":
+        target, info["material"] = material_region(pixels, product, keep_colors=keep_colors)
+    else:
+        target = dominant_region(pixels, product) if region == "dominant" else product
+        keep = np.maximum(keep, keep_color_mask(pixels, product, keep_colors))
+    if keep_colors:
+        info["keep_colors"] = [c.text for c in keep_colors]
     if text:
         from ..vision.ocr import load_ocr, read_text
 
@@ -638,7 +778,10 @@ def recolor_item(item: ImageItem, colors: Sequence[TargetColor], plan: RecolorPl
 
 class RecolorOptions(OpOptions):
     color: str = Field(..., description="target colour: CSS name (navy), #hex, rgb(r, g, b) or a Chinese name (藏青)")
-    region: Region = Field("all", description="all: the whole product; dominant: only its largest colour")
+    region: Region = Field("auto", description="material: the product's main coloured material (whites, blacks, greys, "
+                           "metal, skin and parts of another colour stay); all: the whole product; dominant: its largest "
+                           "colour; auto: exactly mask_path when one is given, else material")
+    keep: tuple[str, ...] = Field((), description="colours left unchanged with their shades (repeatable): red, '#ffcc00'")
     text: bool = Field(True, description="leave the text (OCR) on the product unchanged")
     logos: bool = Field(True, description="leave small high-contrast marks (logos) unchanged")
     strength: float = Field(1.0, ge=0.0, le=1.0, description="0 = unchanged .. 1 = the full new colour")
@@ -655,6 +798,14 @@ class RecolorOptions(OpOptions):
             raise ValueError(exc.message) from None
         return value
 
+    @field_validator("keep")
+    @classmethod
+    def _known_keep_colors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(c.text for c in parse_colors(value)) if value else ()
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
+
 
 _PLANS: dict[tuple[Any, ...], RecolorPlan] = {}
 _PLANS_LOCK = threading.Lock()
@@ -668,12 +819,13 @@ def _digest(array: np.ndarray | None) -> str | None:
 def _cached_plan(item: ImageItem, mask: np.ndarray | None, options: RecolorOptions) -> RecolorPlan:
     """``prepare_recolor`` for the step, kept for the last few images: making several colours of one photo
     (one recipe run per colour) finds its product, text and logos once (the cost is the cut-out and OCR)."""
-    key = (_digest(item.pixels), _digest(item.alpha), _digest(mask), options.method, options.region, options.text, options.logos)
+    key = (_digest(item.pixels), _digest(item.alpha), _digest(mask), options.method, options.region, options.keep, options.text,
+           options.logos)
     with _PLANS_LOCK:
         plan = _PLANS.get(key)
     if plan is None:
         plan = prepare_recolor(item.pixels, alpha=item.alpha, mask=mask, method=options.method, region=options.region,
-                               text=options.text, logos=options.logos)
+                               keep_colors=options.keep, text=options.text, logos=options.logos)
         with _PLANS_LOCK:
             _PLANS[key] = plan
             while len(_PLANS) > _PLANS_KEPT:
@@ -683,7 +835,8 @@ def _cached_plan(item: ImageItem, mask: np.ndarray | None, options: RecolorOptio
 
 @register_op("recolor", options=RecolorOptions)
 def recolor_step(item: ImageItem, options: RecolorOptions) -> ImageItem:
-    """Recolour the product (shading and texture kept; background, text and logos unchanged)."""
+    """Recolour the product's main coloured material (shading and texture kept; background, text, logos and
+    the product's whites, blacks, greys, metal and parts of other colours unchanged)."""
     mask = None
     if options.mask_path:
         from ..vision.segmentation import load_mask

@@ -258,3 +258,152 @@ def dominant_colors(
             )
         )
     return out[:max_colors]
+
+
+# ----------------------------------------------------------------------------------------------
+# a product's main coloured material
+
+# Shading multiplies a material's colour in linear light by a factor k; CIELAB's L* + 16, a* and
+# b* are then all multiplied by k^(1/3) (above L* 8, the cube-root part of CIELAB). So the hue
+# angle and the saturation C* / (L* + 16) of a material stay put from its highlights to its
+# shadows, while a second material (a red bow tie on an orange-brown teddy, coffee in a red cup)
+# differs in one or both.
+HUE_TOLERANCE = 10.0  # degrees of Lab hue that count as one unit of material distance
+SATURATION_TOLERANCE = 1.3  # a saturation ratio that counts as one unit
+MATERIAL_NEAR, MATERIAL_FAR = 1.0, 1.5  # material distance: full membership .. none
+CHROMA_MIN = (5.0, 10.0)  # C*: a colour below the first is neutral, above the second chromatic (a ramp between)
+SATURATION_MIN = (0.12, 0.2)  # C* / (L* + 16): the same for saturation (a white with a warm cast is ~0.1)
+SKIN_HUE, SKIN_SATURATION = (30.0, 70.0), (0.15, 0.55)  # the range of skin tones, Lab hue and saturation
+SKIN_WEIGHT = 1.0 / 3.0  # skin-toned pixels count this much when the main material is chosen
+
+
+@dataclass(frozen=True)
+class Material:
+    """A product's main coloured material: its Lab hue, saturation C*/(L*+16), median colour and
+    share of the product's pixels (0..1; those within ``MATERIAL_NEAR`` of it)."""
+
+    hue: float
+    saturation: float
+    rgb: tuple[int, int, int]
+    share: float
+
+    def to_dict(self) -> dict:
+        named = name_color(self.rgb)
+        return {"name": named.en, "zh": named.zh, "rgb": list(self.rgb), "hue": round(self.hue, 1),
+                "saturation": round(self.saturation, 3), "share": round(self.share, 4)}
+
+
+def hue_saturation(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lab (..., 3) -> (hue angle in degrees 0..360, saturation C*/(L*+16)): the two numbers shading
+    leaves alone (see above). A neutral colour has saturation ~0 and an arbitrary hue.
+
+    >>> h, s = hue_saturation(rgb_to_lab(np.array([[200, 30, 30], [106, 11, 11]], np.uint8)))  # 1/4 the light
+    >>> [round(float(v), 2) for v in (h[0], h[1], s[0], s[1])]
+    [35.65, 34.81, 1.31, 1.29]
+    """
+    lab = np.asarray(lab, np.float32)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360.0
+    return hue.astype(np.float32), (chroma / np.maximum(lab[..., 0] + 16.0, 1.0)).astype(np.float32)
+
+
+def material_distance(
+    hue: np.ndarray, saturation: np.ndarray, ref_hue: float, ref_saturation: float, lightness: np.ndarray | None = None
+) -> np.ndarray:
+    """How far colours are from a material's (hue, saturation), in units of the tolerances: 10
+    degrees of hue or a saturation ratio of 1.3 is 1. Shades of one material stay below 1.
+
+    With ``lightness`` (L*), the tolerances widen in deep shadow, up to twice at L* <= 10: there
+    CIELAB's linear toe and the 8-bit steps of sRGB move hue and saturation."""
+    turn = np.abs((np.asarray(hue, np.float32) - ref_hue + 180.0) % 360.0 - 180.0)
+    ratio = np.log(np.maximum(np.asarray(saturation, np.float32), 1e-3) / max(ref_saturation, 1e-3))
+    d = np.sqrt((turn / HUE_TOLERANCE) ** 2 + (ratio / np.log(SATURATION_TOLERANCE)) ** 2)
+    if lightness is not None:
+        d = d / (1.0 + _ramp(30.0 - np.asarray(lightness, np.float32), 0.0, 20.0))
+    return d
+
+
+def _ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return np.clip((np.asarray(x, np.float32) - lo) / (hi - lo), 0.0, 1.0)
+
+
+def chromatic_weight(lab: np.ndarray) -> np.ndarray:
+    """0 for neutral colours (whites, blacks, greys, metal: little chroma or saturation) .. 1 for
+    clearly chromatic ones, a ramp between (``CHROMA_MIN``, ``SATURATION_MIN``)."""
+    lab = np.asarray(lab, np.float32)
+    _, saturation = hue_saturation(lab)
+    return _ramp(np.hypot(lab[..., 1], lab[..., 2]), *CHROMA_MIN) * _ramp(saturation, *SATURATION_MIN)
+
+
+def _circular_mean(hue: np.ndarray, weight: np.ndarray) -> float:
+    rad = np.radians(hue)
+    return float(np.degrees(np.arctan2((weight * np.sin(rad)).sum(), (weight * np.cos(rad)).sum())) % 360.0)
+
+
+def main_material(
+    pixels: np.ndarray, mask: np.ndarray, *, max_samples: int = 20_000, candidates: int = 256, seed: int = 0
+) -> Material | None:
+    """The product's main coloured material, or None when it has none (fewer than 50 chromatic pixels).
+
+    pixels: RGB, HxWx3, uint8; mask: HxW uint8, 255 = product (>= 128 counts). Among the product's
+    chromatic pixels (``chromatic_weight``), the (hue, saturation) with the most pixels within
+    ``MATERIAL_NEAR`` (a mode, found from sampled candidates, then refined three times to the mean
+    of those within reach); skin tones count a third, so a model's arm loses to the dress she
+    wears unless the dress is small. ``share`` is of all the product's pixels, neutral ones
+    included: a white cup with a red logo has a material of a small share.
+
+    >>> img = np.full((40, 40, 3), 250, np.uint8); img[:, :24] = (30, 60, 160); img[:4, :4] = (200, 30, 30)
+    >>> m = main_material(img, np.full((40, 40), 255, np.uint8))
+    >>> name_color(m.rgb).en, round(m.share, 2)
+    ('blue', 0.59)
+    """
+    check_rgb(pixels)
+    check_mask(mask, pixels.shape[:2])
+    chosen = pixels[mask >= 128]
+    total = len(chosen)
+    if total < MIN_PIXELS:
+        return None
+    rng = np.random.default_rng(seed)
+    if total > max_samples:
+        chosen = chosen[rng.choice(total, max_samples, replace=False)]
+    lab = rgb_to_lab(chosen)
+    weight = chromatic_weight(lab)
+    colourful = weight >= 0.5
+    if int(colourful.sum()) < MIN_PIXELS:
+        return None
+    hue, sat = hue_saturation(lab)
+    skin = (hue >= SKIN_HUE[0]) & (hue <= SKIN_HUE[1]) & (sat >= SKIN_SATURATION[0]) & (sat <= SKIN_SATURATION[1])
+    vote = weight * np.where(skin, SKIN_WEIGHT, 1.0).astype(np.float32)
+    pool = np.flatnonzero(colourful)
+    picks = pool[rng.choice(len(pool), min(candidates, len(pool)), replace=False)]
+    scores = [float(vote[material_distance(hue, sat, hue[j], sat[j]) < MATERIAL_NEAR].sum()) for j in picks]
+    ref_hue, ref_sat = float(hue[picks[int(np.argmax(scores))]]), float(sat[picks[int(np.argmax(scores))]])
+    for _ in range(3):
+        near = (material_distance(hue, sat, ref_hue, ref_sat) < MATERIAL_NEAR) & colourful
+        ref_hue = _circular_mean(hue[near], weight[near])
+        ref_sat = float(np.exp(np.average(np.log(np.maximum(sat[near], 1e-3)), weights=weight[near])))
+    near = (material_distance(hue, sat, ref_hue, ref_sat) < MATERIAL_NEAR) & colourful
+    rgb = lab_to_rgb(np.median(lab[near], axis=0))
+    return Material(hue=ref_hue, saturation=ref_sat, rgb=tuple(int(v) for v in rgb),  # type: ignore[arg-type]
+                    share=float(near.sum()) / len(lab))
+
+
+def material_weight(lab: np.ndarray, material: Material) -> np.ndarray:
+    """How much each colour (Lab, ..., 3) belongs to ``material``: 1 within ``MATERIAL_NEAR`` of it,
+    0 beyond ``MATERIAL_FAR`` and for neutral colours, ramps between (float32, 0..1)."""
+    hue, sat = hue_saturation(lab)
+    d = material_distance(hue, sat, material.hue, material.saturation, np.asarray(lab, np.float32)[..., 0])
+    near = 1.0 - _ramp(d, MATERIAL_NEAR, MATERIAL_FAR)
+    return (near * chromatic_weight(lab)).astype(np.float32)
+
+
+def color_weight(lab: np.ndarray, color_lab: np.ndarray) -> np.ndarray:
+    """How near each colour (Lab, ..., 3) is to one colour, counting its shades: a chromatic colour
+    by material distance (its shadows and highlights are near), a neutral one (white, black,
+    grey: they differ in lightness only) by Lab distance, 1 within 15 .. 0 beyond 25."""
+    color_lab = np.asarray(color_lab, np.float32).reshape(3)
+    hue, sat = hue_saturation(color_lab)
+    if float(chromatic_weight(color_lab)) >= 0.5:
+        return material_weight(lab, Material(hue=float(hue), saturation=float(sat), rgb=(0, 0, 0), share=0.0))
+    distance = np.sqrt(((np.asarray(lab, np.float32) - color_lab) ** 2).sum(axis=-1))
+    return (1.0 - _ramp(distance, 15.0, 25.0)).astype(np.float32)

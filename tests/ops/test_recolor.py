@@ -238,7 +238,8 @@ def test_prepare_uses_mask_then_alpha_then_the_cutout():
     pixels, mask, _ = labelled_product()
     plan = prepare_recolor(pixels, mask=mask, text=False, logos=True)
     assert plan.info["mask_source"] == "mask" and plan.info["logos"] and plan.keep is not None
-    plan = prepare_recolor(pixels, alpha=mask, text=False, logos=False)
+    assert plan.info["region"] == "all"  # a user's mask is what to recolour
+    plan = prepare_recolor(pixels, alpha=mask, text=False, logos=False, region="all")
     assert plan.info["mask_source"] == "alpha" and plan.keep is None
     assert np.array_equal(plan.mask, mask)
     plan = prepare_recolor(pixels, text=False, logos=False, method="grabcut")
@@ -268,3 +269,109 @@ def test_registered_op_with_a_mask_file(tmp_path: Path):
     assert out.alpha is None
     with pytest.raises(RecipeError, match="unknown colour 'nvay'. Did you mean: navy"):
         apply_op(item, "recolor", {"color": "nvay"})
+
+
+# --- the main coloured material: what is recoloured by default
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+NAVY_HUE = float(np.degrees(np.arctan2(*rgb_to_lab(np.array((0, 0, 128), np.uint8))[[2, 1]])) % 360)
+
+
+def box_change(before: np.ndarray, after: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, float]:
+    """Median CIEDE2000 of the change in a box (x0, x1, y0, y1), and the Lab hue after (degrees)."""
+    x0, x1, y0, y1 = box
+    lab_before, lab_after = rgb_to_lab(before[y0:y1, x0:x1]), rgb_to_lab(after[y0:y1, x0:x1])
+    median = np.median(lab_after.reshape(-1, 3), axis=0)
+    return float(np.median(delta_e2000(lab_before, lab_after))), float(np.degrees(np.arctan2(median[2], median[1])) % 360)
+
+
+def two_part_product() -> tuple[np.ndarray, np.ndarray]:
+    """A shaded red body (its right side in shadow) with a white band, a steel-grey buckle, a black strap
+    and a small green tag, on light grey; the mask is the whole product."""
+    pixels = np.full((120, 200, 3), 225, np.uint8)
+    light = np.linspace(1.0, 0.35, 160, dtype=np.float32) ** 2.2  # linear light falling off to the right
+    body = (np.array([0.55, 0.03, 0.03], np.float32) * light[:, None]) ** (1 / 2.2) * 255
+    pixels[10:110, 20:180] = np.round(body).astype(np.uint8)[None]
+    pixels[40:55, 20:180] = 246  # white band
+    pixels[70:80, 30:60] = 150  # steel
+    pixels[90:100, 20:180] = 18  # black strap
+    pixels[20:32, 140:160] = (40, 150, 60)  # green tag
+    mask = np.zeros((120, 200), np.uint8)
+    mask[10:110, 20:180] = 255
+    return pixels, mask
+
+
+def test_default_recolours_the_main_material_only():
+    pixels, mask = two_part_product()
+    plan = prepare_recolor(pixels, alpha=mask, text=False, logos=False)
+    assert plan.info["region"] == "material" and plan.info["material"]["name"]
+    out = recolor(pixels, plan.mask, (0, 0, 128), keep=plan.keep)
+    for part in [(25, 175, 43, 52), (33, 57, 72, 78), (25, 175, 92, 98), (142, 158, 22, 30)]:  # white, steel, black, green
+        assert box_change(pixels, out, part)[0] < 1.0, part
+    for lit in [(25, 60, 15, 35), (120, 170, 60, 65)]:  # the body, lit and in shadow
+        de, hue = box_change(pixels, out, lit)
+        assert de > 20 and abs(hue - NAVY_HUE) < 8, (lit, de, hue)
+    assert np.array_equal(out[mask == 0], pixels[mask == 0])
+    whole = recolor(pixels, prepare_recolor(pixels, alpha=mask, region="all", text=False, logos=False).mask, (0, 0, 128))
+    assert box_change(pixels, whole, (25, 175, 43, 52))[0] > 20  # region all: the white band changes too
+
+
+def test_keep_colours_and_a_mask_give_control():
+    pixels, mask = two_part_product()
+    keep_red = prepare_recolor(pixels, alpha=mask, region="all", keep_colors=["#c23434"], text=False, logos=False)
+    out = recolor(pixels, keep_red.mask, (0, 0, 128), keep=keep_red.keep)
+    assert box_change(pixels, out, (25, 60, 15, 35))[0] < 1.0 and box_change(pixels, out, (120, 170, 60, 65))[0] < 1.0
+    assert box_change(pixels, out, (25, 175, 43, 52))[0] > 20  # the white band, not kept, changes
+    assert keep_red.info["keep_colors"] == ["#c23434"]
+    band = np.zeros_like(mask)
+    band[40:55, 20:180] = 255  # the user's mask: exactly what to recolour, white or not
+    plan = prepare_recolor(pixels, mask=band, text=False, logos=False)
+    assert plan.info["region"] == "all" and np.array_equal(plan.mask, band)
+    out = recolor(pixels, plan.mask, (0, 0, 128))
+    assert box_change(pixels, out, (25, 175, 43, 52))[0] > 20 and box_change(pixels, out, (25, 60, 15, 35))[0] == 0.0
+    with pytest.raises(OperationError, match="once the --keep colours are left out"):
+        prepare_recolor(pixels, alpha=mask, keep_colors=["#c23434"], text=False, logos=False)  # the material itself
+    with pytest.raises(UsageError, match="unknown colour"):
+        prepare_recolor(pixels, alpha=mask, keep_colors=["nvay"], text=False, logos=False)
+
+
+@pytest.mark.parametrize("grey", [(128, 128, 130), (240, 238, 235), (22, 22, 24)])
+def test_a_product_without_a_coloured_material_is_reported_not_tinted(grey):
+    pixels, mask = shaded_product(grey)
+    pixels[70:76, 70:90] = (200, 30, 30)  # a small red logo does not make it a red product
+    with pytest.raises(OperationError, match=r"no main coloured material.*--region all.*--mask"):
+        prepare_recolor(pixels, alpha=mask, text=False, logos=False)
+    item = ImageItem(pixels=pixels, alpha=mask, source="grey.png")
+    with pytest.raises(OperationError, match="no main coloured material"):
+        apply_op(item, "recolor", {"color": "navy", "text": False})
+    assert np.array_equal(apply_op(item, "recolor", {"color": "navy", "text": False, "region": "all", "logos": False}).pixels[mask == 0],
+                          pixels[mask == 0])
+
+
+def test_the_coffee_cups_porcelain_coffee_and_spoon_stay():
+    """samples/coffee_cup.jpg made navy: the red glaze changes; the white porcelain, the coffee and the
+    spoon do not (boxes read off the photo); region all, as before, changed them all."""
+    pixels = np.asarray(Image.open(SAMPLES / "coffee_cup.jpg").convert("RGB"))
+    plan = prepare_recolor(pixels, text=False, logos=False)
+    assert plan.info["region"] == "material" and plan.info["material"]["name"] == "red"
+    out = recolor(pixels, plan.mask, (0, 0, 128), keep=plan.keep)
+    for name, box in {"rim": (210, 290, 24, 34), "wall": (190, 215, 60, 90), "coffee": (250, 320, 125, 165),
+                      "spoon": (340, 375, 262, 300)}.items():
+        assert box_change(pixels, out, box)[0] < 1.0, name
+    for name, box in {"saucer": (95, 140, 225, 275), "cup": (300, 360, 210, 240)}.items():
+        de, hue = box_change(pixels, out, box)
+        assert de > 20 and abs(hue - NAVY_HUE) < 10, (name, de, hue)
+
+
+def test_the_teddys_bow_tie_keeps_its_colour():
+    rgba = np.asarray(Image.open(SAMPLES / "teddy_bear.png").convert("RGBA"))
+    pixels, alpha = np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
+    item = ImageItem(pixels=pixels, alpha=alpha, source="teddy_bear.png")
+    out = apply_op(item, "recolor", {"color": "navy", "text": False}).pixels
+    for name, box in {"bow": (215, 255, 345, 390), "knot": (295, 325, 355, 380), "eye": (275, 285, 165, 175)}.items():
+        assert box_change(pixels, out, box)[0] < 1.0, name
+    for name, box in {"belly": (280, 330, 480, 520), "leg": (190, 230, 720, 800)}.items():
+        de, hue = box_change(pixels, out, box)
+        assert de > 20 and abs(hue - NAVY_HUE) < 10, (name, de, hue)
+    kept = apply_op(item, "recolor", {"color": "navy", "text": False, "region": "all", "keep": ("red",)}).pixels
+    assert box_change(pixels, kept, (215, 255, 345, 390))[0] < 1.0  # --keep red with the whole product

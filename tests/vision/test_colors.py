@@ -5,10 +5,16 @@ import pytest
 
 from product_studio.errors import UsageError
 from product_studio.vision.colors import (
+    MATERIAL_FAR,
+    chromatic_weight,
     color_table,
+    color_weight,
     delta_e2000,
     dominant_colors,
     find_color,
+    hue_saturation,
+    main_material,
+    material_distance,
     name_color,
     rgb_to_lab,
 )
@@ -91,3 +97,50 @@ def test_tiny_mask_gives_no_colours_and_bad_input_is_refused():
     with pytest.raises(UsageError, match="0..255"):
         name_color((300, 0, 0))
     assert find_color("红") is not None and find_color("red").zh == "红色" and find_color("no such") is None
+
+
+# --- the main coloured material
+
+
+def linear_shades(rgb, factors) -> np.ndarray:
+    """sRGB colours of one material under less and less light (the factor multiplies linear light)."""
+    c = np.asarray(rgb, np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    out = [np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055) for v in (lin * f for f in factors)]
+    return np.round(np.array(out) * 255.0).astype(np.uint8)
+
+
+def test_shading_keeps_hue_and_saturation_and_a_second_colour_is_far():
+    shades = rgb_to_lab(linear_shades((184, 76, 0), [1.0, 0.6, 0.3, 0.12]))
+    hue, sat = hue_saturation(shades)
+    d = material_distance(hue, sat, float(hue[0]), float(sat[0]), shades[:, 0])
+    assert d.max() < 0.5  # the shadows of an orange-brown are the same material
+    bow = rgb_to_lab(np.array([[255, 0, 0], [235, 230, 222], [150, 150, 152]], np.uint8))  # red, a warm white, steel
+    h2, s2 = hue_saturation(bow)
+    assert material_distance(h2[:1], s2[:1], float(hue[0]), float(sat[0]))[0] > MATERIAL_FAR
+    assert chromatic_weight(bow[1:]).max() == 0.0 and chromatic_weight(shades).min() == 1.0
+
+
+def test_main_material_is_the_largest_colour_not_white_or_skin():
+    img = np.full((60, 60, 3), 245, np.uint8)  # a white product ...
+    img[:, :20] = linear_shades((30, 60, 160), [1.0])[0]  # ... with a blue third
+    img[:, 20:30] = linear_shades((30, 60, 160), [0.3])[0]  # and its shadow
+    img[50:, 30:] = (200, 30, 30)  # a small red part
+    mask = np.full((60, 60), 255, np.uint8)
+    m = main_material(img, mask)
+    assert 225 <= m.hue <= 300 and abs(m.share - 0.5) < 0.02 and m.to_dict()["name"]
+    skin = np.full((60, 60, 3), (224, 172, 140), np.uint8)  # an arm over most of it, a green dress on a third
+    skin[:, :20] = (40, 140, 70)
+    assert 120 <= main_material(skin, mask).hue <= 170
+    grey = np.full((60, 60, 3), 128, np.uint8)
+    assert main_material(grey, mask) is None
+
+
+def test_color_weight_counts_shades_of_a_chromatic_colour_and_near_neutrals():
+    red = rgb_to_lab(np.array((200, 30, 30), np.uint8))
+    shades = rgb_to_lab(linear_shades((200, 30, 30), [1.0, 0.4, 0.15]))
+    assert color_weight(shades, red).min() == 1.0
+    assert color_weight(rgb_to_lab(np.array([[30, 60, 160], [250, 250, 250]], np.uint8)), red).max() == 0.0
+    white = rgb_to_lab(np.array((255, 255, 255), np.uint8))
+    near = color_weight(rgb_to_lab(np.array([[240, 240, 236], [128, 128, 128]], np.uint8)), white)
+    assert near[0] == 1.0 and near[1] == 0.0

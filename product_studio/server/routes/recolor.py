@@ -34,7 +34,11 @@ class VariantOut(BaseModel):
 class RecolorOut(BaseModel):
     input_name: str
     mask_source: str = Field(description="mask (uploaded), alpha (the upload's transparency), u2netp or grabcut")
-    region: Literal["all", "dominant"]
+    region: Literal["material", "all", "dominant"] = Field(
+        description="what was recoloured: material (the product's main coloured material), all (the whole product or the mask), dominant")
+    material: dict[str, Any] | None = Field(
+        None, description="region material: the material's colour name, rgb, Lab hue, saturation and share of the product")
+    keep_colors: list[str] | None = Field(None, description="colours left unchanged as asked (keep)")
     product_pixels: int
     text_lines: list[str] | None = Field(None, description="text read on the photo and left unchanged (null when text=false)")
     logos: list[list[int]] | None = Field(None, description="logo boxes [x, y, w, h] left unchanged (null when logos=false)")
@@ -88,6 +92,7 @@ def _variants(studio: Studio, data: bytes, name: str, targets: list[Any], option
         variants.append({"color": target.text, "hex": target.hex, "rgb": list(target.rgb), "result": result_dict(result)})
     return {
         "input_name": name, "mask_source": info["mask_source"], "region": info["region"], "product_pixels": info["product_pixels"],
+        "material": info.get("material"), "keep_colors": info.get("keep_colors"),
         "text_lines": info.get("text_lines"), "logos": info.get("logos"), "variants": variants,
         "seconds": round(time.perf_counter() - start, 4),
     }
