@@ -138,7 +138,7 @@ def image_size(data: bytes, *, name: str | None = None) -> tuple[int, int]:
         raise UnsupportedFormatError(f"not a supported image (accepted: {', '.join(INPUT_FORMATS)})", path=label)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes only; load_image decides
+            warnings.simplefilter("ignore")  # sizes only: load_image decides on bombs and keeps the others
             with Image.open(io.BytesIO(data), formats=[_pillow_name(fmt)]) as image:
                 return image.size
     except Image.DecompressionBombError as exc:
@@ -220,7 +220,10 @@ def load_image(
             path=label,
         )
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as noticed:
+            # Pillow's other warnings (damaged EXIF: "Truncated File Read", "Corrupt EXIF data") are about
+            # metadata we drop anyway: kept in the item's metadata ("decode_warnings"), never printed.
+            warnings.simplefilter("always")
             # Pillow's bomb warning (above Image.MAX_IMAGE_PIXELS, our default limit) is an error here;
             # a caller who raised max_pixels above it gets our own check below, and Pillow's hard
             # error (above twice MAX_IMAGE_PIXELS) stays as a backstop.
@@ -271,6 +274,8 @@ def load_image(
     except _DECODER_ERRORS as exc:
         raise CorruptImageError(f"damaged or truncated {fmt.upper()} data ({exc}); re-export the file", path=label) from None
     metadata["icc"] = icc_note
+    if noticed:
+        metadata["decode_warnings"] = sorted({str(w.message).strip() for w in noticed})
     if alpha is not None and alpha.min() == 255:
         alpha = None
     return ImageItem(pixels=pixels, alpha=alpha, source=label, metadata=metadata)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import sys
 import time
@@ -232,12 +233,12 @@ def _process_file(
         if thumbnails:
             result.thumb_before, result.thumb_after = _write_thumbnails(outcome.source, outcome.item, out_dir, Path(out_rel))
         result.status = "done"
-    except StudioError as exc:
-        result.error, result.error_type = str(exc), type(exc).__name__
+    except StudioError as exc:  # a step's error names no file ("step 1 (upscale): a side of 1 px ..."): name it
+        result.error, result.error_type = str(exc) if exc.path else f"{path}: {exc}", type(exc).__name__
     except MemoryError:
-        result.error, result.error_type = "out of memory while processing; lower max_pixels or use fewer workers", "MemoryError"
+        result.error, result.error_type = f"{path}: out of memory while processing; lower max_pixels or use fewer workers", "MemoryError"
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
-        result.error, result.error_type = f"unexpected {type(exc).__name__}: {exc}", type(exc).__name__
+        result.error, result.error_type = f"{path}: unexpected {type(exc).__name__}: {exc}", type(exc).__name__
     result.seconds = round(time.perf_counter() - start, 4)
     return result
 
@@ -302,11 +303,19 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+# imageio.write_atomic's temporary files: ".<name>." + mkstemp's 8 random characters + ".part", where <name> is a file
+# a batch writes (an image, a thumbnail, a report). Nothing else is ours: a user's ".notes.part" stays.
+_PARTIAL_FILE = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.part")
+_BATCH_SUFFIXES = {*EXTENSIONS.values(), ".jpeg", ".json", ".csv", ".html"}
+
+
 def clean_partial_files(out_dir: str | os.PathLike) -> int:
-    """Delete the ``.<name>.*.part`` temporary files a killed run left below ``out_dir``."""
+    """Delete the temporary files a killed run left below ``out_dir`` (``.<name>.XXXXXXXX.part``, where
+    ``<name>`` is an image or report name); any other file is left alone."""
     removed = 0
     for p in Path(out_dir).rglob(".*.part"):
-        if p.is_file():
+        match = _PARTIAL_FILE.fullmatch(p.name)
+        if match and Path(match["name"]).suffix.lower() in _BATCH_SUFFIXES and p.is_file():
             p.unlink(missing_ok=True)
             removed += 1
     return removed

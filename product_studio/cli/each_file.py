@@ -50,8 +50,9 @@ def for_each_file(
             try:
                 entry = {"input": str(f.path), "status": "done", **work(f)}
             except StudioError as exc:
-                entry = {"input": str(f.path), "status": "failed", **(failed_fields or {}), "error": str(exc), "error_type": type(exc).__name__}
-                bar.write(f"failed: {exc}", file=sys.stderr)
+                error = str(exc) if exc.path else f"{f.path}: {exc}"  # every failure line names its file
+                entry = {"input": str(f.path), "status": "failed", **(failed_fields or {}), "error": error, "error_type": type(exc).__name__}
+                bar.write(f"failed: {error}", file=sys.stderr)
             entry["seconds"] = round(time.perf_counter() - start, 3)
             results.append(entry)
             if show is not None and not json_out:
