@@ -20,11 +20,15 @@ def register(app: typer.Typer) -> None:
     image_command(
         app, "recolor", OP, body=recolor, exclude=("color",), flags={"method": ("--method", "-m"), "mask_path": ("--mask",)},
         help=help_text(
-            """Write colour variants of each product photo: the product takes each colour with its shading and texture
-            kept; the background stays bit-identical, and so do the text (OCR) and logos on the product.
+            """Write colour variants of each product photo: the product's main coloured material takes each colour
+            with its shading and texture kept; its whites, blacks, greys, metal, skin and parts of other colours stay,
+            the background stays bit-identical, and so do the text (OCR) and logos on the product.
 
             Colours: CSS names (red, navy, seagreen), #rrggbb, rgb(46,139,87), or Chinese names (红色, 藏青, 墨绿). The
-            product is found by the cut-out model, taken from the image's transparency, or from --mask.
+            product is found by the cut-out model or taken from the image's transparency; --mask gives exactly what
+            to recolour instead. --keep COLOUR (repeatable) leaves that colour and its shades alone; --region all
+            recolours the whole product. A product with no coloured material (white, black, grey, metal) is reported
+            as failed, not tinted: recolour it with --region all or --mask.
 
             Outputs are named after the input and the colour: photo.jpg -> photo-red.jpg, photo-navy.jpg,
             photo-2e8b57.jpg; --grid adds photo-variants.jpg (the original and every variant side by side). Each
@@ -36,7 +40,9 @@ def register(app: typer.Typer) -> None:
 
               product-studio recolor shots/ --colors 藏青,墨绿 -o variants/ --grid
 
-              product-studio recolor shoe.jpg --colors white --region dominant --mask shoe-mask.png -o out/ --json
+              product-studio recolor teddy.png --colors navy --keep red -o out/
+
+              product-studio recolor shoe.jpg --colors white --mask upper-mask.png -o out/ --json
             """
         ),
     )

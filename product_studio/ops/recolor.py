@@ -781,12 +781,12 @@ class RecolorOptions(OpOptions):
     region: Region = Field("auto", description="material: the product's main coloured material (whites, blacks, greys, "
                            "metal, skin and parts of another colour stay); all: the whole product; dominant: its largest "
                            "colour; auto: exactly mask_path when one is given, else material")
-    keep: tuple[str, ...] = Field((), description="colours left unchanged with their shades (repeatable): red, '#ffcc00'")
+    keep: tuple[str, ...] = Field((), description="colours left unchanged with their shades (repeatable, or comma-separated): red, '#ffcc00'")
     text: bool = Field(True, description="leave the text (OCR) on the product unchanged")
     logos: bool = Field(True, description="leave small high-contrast marks (logos) unchanged")
     strength: float = Field(1.0, ge=0.0, le=1.0, description="0 = unchanged .. 1 = the full new colour")
     method: MaskMethod = Field("u2netp", description="how to find the product when the image has no alpha and no mask_path")
-    mask_path: str | None = Field(None, description="a mask file (white or opaque = product) instead of the cut-out",
+    mask_path: str | None = Field(None, description="a mask file (white or opaque = what to recolour) instead of the cut-out and the material",
                                    json_schema_extra=LOCAL_ONLY)
 
     @field_validator("color")

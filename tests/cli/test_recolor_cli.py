@@ -144,3 +144,52 @@ def test_real_photo_with_the_cutout_model(tmp_path):
     changed = np.abs(after - before).max(axis=2) > 40
     assert 0.05 < changed.mean() < 0.3  # the boot, not the picture
     assert changed[:300].mean() < 0.001  # the lake and sky above it
+
+
+def lab_change(before: np.ndarray, after: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Median CIEDE2000 of the change inside a box (x0, x1, y0, y1)."""
+    x0, x1, y0, y1 = box
+    return float(np.median(delta_e2000(rgb_to_lab(before[y0:y1, x0:x1]), rgb_to_lab(after[y0:y1, x0:x1]))))
+
+
+def test_the_product_not_everything(tmp_path):
+    """The issue's own command: the coffee cup's glaze turns navy, its white porcelain, the coffee and the
+    spoon stay; the teddy's fur changes and its bow tie does not, or, with --region all --keep red, the
+    whole bear but the bow tie changes."""
+    result = runner.invoke(app, ["recolor", str(SAMPLES / "coffee_cup.jpg"), str(SAMPLES / "teddy_bear.png"), "-c", "navy",
+                                 "-o", str(tmp_path / "a"), "--json", "--no-text"])
+    assert result.exit_code == 0, result.output
+    steps = {Path(r["input"]).name: r for r in json.loads(result.stdout)["results"]}
+    facts = steps["coffee_cup.jpg"]["facts"]["recolor"]
+    assert facts["region"] == "material" and facts["material"]["name"] == "red" and 0.4 < facts["material"]["share"] < 0.8
+    cup, cup_navy = load_image(SAMPLES / "coffee_cup.jpg").pixels, load_image(tmp_path / "a" / "coffee_cup-navy.jpg").pixels
+    for box in [(210, 290, 24, 34), (250, 320, 125, 165), (340, 375, 262, 300)]:  # porcelain, coffee, spoon
+        assert lab_change(cup, cup_navy, box) < 2.5, box  # JPEG re-encoding only
+    assert lab_change(cup, cup_navy, (95, 140, 225, 275)) > 20  # the saucer's glaze
+    teddy = load_image(SAMPLES / "teddy_bear.png").pixels
+    teddy_navy = load_image(tmp_path / "a" / "teddy_bear-navy.png").pixels
+    assert lab_change(teddy, teddy_navy, (215, 255, 345, 390)) == 0.0 and lab_change(teddy, teddy_navy, (280, 330, 480, 520)) > 20
+    kept = runner.invoke(app, ["recolor", str(SAMPLES / "teddy_bear.png"), "-c", "navy", "-o", str(tmp_path / "b"),
+                               "--region", "all", "--keep", "red", "--keep", "white", "--no-text", "--no-logos"])
+    assert kept.exit_code == 0, kept.output
+    whole = load_image(tmp_path / "b" / "teddy_bear-navy.png").pixels
+    assert lab_change(teddy, whole, (215, 255, 345, 390)) == 0.0 and lab_change(teddy, whole, (275, 285, 165, 175)) == 0.0
+    assert lab_change(teddy, whole, (280, 330, 480, 520)) > 20
+
+
+def test_a_grey_product_is_reported_not_tinted(tmp_path):
+    y, x = np.mgrid[0:200, 0:200]
+    grey = np.clip(170 - 0.4 * x, 0, 255).astype(np.uint8)  # a shaded steel-grey can
+    rgba = np.dstack([grey, grey, grey + 3, np.where((abs(x - 100) < 60) & (abs(y - 100) < 80), 255, 0)]).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "can.png")
+    result = runner.invoke(app, ["recolor", str(tmp_path / "can.png"), "-c", "navy", "-o", str(tmp_path / "out"), "--json", "--no-text"])
+    assert result.exit_code == 1
+    failed = json.loads(result.stdout)["results"][0]
+    assert failed["status"] == "failed" and "no main coloured material" in failed["error"] and "--region all" in failed["error"]
+    assert not (tmp_path / "out" / "can-navy.png").exists()
+    whole = runner.invoke(app, ["recolor", str(tmp_path / "can.png"), "-c", "navy", "-o", str(tmp_path / "all"), "--region", "all",
+                                "--no-text"])
+    assert whole.exit_code == 0, whole.output
+    assert np.median(rgb_to_lab(load_image(tmp_path / "all" / "can-navy.png").pixels[60:140, 60:140]), axis=(0, 1))[2] < -20  # blue
+    bad = runner.invoke(app, ["recolor", str(tmp_path / "can.png"), "-c", "navy", "--keep", "nvay", "-o", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "Did you mean: navy" in bad.output
