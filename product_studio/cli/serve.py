@@ -42,13 +42,13 @@ def serve(
     import cv2
     import uvicorn
 
-    from ..server.settings import ENV_PREFIX, Settings
+    from ..server.settings import ENV_PREFIX, load_settings
 
     overrides = {"host": host, "port": port, "workers": workers, "data_dir": data_dir, "database_url": database_url}
     for name, value in overrides.items():
         if value is not None:  # the worker processes build their Settings from the environment
             os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
-    settings = Settings()
+    settings = load_settings()  # a bad PRODUCT_STUDIO_* value: one line naming it and what it takes, exit 2
     settings.check_safe()
     # Requests already run in cpu_slots threads; OpenCV's own threads would fight them. (The batch
     # workers' heap tuning is left out on purpose: a long-lived server keeps its memory flat instead.)

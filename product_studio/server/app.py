@@ -26,7 +26,7 @@ from ..store import repository as repo
 from .deps import ApiKeyMiddleware, redact_keys_in_access_log
 from .limits import BodySizeLimitMiddleware, CpuLimiter
 from .routes import feedback, generate, images, jobs, meta, privacy, recolor, restore, results, understand, web
-from .settings import Settings
+from .settings import Settings, load_settings
 from .work import JobRunner, Studio
 
 log = logging.getLogger("product_studio.server")
@@ -121,4 +121,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """The factory uvicorn calls (``--factory``): settings from PRODUCT_STUDIO_* variables."""
-    return create_app(Settings())
+    return create_app(load_settings())

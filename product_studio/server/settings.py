@@ -15,8 +15,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+import annotated_types
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from ..errors import UsageError
 
@@ -140,3 +141,49 @@ class Settings(BaseSettings):
                 f"refusing to serve on {self.host} without API keys: set PRODUCT_STUDIO_API_KEYS (comma-separated, "
                 "16+ characters each) or bind to 127.0.0.1"
             )
+
+
+SECRET_FIELDS = frozenset({"api_keys", "encryption_key"})  # never echoed in an error
+_KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "text", Path: "a path"}
+
+
+def load_settings(**values: Any) -> Settings:
+    """``Settings(**values)`` (and the environment), with a bad value reported as one UsageError line per
+    setting: its variable, the value (hidden for keys), what went wrong and what it accepts, e.g.
+    ``PRODUCT_STUDIO_MAX_UPLOAD_BYTES='abc': not a whole number; it takes a whole number > 0 (request body cap ...)``."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise UsageError("; ".join(_explain(error) for error in exc.errors())) from None
+    except SettingsError as exc:  # a value the environment source could not even parse
+        raise UsageError(f"a PRODUCT_STUDIO_* setting could not be read: {exc}") from None
+
+
+def accepts(name: str) -> str:
+    """What a setting takes, in words: its kind, its bounds and its description."""
+    field = Settings.model_fields[name]
+    annotation = field.annotation
+    kinds = [k for t, k in _KIND.items() if annotation is t or t in getattr(annotation, "__args__", ())]
+    kind = "a comma-separated list" if "list" in str(annotation) else (kinds[0] if kinds else "a value")
+    bound = {attr: getattr(meta, attr) for meta in field.metadata for attr in ("gt", "ge", "lt", "le")
+             if isinstance(meta, getattr(annotated_types, attr.capitalize()))}
+    if "ge" in bound and "le" in bound:
+        bounds = [f"from {bound['ge']} to {bound['le']}"]
+    else:
+        bounds = [f"{sign} {bound[attr]}" for attr, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")) if attr in bound]
+    what = " ".join([kind, *bounds]) if bounds else kind
+    return f"{what} ({field.description})" if field.description else what
+
+
+def _explain(error: dict[str, Any]) -> str:
+    loc = error.get("loc") or ("",)
+    name = str(loc[0])
+    variable = f"{ENV_PREFIX}{name.upper()}"
+    if name not in Settings.model_fields:
+        return f"{variable}: {error.get('msg')}"
+    value = error.get("input")
+    shown = "" if name in SECRET_FIELDS or isinstance(value, dict) else f"={value!r}"
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    if error.get("type") == "value_error":  # our own validators say what to do
+        return f"{variable}{shown}: {message.removeprefix(variable + ': ')}"
+    return f"{variable}{shown}: {message[:1].lower() + message[1:]}; it takes {accepts(name)}"
