@@ -22,7 +22,6 @@ from ..version import __version__
 from ..errors import StudioError
 from ..runtime import check_settings
 from ..store import BlobStore, open_database
-from ..store import repository as repo
 from .deps import ApiKeyMiddleware, redact_keys_in_access_log
 from .limits import BodySizeLimitMiddleware, CpuLimiter
 from .routes import feedback, generate, images, jobs, meta, privacy, recolor, restore, results, understand, web
@@ -63,10 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        studio.jobs = JobRunner(studio, workers=settings.job_workers)
-        orphaned = repo.fail_orphaned_jobs(db)
-        if orphaned:
-            log.warning("%d job(s) of a stopped server marked failed", orphaned)
+        studio.jobs = JobRunner(studio, workers=settings.job_workers, lease_s=settings.job_lease_s)
+        studio.jobs.expire()  # jobs of a server that stopped (leases run out); the heartbeat repeats this
         try:
             yield
         finally:

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     job_workers: int = Field(1, ge=1, le=16, description="threads running /v1/jobs batches")
     max_queued_jobs: int = Field(64, ge=1, description="jobs queued or running at once (429 above)")
     max_job_files: int = Field(500, ge=1, description="files in one job")
+    job_lease_s: float = Field(60.0, ge=1, le=3600, description="a job's lease, renewed while its server runs: a job "
+                                                                "whose server stopped is failed this long after")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="accepted keys (X-API-Key or Authorization: Bearer); comma-separated in the env"
     )

@@ -176,19 +176,46 @@ def job_dict(job, results: list[Result] | None = None) -> dict[str, Any]:
 
 
 class JobRunner:
-    """Runs /v1/jobs batches in a few threads; every image takes a CPU slot like a request does."""
+    """Runs /v1/jobs batches in a few threads; every image takes a CPU slot like a request does.
 
-    def __init__(self, studio: Studio, *, workers: int) -> None:
+    Jobs are leased, not trusted to a PID: the runner owns its jobs under a name new at every start
+    (``worker``) and a heartbeat thread renews their leases every ``lease_s / 3`` seconds. The same thread
+    fails any active job whose lease ran out (its server stopped, in any environment: a container's PID 1,
+    a new host name), so an interrupted job ends "failed" within ``lease_s`` of its server's stop, and never
+    holds a place in the job queue. On a clean shutdown the runner fails its own unfinished jobs at once."""
+
+    def __init__(self, studio: Studio, *, workers: int, lease_s: float) -> None:
         self.studio = studio
+        self.lease_s = lease_s
+        self.worker = repo.new_worker_id()
         self.stopping = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studio-job")
+        self.heartbeat = threading.Thread(target=self._beat, name="studio-job-lease", daemon=True)
+        self.heartbeat.start()
 
     def submit(self, job_id: str) -> None:
         self.pool.submit(self._run_safely, job_id)
 
+    def expire(self) -> list[str]:
+        """Fail the active jobs whose lease ran out (other servers' interrupted jobs); returns their ids."""
+        expired = repo.fail_expired_jobs(self.studio.db)
+        if expired:
+            log.warning("%d interrupted job(s) of a stopped server marked failed", len(expired))
+        return expired
+
+    def _beat(self) -> None:
+        while not self.stopping.wait(self.lease_s / 3):
+            try:
+                repo.renew_leases(self.studio.db, worker=self.worker, lease_s=self.lease_s)
+                self.expire()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the heartbeat
+                log.exception("renewing job leases failed; retrying")
+
     def shutdown(self) -> None:
         self.stopping.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.heartbeat.join(timeout=10)
+        repo.fail_expired_jobs(self.studio.db, worker=self.worker)  # queued behind the running one: never started
 
     def _run_safely(self, job_id: str) -> None:
         try:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,8 +40,21 @@ class Database:
     def create_all(self) -> None:
         try:
             Base.metadata.create_all(self.engine)
+            self._add_new_columns()
         except OperationalError as exc:
             raise UsageError(f"cannot open the database {self.url.render_as_string(hide_password=True)}: {exc.orig}") from None
+
+    def _add_new_columns(self) -> None:
+        """Add the nullable columns a newer version declares to tables an older version made
+        (``create_all`` makes missing tables only), e.g. ``jobs.lease_until``."""
+        existing = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                have = {c["name"] for c in existing.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in have and column.nullable:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

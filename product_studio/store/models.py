@@ -33,7 +33,10 @@ class Job(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
-    worker: Mapped[str | None] = mapped_column(String(200))  # "host:pid" of the process running it
+    worker: Mapped[str | None] = mapped_column(String(200))  # "host:pid:random" of the server that owns it
+    # The owner renews this lease while it is alive (JobRunner's heartbeat); an active job whose lease has
+    # run out belongs to a server that stopped, whatever its PID or host name, and is failed.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Result(Base):

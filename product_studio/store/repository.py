@@ -5,13 +5,14 @@ The server calls these from worker threads; SQLAlchemy sessions are never shared
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..errors import UsageError
 from .db import Database
@@ -26,8 +27,13 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def this_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+INTERRUPTED = "interrupted: the server running this job stopped before it finished; submit it again"
+
+
+def new_worker_id() -> str:
+    """A server's name as the owner of jobs: ``host:pid:random``, different for every start (PIDs and host
+    names repeat in containers, so they alone cannot tell a stopped server from a running one)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 # --- results
@@ -49,8 +55,11 @@ def get_result(db: Database, result_id: str) -> Result | None:
 # --- jobs
 
 
-def create_job(db: Database, *, job_id: str, preset: str | None, recipe: dict[str, Any], inputs: list[dict[str, str]]) -> Job:
-    row = Job(id=job_id, preset=preset, recipe=recipe, inputs=inputs, total=len(inputs), status="queued", worker=this_worker())
+def create_job(db: Database, *, job_id: str, preset: str | None, recipe: dict[str, Any], inputs: list[dict[str, str]],
+               worker: str, lease_s: float) -> Job:
+    """A queued job owned by ``worker``, leased for ``lease_s`` seconds (the owner renews it: ``renew_leases``)."""
+    row = Job(id=job_id, preset=preset, recipe=recipe, inputs=inputs, total=len(inputs), status="queued", worker=worker,
+              lease_until=utcnow() + dt.timedelta(seconds=lease_s))
     with db.session() as s:
         s.add(row)
     return row
@@ -88,30 +97,28 @@ def count_active_jobs(db: Database) -> int:
         return int(s.scalar(select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE))) or 0)
 
 
-def fail_orphaned_jobs(db: Database) -> int:
-    """Mark failed the active jobs of dead processes on this host (a server restart); returns how many."""
-    host = socket.gethostname()
-    orphaned = []
+def renew_leases(db: Database, *, worker: str, lease_s: float) -> int:
+    """Extend the lease of every active job ``worker`` owns to now + ``lease_s``; returns how many."""
     with db.session() as s:
-        for job in s.scalars(select(Job).where(Job.status.in_(ACTIVE))):
-            owner_host, _, pid = (job.worker or "").rpartition(":")
-            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
-                job.status = "failed"
-                job.error = "interrupted: the server that ran this job stopped; submit the files again"
-                orphaned.append(job.id)
-    return len(orphaned)
+        done = s.execute(update(Job).where(Job.worker == worker, Job.status.in_(ACTIVE))
+                         .values(lease_until=utcnow() + dt.timedelta(seconds=lease_s)))
+        return int(done.rowcount or 0)
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def fail_expired_jobs(db: Database, *, worker: str | None = None) -> list[str]:
+    """Mark failed every active job whose lease has run out (its server stopped: a restart, a crash, a
+    container replaced) -- or, with ``worker``, every active job of that worker (it is stopping now).
+    Jobs from before leases (no lease) count as expired. Returns the ids."""
+    with db.session() as s:
+        if worker is not None:
+            stale = (Job.worker == worker)
+        else:
+            stale = or_(Job.lease_until.is_(None), Job.lease_until < utcnow())
+        ids = list(s.scalars(select(Job.id).where(Job.status.in_(ACTIVE), stale)))
+        if ids:
+            s.execute(update(Job).where(Job.id.in_(ids), Job.status.in_(ACTIVE))
+                      .values(status="failed", error=INTERRUPTED, updated_at=utcnow()))
+    return ids
 
 
 # --- feedback

@@ -34,6 +34,7 @@ async def create_job(
         uploads.append((display_name(upload.filename, f"file-{index}"), await upload.read()))
 
     def submit() -> dict[str, Any]:
+        studio.jobs.expire()  # an interrupted job never holds a place in the queue
         if repo.count_active_jobs(studio.db) >= settings.max_queued_jobs:
             raise TooBusy(settings.retry_after_s, "job queue")
         recipe_obj = chosen if chosen is not None else studio.default_recipe(preset_name)[0]
@@ -42,7 +43,8 @@ async def create_job(
         for index, (name, data) in enumerate(uploads):
             path = studio.blobs.put(job_id, f"upload-{index:05d}", data)
             inputs.append({"name": name, "blob": str(path)})
-        job = repo.create_job(studio.db, job_id=job_id, preset=recipe_obj.preset, recipe=recipe_obj.resolved(), inputs=inputs)
+        job = repo.create_job(studio.db, job_id=job_id, preset=recipe_obj.preset, recipe=recipe_obj.resolved(), inputs=inputs,
+                              worker=studio.jobs.worker, lease_s=studio.jobs.lease_s)
         studio.jobs.submit(job_id)
         return {"id": job.id, "status": "queued", "progress": {"done": 0, "total": len(inputs), "failed": 0}}
 
