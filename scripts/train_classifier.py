@@ -12,6 +12,12 @@ with the default ``ClassifierRecipe``): the last 5,000 training images are the v
 the best-on-validation EMA weights are kept, and the test set is scored once, at the end.
 A killed run resumes from its last checkpoint when started again with the same --out.
 ``--ship`` copies the best weights into product_studio/weights/ and writes their manifest entry.
+
+The shipped classifier has a third cycle: one epoch at peak lr 0.01 from the second cycle's weights with
+outlier exposure (the recipe's default, train/outliers.py), which adds the "unknown" threshold:
+
+    .venv/bin/python scripts/train_classifier.py --out runs/fmnist_resnet_oe --epochs 1 --lr 0.01 \
+        --init runs/fmnist_resnet_c2/best.safetensors --threads 1 --ship
 """
 
 from __future__ import annotations
@@ -61,7 +67,9 @@ def ship(out: Path, recipe: ClassifierRecipe, summary: dict, previous: str | Non
         "command": f"{previous} && {command}" if previous else command,
         "equivalent_cli": f"product-studio train classifier --data fashion-mnist {options} -o {out}",
         "data": "Fashion-MNIST (Debian dataset-fashion-mnist): train = first 55,000 training images, "
-        "validation = last 5,000 training images, test = the 10,000 t10k images (scored once, at the end)",
+        "validation = last 5,000 training images, test = the 10,000 t10k images (scored once, at the end)"
+        + ("; outlier exposure (weight %g): photographs and Tux Paint stamps, see 'ood.outliers'" % recipe.outlier_weight
+           if "ood" in summary else ""),
         "recipe": dataclasses.asdict(recipe),
         "epochs": recipe.epochs,
         "steps": summary["steps"],
@@ -74,6 +82,7 @@ def ship(out: Path, recipe: ClassifierRecipe, summary: dict, previous: str | Non
             "test_accuracy": summary.get("test_accuracy"),
             "test_accuracy_flip_tta": summary.get("test_accuracy_flip_tta"),
         },
+        **({"ood": summary["ood"]} if "ood" in summary else {}),
     })
     print(f"shipped {target} ({target.stat().st_size} bytes) and updated {MANIFEST_PATH}")
 

@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
             grayscale, trimmed, fitted into 28×28 and inverted (light on black). --explain writes a Grad-CAM heat map
             of the pixels that drove the decision.
 
+            A product that is none of the categories (a laptop, a cup) is "unknown" (JSON: "label": "unknown",
+            "in_taxonomy": false, with its score and the model's threshold; top_k still lists the nearest categories).
+
             Examples:
 
               product-studio classify photo.jpg
@@ -52,7 +55,7 @@ def classify(
     from ..errors import UsageError
     from ..imageio import load_image, safe_output_path
     from .common import gather_inputs
-    from ..understand.classify import classifier_info, classify_item, explain_item, load_default_classifier
+    from ..understand.classify import classifier_info, classify_product, explain_item, load_default_classifier
 
     files = gather_inputs(inputs)
     if explain is not None and len(files) > 1 and explain.suffix:
@@ -69,8 +72,7 @@ def classify(
             from ..vision.segmentation import segment_product
 
             item = item.replace(alpha=segment_product(item.pixels))
-        top = classify_item(item, top_k=top_k, model=model, cut_out=not no_cut_out)
-        record: dict[str, Any] = {"top_k": [{"label": label, "probability": p} for label, p in top]}
+        record: dict[str, Any] = classify_product(item, top_k=top_k, model=model, cut_out=not no_cut_out).to_dict()
         if explain is not None:
             target = explain if (len(files) == 1 and explain.suffix) else safe_output_path(explain, f.relative.with_suffix(".heat.png"))
             record["explain"] = explain_item(item, target, model=model, cut_out=not no_cut_out)["path"]
@@ -79,6 +81,8 @@ def classify(
     def show(entry: dict[str, Any]) -> None:
         if entry["status"] == "done":
             shown = ", ".join(f"{t['label']} {t['probability']:.1%}" for t in entry["top_k"])
+            if not entry["in_taxonomy"]:
+                shown = f"unknown: {entry['note']} ({shown})"
             typer.echo(f"{entry['input']}: {shown}" + (f"  (heat map: {entry['explain']})" if "explain" in entry else ""))
 
     for_each_file(files, work, json_out=json_out, quiet=quiet, show=show, document=lambda _: {"model": classifier_info(model)})

@@ -97,7 +97,9 @@ def command(name: str, help: str, **groups: Callable[..., Any]) -> Callable[[Cal
     is scored once at the end). --data FOLDER takes one subfolder per category (any number, colour images, any
     format), resized and centre-cropped to the model's size; a share of each category is held out for validation.
     The validation accuracy is printed after every epoch and the best weights are kept in OUTPUT/best.safetensors;
-    rerunning with the same -o resumes a stopped run.
+    rerunning with the same -o resumes a stopped run. Every batch also shows the model images of none of your
+    categories (outlier exposure, --outlier-weight), and the weights store the score below which `classify`
+    answers "unknown" (set to keep 98% of the validation images).
 
     Examples:
 
@@ -114,6 +116,10 @@ def classifier(
     lr: float | None = LearningRateOption,
     val_fraction: float = typer.Option(0.15, "--val-fraction", min=0.01, max=0.5, help="Share of each category held out (folders)."),
     init: Path | None = typer.Option(None, "--init", help="Start from these weights (same model and categories), e.g. a second cycle at a lower --lr."),
+    outlier_weight: float | None = typer.Option(None, "--outlier-weight", min=0.0, help=help_text("""
+        Outlier exposure: weight of the term that teaches the model to answer "unknown" on images of none of its
+        categories (photographs and Tux Paint stamps from Debian packages; never ones named like your categories).
+        Default 0.5; 0 turns it off (then classify never says unknown).""")),
     run: Run = None,  # --fresh, --quiet, --json (run_options)
 ) -> None:
     import dataclasses
@@ -127,13 +133,18 @@ def classifier(
     changes: dict = {"model": model or ("fmnist_resnet" if is_fmnist else "catalog_cnn_64"), "val_fraction": val_fraction}
     if not is_fmnist:  # small user data sets: a gentler recipe than the Fashion-MNIST one
         changes.update(epochs=30, lr=0.05, erase_p=0.25, crop_padding=4, checkpoint_every=200)
-    changes.update(given(epochs=epochs, batch_size=batch_size, lr=lr, init_weights=str(init) if init is not None else None))
+    changes.update(given(epochs=epochs, batch_size=batch_size, lr=lr, init_weights=str(init) if init is not None else None,
+                         outlier_weight=outlier_weight))
     recipe = dataclasses.replace(ClassifierRecipe(), **changes)
     summary = train_classifier(data, output, recipe=recipe, resume=not run.fresh, progress=not (run.quiet or run.json_out))
     lines = [f"best validation accuracy {summary['best_val_accuracy']:.4f} (epoch {summary['best_epoch']}), "
              f"{summary['train_seconds']:.0f} s; weights: {summary['best_weights']}"]
     if "test_accuracy" in summary:
         lines.append(f"test accuracy {summary['test_accuracy']:.4f} (flip TTA {summary['test_accuracy_flip_tta']:.4f})")
+    if "ood" in summary:
+        ood = summary["ood"]
+        lines.append(f"'unknown' below a score of {ood['threshold']:.3f} (keeps {ood['val_kept']:.1%} of the validation images; "
+                     f"trained against {ood['outliers']['count']} outlier images), stored in the weights")
     finish(summary, run, *lines)
 
 

@@ -19,6 +19,9 @@ Weight files are safetensors with string metadata:
     ``package_version`` the product_studio version that wrote the file
     ``class_names``     JSON list (classifiers; ``[]`` otherwise)
     ``metrics``         JSON dict (anything the writer measured)
+    ``ood``             JSON dict, classifiers trained with outlier exposure: the "unknown" threshold
+
+``load_model`` keeps every metadata string in ``model.metadata``; ``update_metadata`` adds some later.
 
 ``load_model`` rebuilds the model from the preset and config, refuses a file written by a package
 with a different major.minor version or whose config does not fit the preset, and, for files inside
@@ -395,5 +398,19 @@ def load_model(path: str | Path, *, expect_model: str | None = None, expect_fami
     model.eval()
     model.class_names = json.loads(meta.get("class_names", "[]"))
     model.metrics = json.loads(meta.get("metrics", "{}"))
+    model.metadata = meta  # every string the file carries (e.g. a classifier's "ood" threshold)
     model.weight_path = str(path)
     return model
+
+
+def update_metadata(path: str | Path, changes: dict[str, str]) -> Path:
+    """Rewrite the safetensors file ``path`` with ``changes`` merged into its string metadata (tensors kept)."""
+    from safetensors.torch import load_file, save_file
+
+    path = Path(path)
+    meta = read_metadata(path)
+    meta.update({str(k): str(v) for k, v in changes.items()})
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(load_file(str(path)), str(tmp), metadata=meta)
+    tmp.replace(path)
+    return path

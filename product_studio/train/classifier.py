@@ -6,6 +6,12 @@ The one code path behind ``scripts/train_classifier.py`` and ``product-studio tr
 Trainer with batch augmentation (random crop, flip, random erasing), one-cycle SGD and label smoothing,
 the best epoch kept on the validation split; for Fashion-MNIST the best weights are then scored once on
 the test set (plain and with flip test-time augmentation).
+
+With ``outlier_weight > 0`` (the default) each batch also carries non-category images
+(``train/outliers.py``: photographs and Tux Paint stamps, converted as ``classify`` converts a photo) and
+the loss adds outlier exposure; after training the threshold that keeps ``ood_keep`` (98%) of the
+validation images known is written into best.safetensors (``"ood"`` metadata), so ``classify`` answers
+"unknown" below it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import torch
 from ..errors import UsageError
 from .datasets import BatchAugment, fashion_mnist_datasets, image_folder_dataset
 from .metrics import accuracy, predict_logits
+from .outliers import CLOTHING_FOLDERS, CLOTHING_WORDS, OutlierMix, load_or_build_outliers, ood_threshold, outlier_exposure_loss, words_of
 from .trainer import Trainer
 
 
@@ -51,6 +58,10 @@ class ClassifierRecipe:
     limit: int | None = None
     checkpoint_every: int = 500
     init_weights: str | None = None  # start from these weights (a second, gentler cycle), not from scratch
+    outlier_weight: float = 0.5  # outlier exposure (train/outliers.py): weight of the uniform-softmax term; 0: off
+    outlier_ratio: float = 0.5  # outliers per in-category image in a batch
+    ood_keep: float = 0.98  # the "unknown" threshold keeps this share of the validation images known
+    outlier_limit: int | None = None  # only this many photographs and stamps as outliers (quick runs, tests)
 
 
 def train_classifier(
@@ -95,8 +106,21 @@ def train_classifier(
         model.load_state_dict(start.state_dict())
     augment = BatchAugment(crop_padding=recipe.crop_padding, flip=recipe.flip, erase_p=recipe.erase_p)
     batch_size = min(recipe.batch_size, len(splits["train"]))
+    train_data, loss_fn, outliers_info = splits["train"], None, None
+    if recipe.outlier_weight > 0:
+        # Outlier exposure: the same sources for every model; never the user's own categories as outliers.
+        if is_fmnist:
+            exclude_words, exclude_folders = set(CLOTHING_WORDS), CLOTHING_FOLDERS
+        else:
+            exclude_words, exclude_folders = {w for name in splits["train"].class_names for w in words_of(name)}, ()
+        outliers, outliers_info = load_or_build_outliers(
+            out_dir / "outliers.npz", channels=model.config.in_channels, size=model.config.image_size,
+            exclude_words=exclude_words, exclude_folders=exclude_folders, seed=recipe.seed, limit=recipe.outlier_limit,
+            progress=progress)
+        train_data = OutlierMix(splits["train"], outliers, ratio=recipe.outlier_ratio)
+        loss_fn = outlier_exposure_loss(recipe.outlier_weight, label_smoothing=recipe.label_smoothing)
     trainer = Trainer(
-        model, splits["train"], val_data=splits["val"], out_dir=out_dir, epochs=recipe.epochs, lr=recipe.lr,
+        model, train_data, val_data=splits["val"], out_dir=out_dir, epochs=recipe.epochs, lr=recipe.lr, loss_fn=loss_fn,
         batch_size=batch_size, augment=augment, optimizer=recipe.optimizer, weight_decay=recipe.weight_decay,
         scheduler=recipe.scheduler, warmup_fraction=recipe.warmup_fraction, label_smoothing=recipe.label_smoothing,
         ema_decay=recipe.ema_decay, seed=recipe.seed, num_threads=recipe.num_threads,
@@ -120,6 +144,14 @@ def train_classifier(
         "class_names": list(splits["train"].class_names),
         "best_weights": str(out_dir / "best.safetensors"),
     }
+    if outliers_info is not None:
+        # The "unknown" threshold goes into the weights, where classify reads it.
+        from ..models.registry import update_metadata
+
+        ood = {**ood_threshold(load_model(out_dir / "best.safetensors"), splits["val"], keep=recipe.ood_keep),
+               "outlier_weight": recipe.outlier_weight, "outliers": outliers_info}
+        update_metadata(out_dir / "best.safetensors", {"ood": json.dumps(ood)})
+        summary["ood"] = ood
     if is_fmnist and evaluate_test:
         best = load_model(out_dir / "best.safetensors")
         labels = splits["test"].labels

@@ -2,7 +2,8 @@
 
 ``extract_attributes(item)`` measures everything a listing needs from the pixels:
 
-- category: the classifier's top-1 label and probability (``understand.classify``);
+- category: the classifier's top-1 label and probability (``understand.classify``); None with
+  ``category_in_taxonomy`` False when the classifier answers "unknown" (none of its categories);
 - colours: dominant colours inside the product mask only, named in Chinese and English, with
   their shares of the product's area (``vision.colors``);
 - size: the product's bounding box in pixels, its aspect (width / height), its area and box as
@@ -85,6 +86,9 @@ class Attributes:
     category: str | None = None
     category_prob: float | None = None
     category_top: list[tuple[str, float]] = field(default_factory=list)
+    # False: the classifier says "unknown" (none of its categories); then category is None and
+    # category_top lists the nearest categories only for information. None: not classified.
+    category_in_taxonomy: bool | None = None
     colors: list[ColorShare] = field(default_factory=list)
     size: ProductSize | None = None
     text: TextFound | None = None
@@ -99,6 +103,8 @@ class Attributes:
         facts: list[str] = []
         if self.category:
             facts.append(f"category {self.category} ({(self.category_prob or 0.0):.0%})")
+        elif self.category_in_taxonomy is False:
+            facts.append("category unknown (none of the classifier's categories)")
         if self.colors:
             facts.append("colours " + ", ".join(f"{c.en}/{c.zh} {c.share:.0%}" for c in self.colors))
         if self.background:
@@ -119,6 +125,7 @@ class Attributes:
             "category": self.category,
             "category_prob": self.category_prob,
             "category_top": [[label, prob] for label, prob in self.category_top],
+            "category_in_taxonomy": self.category_in_taxonomy,
             "colors": [c.to_dict() for c in self.colors],
             "size": asdict(self.size) if self.size else None,
             "text": asdict(self.text) if self.text else None,
@@ -139,6 +146,7 @@ class Attributes:
             category=data.get("category"),
             category_prob=data.get("category_prob"),
             category_top=[(str(a), float(b)) for a, b in data.get("category_top") or []],
+            category_in_taxonomy=data.get("category_in_taxonomy"),
             colors=[
                 ColorShare(**{**c, "rgb": tuple(c["rgb"])}) for c in data.get("colors") or []  # type: ignore[arg-type]
             ],
@@ -348,23 +356,24 @@ def _price(price: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"text": str(price)}
 
 
-def _classify(item: ImageItem, mask: np.ndarray | None, notes: list[str], *, required: bool) -> list[tuple[str, float]]:
+def _classify(item: ImageItem, mask: np.ndarray | None, notes: list[str], *, required: bool) -> Any:
+    """The classifier's answer (``classify.Classification``), or None when it could not run."""
     try:
-        from .classify import classify_item
+        from .classify import classify_product
     except ImportError as exc:
         if required:
             raise ModelError(f"the classifier is not available ({exc})") from None
         notes.append(f"category: classifier not available ({exc})")
-        return []
+        return None
     try:
         if mask is not None and item.alpha is None:
             item = item.replace(alpha=mask)  # the mask already found: no second segmentation
-        return [(str(label), round(float(prob), 4)) for label, prob in classify_item(item, top_k=3)]
+        return classify_product(item, top_k=3)
     except StudioError as exc:
         if required:
             raise
         notes.append(f"category: classifier failed ({exc.message})")
-        return []
+        return None
 
 
 def extract_attributes(
@@ -401,9 +410,14 @@ def extract_attributes(
     transparent = attrs.mask_source == "alpha" and str(item.metadata.get("alpha_source", "input")).startswith("input")
     small, small_mask = _work(item.pixels, mask)
     if "category" in wanted:
-        attrs.category_top = _classify(item, mask, attrs.notes, required=explicit)
-        if attrs.category_top:
-            attrs.category, attrs.category_prob = attrs.category_top[0]
+        found = _classify(item, mask, attrs.notes, required=explicit)
+        if found is not None:
+            attrs.category_top = [(str(label), round(float(prob), 4)) for label, prob in found.top_k]
+            attrs.category_in_taxonomy = found.in_taxonomy
+            if found.in_taxonomy:
+                attrs.category, attrs.category_prob = attrs.category_top[0]
+            else:  # "unknown": no category, never a title word; the nearest ones stay in category_top
+                attrs.notes.append(f"category: unknown, {found.note}")
     if "colors" in wanted:
         attrs.colors = dominant_colors(small, small_mask)
         if not attrs.colors:

@@ -10,11 +10,17 @@ light on black. ``to_fashion_mnist`` does exactly that; ``classify_item`` runs t
     >>> classify_item(load_image("samples/sneaker.jpg"), top_k=3)
     [('Sneaker', 0.91), ('Sandal', 0.05), ('Ankle boot', 0.02)]
 
+``classify_product`` adds the answer "unknown" for a product that is none of the model's categories
+(a laptop, a coffee cup): the in-category score (the largest softmax probability, with flip TTA) below
+the threshold stored with the weights (``"ood"`` metadata, set by training with outlier exposure to keep
+98% of the validation images known).
+
 Training a classifier is ``train.classifier.train_classifier``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -123,20 +129,125 @@ def classify_image(image28: np.ndarray, *, top_k: int = 3, model: Any = None) ->
     return [(names[int(i)], round(float(probs[int(i)]), 6)) for i in order]
 
 
+@dataclass(frozen=True)
+class ModelInput:
+    """What a classifier takes: ``channels`` (1: the Fashion-MNIST domain, 3: RGB) and ``size`` (square side)."""
+
+    channels: int
+    size: int
+
+    @classmethod
+    def of(cls, model: Any) -> ModelInput:
+        return cls(channels=getattr(model.config, "in_channels", 1), size=model.config.image_size)
+
+
+def model_input(item: ImageItem, domain: ModelInput, *, cut_out: bool = True) -> np.ndarray:
+    """The photo as a classifier with input ``domain`` sees it: 1 channel: ``to_fashion_mnist`` (size×size
+    uint8); 3 channels: the frame resized and centre-cropped to size×size×3. Training (outlier exposure)
+    converts its images with this same function."""
+    if domain.channels == 1:
+        return to_fashion_mnist(item, size=domain.size, cut_out=cut_out)
+    from ..vision.geometry import resize_square
+
+    return resize_square(item.pixels, domain.size)
+
+
 def classify_item(item: ImageItem, *, top_k: int = 3, model: Any = None, cut_out: bool = True) -> list[tuple[str, float]]:
-    """Top-k ``(label, probability)`` of the product in ``item`` (a colour photo).
+    """Top-k ``(label, probability)`` of the product in ``item`` (a colour photo), among the model's
+    categories only: no "unknown" (``classify_product`` adds that decision).
 
     The photo is mapped into the Fashion-MNIST domain with ``to_fashion_mnist``; ``model`` defaults
     to the shipped classifier.
     """
     model = model or load_default_classifier()
-    if getattr(model.config, "in_channels", 1) == 1:
-        image = to_fashion_mnist(item, size=model.config.image_size, cut_out=cut_out)
-    else:
-        from ..vision.geometry import resize_square
+    return classify_image(model_input(item, ModelInput.of(model), cut_out=cut_out), top_k=top_k, model=model)
 
-        image = resize_square(item.pixels, model.config.image_size)
-    return classify_image(image, top_k=top_k, model=model)
+
+# ---- out of the taxonomy: "unknown" ---------------------------------------------------------------------
+
+UNKNOWN = "unknown"
+OOD_SCORE = "max_softmax_flip"  # the largest softmax probability, averaged with the mirror image
+DEFAULT_TRUST = 0.5  # models without a stored threshold: a top probability below this is not trusted
+
+
+def ood_scores(model: Any, batch: Any) -> Any:
+    """The in-taxonomy score (N floats, higher = more like the training categories) of a float batch in [0, 1]:
+    the maximum softmax probability with flip TTA, as ``classify`` predicts. Models trained with outlier
+    exposure (``train.outliers``) give non-category images a flat softmax, so a low maximum."""
+    return predict_probabilities(model, batch).max(1).values
+
+
+def ood_settings(model: Any) -> dict[str, Any] | None:
+    """The out-of-distribution threshold stored with the weights (``"ood"`` metadata), or None."""
+    import json
+
+    raw = (getattr(model, "metadata", None) or {}).get("ood")
+    if not raw:
+        return None
+    try:
+        settings = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"the weights' 'ood' metadata is not JSON ({exc}); retrain the classifier") from None
+    return settings if isinstance(settings, dict) and "threshold" in settings else None
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A classification with the "unknown" decision: ``label`` is a category or ``"unknown"``.
+
+    score: the in-taxonomy score (``ood_scores``); threshold: the model's (None: it has none, then
+    ``DEFAULT_TRUST`` on the top probability decides); top_k: the nearest categories with their
+    probabilities, also when the answer is unknown; note: why it is unknown, in words.
+    """
+
+    label: str
+    in_taxonomy: bool
+    score: float
+    threshold: float | None
+    top_k: list[tuple[str, float]]
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "in_taxonomy": self.in_taxonomy,
+            "score": self.score,
+            "threshold": self.threshold,
+            "top_k": [{"label": label, "probability": p} for label, p in self.top_k],
+            "note": self.note,
+        }
+
+
+def decide(model: Any, top_k: list[tuple[str, float]], score: float) -> Classification:
+    """The category, or unknown when ``score`` is below the model's threshold."""
+    settings = ood_settings(model)
+    threshold = float(settings["threshold"]) if settings else None
+    known = score >= (threshold if threshold is not None else DEFAULT_TRUST)
+    count = len(getattr(model, "class_names", []) or [])
+    note = None
+    if not known:
+        limit = f"threshold {threshold:.2f}" if threshold is not None else f"{DEFAULT_TRUST:.0%} (this model stores no threshold: retrain it)"
+        note = (f"not one of the model's {count} categories (in-category score {score:.2f} below {limit}); "
+                f"the nearest is {top_k[0][0]}")
+    return Classification(label=top_k[0][0] if known else UNKNOWN, in_taxonomy=known, score=round(score, 6),
+                          threshold=threshold, top_k=top_k, note=note)
+
+
+def classify_product(item: ImageItem, *, top_k: int = 3, model: Any = None, cut_out: bool = True) -> Classification:
+    """The product's category, or ``"unknown"`` when it is none of the model's categories.
+
+    >>> classify_product(load_image("samples/coffee_cup.jpg")).label     # doctest: +SKIP
+    'unknown'
+    """
+    if top_k < 1:
+        raise UsageError(f"top_k must be at least 1; got {top_k}")
+    model = model or load_default_classifier()
+    image = model_input(item, ModelInput.of(model), cut_out=cut_out)
+    probs = predict_probabilities(model, _input_tensor(image, model))[0]
+    names = list(model.class_names) or [str(i) for i in range(len(probs))]
+    order = probs.argsort(descending=True)[: min(top_k, len(names))]
+    top = [(names[int(i)], round(float(probs[int(i)]), 6)) for i in order]
+    return decide(model, top, float(probs.max()))
 
 
 # ---- Grad-CAM -------------------------------------------------------------------------------------------
@@ -223,14 +334,23 @@ def classifier_info(model: Any) -> dict[str, Any]:
         "model": getattr(model, "model_name", None),
         "weights": Path(getattr(model, "weight_path", "")).name or None,
         "classes": list(getattr(model, "class_names", [])),
+        "ood_threshold": (ood_settings(model) or {}).get("threshold"),
     }
 
 
 __all__ = [
     "ModelError",
+    "UNKNOWN",
+    "Classification",
+    "ModelInput",
     "classifier_info",
     "classify_image",
     "classify_item",
+    "classify_product",
+    "decide",
+    "model_input",
+    "ood_scores",
+    "ood_settings",
     "explain_item",
     "grad_cam",
     "load_default_classifier",

@@ -170,6 +170,17 @@ class Facts:
     warnings: list[str]
 
 
+def _fallback_words(attrs: Attributes) -> str:
+    """What a title without a category is made of, in words (for the warning)."""
+    parts = []
+    if attrs.text and (attrs.text.brands or attrs.text.models):
+        parts.append("the brand/model read on the photo (OCR)")
+    if attrs.colors:
+        parts.append("the measured colours")
+    parts.append("your fields")
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+
+
 def gather_facts(attributes: Attributes | None, fields: ListingFields) -> Facts:
     """The facts of one listing: the seller's fields, else what was measured on the photo."""
     attrs = attributes or Attributes()
@@ -191,7 +202,13 @@ def gather_facts(attributes: Attributes | None, fields: ListingFields) -> Facts:
         category = translate(attrs.category, "categories")
         known = True
     else:
-        if attrs.category:
+        if attrs.category_in_taxonomy is False:
+            nearest = f" (nearest: {attrs.category_top[0][0]})" if attrs.category_top else ""
+            warnings.append(
+                f"the classifier does not know this product: it is none of its categories{nearest}, so no category is "
+                f"written in the title; the title uses {_fallback_words(attrs)} instead; give --category"
+            )
+        elif attrs.category:
             warnings.append(
                 f"the classifier's guess '{attrs.category}' ({attrs.category_prob:.0%}) is too uncertain for a title; give --category"
             )

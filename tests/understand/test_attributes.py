@@ -120,16 +120,27 @@ def test_text_read_on_the_photo_feeds_brand_and_model_into_the_title():
 
 def test_category_comes_from_the_shipped_classifier():
     from product_studio.errors import ModelError
+    from product_studio.train.datasets import FASHION_MNIST_DIR, load_fashion_mnist
 
-    white = np.full((200, 200, 3), 255, np.uint8)
-    white[40:160, 70:130] = (40, 40, 120)  # a tall dark shape, like trousers
+    if not FASHION_MNIST_DIR.exists():
+        pytest.skip("Debian package dataset-fashion-mnist not installed")
+    boot = load_fashion_mnist("test")[0][0]  # an ankle boot, turned back into a photo: dark product on white
+    big = np.kron(boot, np.ones((8, 8), np.uint8))
+    photo = np.ascontiguousarray(np.repeat(255 - big[:, :, None], 3, axis=2))
     try:
-        attrs = extract_attributes(ImageItem(white), fields=["category"], segment="grabcut")
+        attrs = extract_attributes(ImageItem(photo, alpha=np.where(big > 10, 255, 0).astype(np.uint8)), fields=["category"])
     except (ModelError, ImportError) as exc:
         pytest.skip(f"classifier not available: {exc}")
-    labels = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
-    assert attrs.category in labels and 0.0 < attrs.category_prob <= 1.0
+    assert attrs.category == "Ankle boot" and attrs.category_in_taxonomy is True and 0.5 < attrs.category_prob <= 1.0
     assert len(attrs.category_top) == 3 and attrs.category_top[0][1] >= attrs.category_top[1][1]
+    # Something of none of the categories: no category, the nearest ones kept, a note that says why.
+    white = np.full((200, 200, 3), 255, np.uint8)
+    white[60:140, 60:140] = (200, 120, 40)  # an orange square
+    square = extract_attributes(ImageItem(white), fields=["category"], segment="grabcut")
+    if square.category_in_taxonomy is False:
+        assert square.category is None and len(square.category_top) == 3
+        assert any(n.startswith("category: unknown") for n in square.notes) and "category unknown" in " ".join(square.summary_facts())
+    assert square.to_dict()["category_in_taxonomy"] == square.category_in_taxonomy
 
 
 def test_summary_facts_names_each_measured_attribute_in_order():

@@ -270,3 +270,37 @@ def test_a_title_rule_target_above_its_limit_is_refused():
     data["listing_title"]["target"] = 300
     with pytest.raises(PresetError, match="target"):
         parse_preset(yaml.safe_dump(data))
+
+
+def unknown_product() -> Attributes:
+    """What extract_attributes gives when the classifier answers "unknown": no category, the nearest kept."""
+    attrs = measured()
+    attrs.category, attrs.category_prob, attrs.category_in_taxonomy = None, None, False
+    attrs.category_top = [("Bag", 0.41), ("Pullover", 0.2), ("Coat", 0.1)]
+    return attrs
+
+
+def test_an_unknown_category_never_enters_a_title_and_the_listing_says_so():
+    out = describe(unknown_product(), None, preset="amazon-main")
+    assert "Bag" not in out["en"].title and "包" not in out["zh"].title
+    assert "Red" in out["en"].title  # the measured colours still describe it
+    for listing in out.values():
+        assert any("does not know this product" in w and "--category" in w for w in listing.warnings)
+    seller = describe(unknown_product(), ListingFields(category="mug"), preset="amazon-main")
+    assert "Mug" in seller["en"].title and "马克杯" in seller["zh"].title and not seller["en"].warnings
+
+
+@pytest.mark.slow
+def test_describe_on_the_coffee_cup_sample_does_not_write_bag():
+    from pathlib import Path
+
+    from product_studio import load_image
+    from product_studio.understand.attributes import extract_attributes
+
+    photo = Path(__file__).resolve().parents[2] / "samples" / "coffee_cup.jpg"
+    attrs = extract_attributes(load_image(photo), fields=("category", "colors"))
+    assert attrs.category is None and attrs.category_in_taxonomy is False
+    assert any(note.startswith("category: unknown") for note in attrs.notes)
+    out = describe(attrs, None, preset="amazon-main")
+    assert "Bag" not in out["en"].title and "包" not in out["zh"].title
+    assert any("does not know this product" in w for w in out["en"].warnings)
