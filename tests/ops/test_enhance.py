@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from product_studio.errors import RecipeError, UsageError
+from product_studio.imageio import load_image
 from product_studio.item import ImageItem
 from product_studio.ops import apply_op, list_ops
 from product_studio.ops.enhance import (
     adjust_levels,
     enhance,
+    estimate_backdrop,
     local_contrast,
     sharpen,
     white_balance,
     white_balance_gains,
 )
+from product_studio.vision.colors import rgb_to_lab
+from synthetic_product import iou, synthetic_product
 
 ALL_OPS = [white_balance, adjust_levels, local_contrast, sharpen, enhance]
 
@@ -249,6 +255,8 @@ def test_bad_pixels_raise_usage_error(op, bad, words):
         (lambda img: sharpen(img, threshold=-1), "threshold must be between 0 and 255"),
         (lambda img: sharpen(img, strength=True), "strength must be a number"),
         (lambda img: enhance(img, strength=2), "strength must be between 0.0 and 1.0"),
+        (lambda img: enhance(img, alpha=np.ones((3, 3), np.uint8)), "resize the mask"),
+        (lambda img: enhance(img, alpha=np.ones((8, 8), bool)), "alpha must be HxW uint8"),
     ],
 )
 def test_bad_options_raise_usage_error_with_a_useful_message(call, words):
@@ -271,8 +279,10 @@ def test_enhance_step_runs_keeps_alpha_and_logs():
     alpha[10:30, 10:30] = 255
     item = ImageItem(pixels=img, alpha=alpha, source="photo")
     out = apply_op(item, "enhance", {"strength": 0.7, "sharpen": False})
-    np.testing.assert_array_equal(out.pixels, enhance(img, strength=0.7, sharpen=False))
+    np.testing.assert_array_equal(out.pixels, enhance(img, strength=0.7, sharpen=False, alpha=alpha))
     np.testing.assert_array_equal(out.alpha, alpha)
+    np.testing.assert_array_equal(out.pixels[alpha == 0], img[alpha == 0])  # transparent pixels untouched
+    assert not np.array_equal(out.pixels[alpha > 0], img[alpha > 0])
     assert out.log[-1].op == "enhance" and out.log[-1].params["strength"] == 0.7
     assert item.log == []  # the input item is untouched
 
@@ -287,3 +297,130 @@ def test_enhance_step_defaults_and_zero_strength():
 def test_enhance_step_rejects_bad_options(options):
     with pytest.raises(RecipeError, match="step 'enhance' has bad options"):
         apply_op(ImageItem(pixels=textured(8)), "enhance", options)
+
+
+# ---------------------------------------------------------------------------- the product's true colour
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def to_linear(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64) / 255.0
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    srgb = np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+    return np.clip(srgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def mean_lab(pixels: np.ndarray, where: np.ndarray) -> np.ndarray:
+    return rgb_to_lab(pixels[where].reshape(-1, 3).mean(axis=0).astype(np.float32)).astype(np.float64)
+
+
+def delta_e76(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+
+
+def neutral_studio_shot(size: int = 160, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A well-exposed grey product (a shaded, textured ellipse with a dark rim) on a white sweep
+    exposed at 251..255, and its alpha."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    inside = ((x - 0.5) / 0.32) ** 2 + ((y - 0.55) / 0.38) ** 2 < 1
+    rim = inside & (((x - 0.5) / 0.29) ** 2 + ((y - 0.55) / 0.35) ** 2 >= 1)
+    grey = 40 + 170 * x + 10 * np.sin(40 * y) + rng.normal(0, 3, x.shape)
+    grey[rim] = 35
+    image = np.where(inside, grey, 253 + rng.normal(0, 1, x.shape))
+    pixels = np.repeat(np.clip(image + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    return pixels, (inside * 255).astype(np.uint8)
+
+
+def test_teddy_cut_out_keeps_its_colour_through_enhance():
+    # Its transparent pixels used to count in the statistics: the median (184, 67, 0) became (243, 122, 5).
+    item = load_image(SAMPLES / "teddy_bear.png")
+    inside = item.alpha >= 250
+    for strength in (0.5, 1.0):  # amazon-main's setting, and the full effect
+        out = apply_op(item, "enhance", {"strength": strength}).pixels
+        before, after = np.median(item.pixels[inside], axis=0), np.median(out[inside], axis=0)
+        assert delta_e76(rgb_to_lab(before.astype(np.float32)), rgb_to_lab(after.astype(np.float32))) < 2.0
+        assert delta_e76(mean_lab(item.pixels, inside), mean_lab(out, inside)) < 1.0
+
+
+def test_a_well_exposed_neutral_shot_is_close_to_identity():
+    pixels, alpha = neutral_studio_shot()
+    inside = cv2.erode(alpha, np.ones((5, 5), np.uint8)) > 0
+    away = cv2.dilate(alpha, np.ones((9, 9), np.uint8)) == 0
+    for strength, most, changed in ((0.5, 0.4, 3.0), (1.0, 1.0, 5.0)):  # sharpening clips at the dark rim: a little
+        out = enhance(pixels, strength=strength)
+        assert delta_e76(mean_lab(pixels, inside), mean_lab(out, inside)) < most
+        # the sweep stays as it was (the sharpening touches a few noise pixels)
+        assert np.abs(out[away].astype(int) - pixels[away]).max() <= 2
+        assert np.mean(out[away] != pixels[away]) < 0.01
+        assert np.abs(out.astype(int) - pixels).mean() < changed  # detail is added, the rest is kept
+        # neutral stays neutral: no white balance invented from nothing
+        assert np.abs(out[inside][:, 0].astype(int) - out[inside][:, 2]).max() <= 2
+
+
+def test_cut_out_and_on_white_get_the_same_colour():
+    pixels, alpha = neutral_studio_shot(seed=1)
+    pixels[alpha > 0] = (pixels[alpha > 0] * np.array([1.0, 0.6, 0.3])).astype(np.uint8)  # an orange product
+    inside = cv2.erode(alpha, np.ones((5, 5), np.uint8)) > 0
+    cut_out = pixels.copy()
+    cut_out[alpha == 0] = 0  # a cut-out's hidden pixels can be anything
+    on_white = enhance(pixels)
+    from_cut_out = enhance(cut_out, alpha=alpha)
+    assert delta_e76(mean_lab(pixels, inside), mean_lab(on_white, inside)) < 0.6
+    assert delta_e76(mean_lab(on_white, inside), mean_lab(from_cut_out, inside)) < 0.5
+
+
+def test_a_saturated_product_on_a_grey_sweep_keeps_its_colour():
+    pixels, alpha = synthetic_product()
+    inside = cv2.erode(alpha, np.ones((5, 5), np.uint8)) > 0
+    out = enhance(pixels, strength=1.0)
+    assert delta_e76(mean_lab(pixels, inside), mean_lab(out, inside)) < 1.0
+
+
+def test_a_blue_cast_is_corrected_toward_neutral_on_the_backdrop():
+    pixels, alpha = neutral_studio_shot(seed=2)
+    cast = to_srgb(to_linear(pixels) * 0.9 * np.array([0.75, 0.87, 1.0]))  # shot under blue light
+    backdrop = alpha == 0
+    inside = cv2.erode(alpha, np.ones((5, 5), np.uint8)) > 0
+    chroma = lambda img: float(np.hypot(*mean_lab(img, backdrop)[1:]))  # noqa: E731
+    assert chroma(cast) > 8  # the cast is real
+    full, half = enhance(cast, strength=1.0), enhance(cast, strength=0.5)
+    assert chroma(full) < 1.0 < chroma(half) < chroma(cast)
+    assert mean_lab(full, backdrop)[0] > 98  # the white sweep is white again
+    shift = delta_e76(mean_lab(pixels, inside), mean_lab(cast, inside))
+    assert delta_e76(mean_lab(pixels, inside), mean_lab(full, inside)) < 0.2 * shift
+
+
+def test_a_coloured_backdrop_is_not_taken_for_a_cast():
+    pixels, alpha = neutral_studio_shot(seed=3)
+    pixels[alpha == 0] = (90, 140, 230)  # blue paper, not blue light
+    out = enhance(pixels, strength=0.5)
+    away = cv2.dilate(alpha, np.ones((9, 9), np.uint8)) == 0
+    np.testing.assert_array_equal(out[away], pixels[away])
+    inside = cv2.erode(alpha, np.ones((5, 5), np.uint8)) > 0
+    assert delta_e76(mean_lab(pixels, inside), mean_lab(out, inside)) < 0.4
+    assert np.abs(out[inside][:, 0].astype(int) - out[inside][:, 2]).max() <= 2  # the grey product stays grey
+
+
+def test_a_grey_cut_out_under_a_mild_cast_is_balanced_on_its_neutral_pixels():
+    pixels, alpha = neutral_studio_shot(seed=4)
+    warm = to_srgb(to_linear(pixels) * np.array([1.0, 0.95, 0.9]))
+    out = enhance(warm, strength=1.0, alpha=alpha)
+    inside = alpha > 0
+    before, after = mean_lab(warm, inside), mean_lab(out, inside)
+    assert np.hypot(*after[1:]) < 0.3 * np.hypot(*before[1:])
+
+
+def test_estimate_backdrop_finds_the_sweep_and_gives_up_on_a_scene():
+    pixels, alpha = synthetic_product()
+    backdrop = estimate_backdrop(pixels)
+    assert backdrop is not None and backdrop.shape == alpha.shape
+    assert iou((~backdrop * 255).astype(np.uint8), alpha) > 0.9
+    assert estimate_backdrop(textured(64)) is None  # a colourful gradient: no even border
+    with pytest.raises(UsageError, match="HxWx3"):
+        estimate_backdrop(np.zeros((4, 4), np.uint8))
