@@ -87,6 +87,17 @@ class ModelError(StudioError):
     http_status = 500
 
 
+class TrainingInterrupted(StudioError):
+    """Training was stopped (Ctrl-C, SIGINT) between two steps; a checkpoint of that step was saved.
+    The CLI exits with 130, as a shell does for an interrupted command."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, *, step: int, total_steps: int, checkpoint: str) -> None:
+        self.step, self.total_steps, self.checkpoint = step, total_steps, checkpoint
+        super().__init__(message)
+
+
 class OperationError(StudioError):
     """An operation could not do its work on this input (for example: no product found)."""
 

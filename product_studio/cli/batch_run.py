@@ -25,7 +25,7 @@ import typer
 from .common import (
     EXIT_OK, EXIT_SOME_FAILED, ImageOutputOption, InputsArgument, JsonOption, ManifestOption, MaxMegapixelsOption,
     NoResumeOption, OutputDirOption, OverwriteOption, QuietOption, RetryFailedOption, WorkersOption, gather_inputs,
-    handle_errors, info, print_json,
+    handle_errors, info, print_json, progress_bar,
 )
 from .options import OptionValues, compose, op_options
 
@@ -91,12 +91,10 @@ class Runs:
 def run_batches(batches: list[Batch], options: BatchOptions, *, thumbnails: bool = True, engine: str = "local",
                 address: str | None = None) -> Runs:
     """Run ``batches`` one after the other under one progress bar; their results merged in input order."""
-    from tqdm import tqdm
-
     from ..batch.ray_engine import select_engine
 
     run_batch = select_engine(engine, address)
-    bar = tqdm(total=sum(len(b.files) for b in batches), unit="img", disable=options.quiet, file=sys.stderr, dynamic_ncols=True)
+    bar = progress_bar(sum(len(b.files) for b in batches), quiet=options.quiet)
 
     def on_result(result) -> None:  # noqa: ANN001
         bar.update(1)

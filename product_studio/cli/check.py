@@ -27,6 +27,8 @@ HELP = help_text(
 
       product-studio check shots/ --preset jd-main --fix -o fixed/
 
+      product-studio check ready/ --failed-only
+
     Exit codes: 0 every image passes (with --fix: every image passes or its fixed copy does), 1 some fail or could not
     be read, 2 bad usage.
     """
@@ -46,6 +48,7 @@ def check(
     output: Path | None = typer.Option(None, "-o", "--output", help="Folder for the fixed images (with --fix).", show_default=False),
     overwrite: bool = OverwriteOption,
     quiet: bool = QuietOption,
+    failed_only: bool = typer.Option(False, "--failed-only", help="List only the images that fail or cannot be read (then the summary line); --json keeps every result."),
 ) -> None:
     from .. import storage
     from ..errors import StudioError
@@ -114,8 +117,12 @@ def check(
     def passed(results: list[dict[str, Any]]) -> bool:
         return all(r["passed"] for r in results)
 
+    def show(entry: dict[str, Any]) -> None:
+        if not (failed_only and entry["status"] == "done" and entry["report"]["passed"]):
+            _print_entry(entry)
+
     for_each_file(
-        files, work, json_out=json_output, quiet=quiet, show=_print_entry,
+        files, work, json_out=json_output, quiet=quiet, show=show,
         failed_fields={"passed": False, "report": None, "fixed": None}, summary=summary, footer=footer, all_good=passed,
         document=lambda results: {"preset": chosen.name, "passed": passed(results)},
     )

@@ -15,7 +15,7 @@ from ..errors import StudioError, UsageError
 from ..limits import DEFAULT_MAX_INPUT_PIXELS, MEGAPIXEL
 from ..marketplaces.presets import default_preset_name
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,7 +79,9 @@ def handle_errors(function: F) -> F:
         except UsageError as exc:
             fail(str(exc), EXIT_USAGE)
         except StudioError as exc:
-            fail(str(exc), EXIT_SOME_FAILED)
+            fail(str(exc), getattr(exc, "exit_code", EXIT_SOME_FAILED))  # TrainingInterrupted: 130
+        except KeyboardInterrupt:  # Ctrl-C outside a loop that stops cleanly: one line, the shell's code
+            fail("interrupted", EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
 
@@ -103,6 +105,38 @@ def gather_inputs(inputs: list[str], output: Any = None) -> list[Any]:
         else:
             info(f"skipped {s.path}: {s.reason}")
     return found.files
+
+
+def progress_bar(total: int | None = None, *, quiet: bool = False, unit: str = "img", desc: str | None = None) -> Any:
+    """Every command's progress bar: tqdm on stderr, off with --quiet (and --json, which passes quiet) and
+    when stderr is not a terminal (a log file gets the summary, not bar redraws). ``bar.write`` lines
+    (failures) are printed either way."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc=desc, disable=True if quiet else None, file=sys.stderr, dynamic_ncols=True)
+
+
+class StageProgress:
+    """A progress bar for work in stages, as a callback ``(stage, done, total)`` for the core (which never
+    prints): each new stage restarts the bar with its name and total. Use as a context manager."""
+
+    def __init__(self, *, quiet: bool = False, unit: str = "step") -> None:
+        self.bar = progress_bar(quiet=quiet, unit=unit)
+        self.stage: str | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.stage = stage
+            self.bar.reset(total=total)
+            self.bar.set_description(stage)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def __enter__(self) -> StageProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
 
 
 def print_json(document: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, print_json
+from .common import EXIT_OK, EXIT_SOME_FAILED, print_json, progress_bar
 
 Entry = dict[str, Any]
 
@@ -42,7 +42,7 @@ def for_each_file(
     from ..errors import StudioError
 
     results: list[Entry] = []
-    bar = tqdm(total=len(files), unit="img", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+    bar = progress_bar(len(files), quiet=quiet or json_out)
     started = time.perf_counter()
     try:
         for f in files:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import EXIT_OK, JsonOption, OverwriteOption, handle_errors, help_text, info, print_json
+from .common import EXIT_OK, JsonOption, OverwriteOption, QuietOption, handle_errors, help_text, info, print_json
 
 eval_app = typer.Typer(
     name="eval",
@@ -153,12 +153,17 @@ def eval_gan_command(
     raw: bool = typer.Option(False, "--raw", help="Score the raw generator instead of its EMA."),
     test_images: int | None = typer.Option(None, "--test-images", min=100, max=10000, help="Use only this many real test images (quick checks; default all 10,000)."),
     json_out: bool = JsonOption,
+    quiet: bool = QuietOption,
 ) -> None:
     from ..train.gan_evaluation import evaluate_gan
     from ..generate.sample import load_generator
 
+    from .common import StageProgress
+
     gan = load_generator(weights)
-    metrics = evaluate_gan(gan, n=samples, ema=not raw, cas=not no_cas, test_images=test_images, progress=not json_out)
+    with StageProgress(quiet=quiet or json_out, unit="stage") as stages:
+        metrics = evaluate_gan(gan, n=samples, ema=not raw, cas=not no_cas, test_images=test_images, progress=not (quiet or json_out),
+                               on_stage=stages)
     metrics["weights"] = getattr(gan, "weight_path", None)
     if json_out:
         print_json(metrics)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 
 from ..marketplaces.presets import default_preset_name
-from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, handle_errors, help_text, info, print_json
+from .common import EXIT_OK, EXIT_SOME_FAILED, JsonOption, QuietOption, handle_errors, help_text, info, print_json
 
 IndexOption = typer.Option(..., "--index", "-i", help="The index folder written by `product-studio index`.")
 TopOption = typer.Option(10, "--top", "-n", min=1, help="How many results.")
@@ -73,27 +74,31 @@ def index(
     fields: str | None = FieldsOption,
     rebuild: bool = typer.Option(False, "--rebuild", help="Measure every file again, even unchanged ones."),
     json_out: bool = JsonOption,
+    quiet: bool = QuietOption,
 ) -> None:
-    from .common import gather_inputs
     from ..marketplaces.presets import load_preset
     from ..understand.search import build_index
+    from .common import StageProgress, gather_inputs
 
     files = gather_inputs(inputs)
     failures: list[dict[str, str]] = []
 
-    def on_error(path: str, exc: Exception) -> None:
-        failures.append({"input": path, "error": str(exc)})
-        info(f"failed: {exc}")
+    with StageProgress(quiet=quiet or json_out, unit="img") as progress:
 
-    built = build_index(
-        [f.path for f in files],
-        output,
-        title_rule=load_preset(preset).title_rule(),
-        fields=_fields(fields),
-        reuse=not rebuild,
-        on_error=on_error,
-        progress=None if json_out else (lambda p: info(f"indexed {p}")),
-    )
+        def on_error(path: str, exc: Exception) -> None:
+            error = str(exc) if getattr(exc, "path", None) else f"{path}: {exc}"
+            failures.append({"input": path, "error": error})
+            progress.bar.write(f"failed: {error}", file=sys.stderr)
+
+        built = build_index(
+            [f.path for f in files],
+            output,
+            title_rule=load_preset(preset).title_rule(),
+            fields=_fields(fields),
+            reuse=not rebuild,
+            on_error=on_error,
+            progress=progress,
+        )
     if json_out:
         print_json({"index": str(output), "items": len(built), "failed": failures})
     else:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -139,11 +140,14 @@ def fid_floor(n: int = 10000, *, seed: int = 0) -> float:
 
 def evaluate_gan(gan: Any, *, n: int = 10000, ema: bool = True, keep_best_factor: int | None = 4, cas: bool = True,
                  cas_epochs: int = 15, cas_reference: bool = False, floor: bool = True, seed: int = 0,
-                 test_images: int | None = None, progress: bool = False) -> dict[str, Any]:
+                 test_images: int | None = None, progress: bool = False,
+                 on_stage: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """FID (own features) against the real test set, the real-vs-real floor, class consistency (plain
     and with the keep-best gate), and CAS, for a 28×28 grayscale Fashion-MNIST GAN.
 
     ``test_images`` uses only that many of the 10,000 test images for the FID (quick checks).
+    progress: the CAS trainer's progress bar. on_stage: called as ``on_stage(stage, done, total)`` as each
+    stage starts (``done`` stages of ``total`` finished) and once more at the end, for a caller's progress bar.
     """
     import time
 
@@ -155,11 +159,26 @@ def evaluate_gan(gan: Any, *, n: int = 10000, ema: bool = True, keep_best_factor
         )
     if n < 100:
         raise UsageError(f"n must be at least 100 samples for a meaningful FID; got {n}")
+    keep_best = bool(config.conditional and keep_best_factor)
+    stages = [f"generate {n:,} samples", "measure the samples", "measure the real test images"]
+    stages += ["measure real training images (the floor)"] * floor + ["keep-best consistency"] * keep_best
+    stages += ["CAS: train a classifier on the samples"] * (config.conditional and cas)
+    stages += ["CAS: the same on real images"] * (config.conditional and cas and cas_reference)
+    finished = iter(range(len(stages) + 1))
+
+    def stage() -> None:
+        done = next(finished)
+        if on_stage is not None:
+            on_stage(stages[done] if done < len(stages) else "done", done, len(stages))
+
+    stage()
     classifier = _fmnist_classifier()
     started = time.perf_counter()
     images, labels = generate_balanced(gan, n, seed=seed, ema=ema)
     generation_seconds = time.perf_counter() - started
+    stage()
     fake_feats, preds = classifier_features(classifier, images)
+    stage()
     test_feats = real_features("test", test_images, seed=seed)
     result: dict[str, Any] = {
         "samples": n,
@@ -170,6 +189,7 @@ def evaluate_gan(gan: Any, *, n: int = 10000, ema: bool = True, keep_best_factor
         "images_per_second": n / max(generation_seconds, 1e-9),
     }
     if floor:
+        stage()
         result["fid_floor_real_train_vs_test"] = frechet_distance(real_features("train", n, seed=seed), test_feats)
         result["fid_over_floor"] = result["fid_own_features"] / max(result["fid_floor_real_train_vs_test"], 1e-9)
     if config.conditional:
@@ -177,15 +197,19 @@ def evaluate_gan(gan: Any, *, n: int = 10000, ema: bool = True, keep_best_factor
         per_class = [(preds[labels.numpy() == c] == c).mean() for c in range(config.num_classes)]
         result["class_consistency_per_class"] = {name: float(v) for name, v in zip(config.class_names, per_class)}
         if keep_best_factor:
+            stage()
             per_class = max(10, min(100, n // config.num_classes))
             result["class_consistency_keep_best"] = keep_best_consistency(gan, classifier, per_class=per_class,
                                                                           factor=keep_best_factor, ema=ema)
             result["keep_best_samples"] = per_class * config.num_classes
             result["keep_best_factor"] = keep_best_factor
         if cas:
+            stage()
             result["cas"] = classification_accuracy_score(images, labels, epochs=cas_epochs, seed=seed, progress=progress)
             result["cas_epochs"] = cas_epochs
             if cas_reference:
+                stage()
                 real_x, real_y = real_images("train", n, seed=seed)
                 result["cas_reference_real"] = classification_accuracy_score(real_x, real_y, epochs=cas_epochs, seed=seed, progress=progress)
+    stage()
     return result

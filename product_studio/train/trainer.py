@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UsageError
+from ..errors import TrainingInterrupted, UsageError
 from ..models.registry import config_to_json, save_model
 from ..runtime import use_bf16
 from .datasets import get_batch
@@ -374,26 +374,10 @@ class Trainer:
                    desc=getattr(self.model, "model_name", type(self.model).__name__), dynamic_ncols=True)
         self._bar = bar
         started = time.perf_counter() - self.seconds
+        stop = _StopRequest()
         try:
-            while self.step < self.total_steps:
-                batch = self.batch_at(self.step)
-                record = self.step_fn(self, batch)
-                self.step += 1
-                self.seconds = time.perf_counter() - started
-                self._running.append(float(record.get("loss", float("nan"))))
-                if self.step % cfg.log_every == 0 or self.step == self.total_steps:
-                    row = {"step": self.step, "epoch": self.step / self.steps_per_epoch, "seconds": round(self.seconds, 2)}
-                    row.update({k: float(v) for k, v in record.items()})
-                    row["loss"] = float(np.mean(self._running))
-                    self._running = []
-                    self.history.append(row)
-                    bar.set_postfix(loss=f"{row['loss']:.4f}", **({"best": f"{self.best_metric:.4f}"} if self.best_metric is not None else {}))
-                bar.update(1)
-                end_of_epoch = self.step % self.steps_per_epoch == 0
-                if end_of_epoch or self.step == self.total_steps:
-                    self.end_epoch()
-                if self.step % cfg.checkpoint_every == 0 or self.step == self.total_steps:
-                    self.save_checkpoint()
+            with stop:
+                self._loop(bar, started, stop)
         finally:
             bar.close()
             self._bar = None
@@ -405,6 +389,43 @@ class Trainer:
             best_metric=self.best_metric, best_epoch=self.best_epoch,
             final_loss=self.history[-1]["loss"] if self.history else None,
             history=self.history, val_history=self.val_history,
+        )
+
+    def _loop(self, bar: Any, started: float, stop: _StopRequest) -> None:
+        """The steps until the end, or until a stop is requested: then a checkpoint of the last whole step
+        and TrainingInterrupted saying where it stopped and that the same command resumes."""
+        cfg = self.config
+        while self.step < self.total_steps:
+            batch = self.batch_at(self.step)
+            record = self.step_fn(self, batch)
+            self.step += 1
+            self.seconds = time.perf_counter() - started
+            self._running.append(float(record.get("loss", float("nan"))))
+            if self.step % cfg.log_every == 0 or self.step == self.total_steps:
+                row = {"step": self.step, "epoch": self.step / self.steps_per_epoch, "seconds": round(self.seconds, 2)}
+                row.update({k: float(v) for k, v in record.items()})
+                row["loss"] = float(np.mean(self._running))
+                self._running = []
+                self.history.append(row)
+                bar.set_postfix(loss=f"{row['loss']:.4f}", **({"best": f"{self.best_metric:.4f}"} if self.best_metric is not None else {}))
+            bar.update(1)
+            end_of_epoch = self.step % self.steps_per_epoch == 0
+            if end_of_epoch or self.step == self.total_steps:
+                self.end_epoch()
+            if self.step % cfg.checkpoint_every == 0 or self.step == self.total_steps:
+                self.save_checkpoint()
+            if stop.requested and self.step < self.total_steps:
+                self._stop_here()
+
+    def _stop_here(self) -> None:
+        checkpoint = self.save_checkpoint()
+        self.write_history()
+        epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+        raise TrainingInterrupted(
+            f"stopped at step {self.step:,} of {self.total_steps:,} (epoch {self.step / self.steps_per_epoch:.1f} of "
+            f"{epochs}); the checkpoint is saved in {checkpoint.parent}: run the same command again to resume from "
+            f"step {self.step:,} (--fresh starts over)",
+            step=self.step, total_steps=self.total_steps, checkpoint=str(checkpoint),
         )
 
     def end_epoch(self) -> None:
@@ -590,6 +611,35 @@ class Trainer:
         self.best_epoch = state["best_epoch"]
         self._running = list(state["running"])
         return True
+
+
+class _StopRequest:
+    """While training, the first Ctrl-C (SIGINT) asks the loop to stop after the step it is in (a checkpoint of
+    a whole step, then TrainingInterrupted); a second one interrupts at once, as Python does. Only in the main
+    thread (signals cannot be caught elsewhere); elsewhere Ctrl-C behaves as usual."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:  # noqa: ARG002
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _StopRequest:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _numpy_state() -> dict[str, Any]:

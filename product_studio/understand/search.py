@@ -262,7 +262,7 @@ def build_index(
     segment: str = "auto",
     listing_fields: dict[str, dict[str, Any]] | Callable[[str], dict[str, Any] | None] | None = None,
     on_error: Callable[[str, StudioError], None] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> CatalogIndex:
     """Index image files into ``out_dir``; files that fail are passed to ``on_error`` (else raised).
 
@@ -270,9 +270,13 @@ def build_index(
     unchanged. fields: which attributes to measure (see ``extract_attributes``). title_rule: as
     for ``make_record``. listing_fields: the seller's fields per file (a dict keyed by path as
     given, or a function of the path), used for the titles; a reused record keeps the fields it
-    was built with.
+    was built with. progress: called as ``progress(stage, done, total)``: stage "measure" once per path
+    (measured, reused or failed), then "embed" before and after the new records' embeddings.
     """
     from ..imageio import load_image
+
+    paths = list(paths)
+    report = progress or (lambda stage, done, total: None)
 
     folder = Path(out_dir)
     previous: dict[tuple[str, str], tuple[dict[str, Any], np.ndarray]] = {}
@@ -284,7 +288,8 @@ def build_index(
             previous = {}
     records: list[dict[str, Any]] = []
     vectors: list[np.ndarray | None] = []
-    for p in paths:
+    report("measure", 0, len(paths))
+    for done, p in enumerate(paths, 1):
         path = Path(p)
         label = str(path)
         try:
@@ -293,6 +298,7 @@ def build_index(
                 record, vector = previous[(label, sha)]
                 records.append(record)
                 vectors.append(vector)
+                report("measure", done, len(paths))
                 continue
             item = load_image(path)
             seller = listing_fields(label) if callable(listing_fields) else (listing_fields or {}).get(label)
@@ -300,14 +306,15 @@ def build_index(
                 make_record(item, path=label, sha256=sha, title_rule=title_rule, fields=fields, listing_fields=seller, segment=segment)
             )
             vectors.append(None)
-            if progress:
-                progress(label)
         except StudioError as exc:
             if on_error is None:
                 raise
             on_error(label, exc)
+        report("measure", done, len(paths))
     todo = [i for i, v in enumerate(vectors) if v is None]
+    report("embed", 0, len(todo))
     fresh = embed_passages([passage_text(records[i]) for i in todo])
+    report("embed", len(todo), len(todo))
     for row, i in enumerate(todo):
         vectors[i] = fresh[row]
     embeddings = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)

@@ -159,3 +159,18 @@ def test_help_has_examples():
     result = runner.invoke(app, ["check", "--help"])
     assert result.exit_code == 0
     assert "product-studio check" in result.stdout and "--fix" in result.stdout
+
+
+def test_failed_only_lists_the_images_that_fail_and_the_summary(tmp_path):
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        on_white(tmp_path / "in" / name)
+    on_white(tmp_path / "in" / "small.png", size=(640, 480), fmt="PNG")
+    (tmp_path / "in" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    full = runner.invoke(app, ["check", str(tmp_path / "in"), "--preset", "jd-main", "-q"])
+    short = runner.invoke(app, ["check", str(tmp_path / "in"), "--preset", "jd-main", "-q", "--failed-only"])
+    assert short.exit_code == full.exit_code == 1
+    assert "PASS" in full.stdout and "PASS" not in short.stdout
+    assert "FAIL" in short.stdout and "small.png" in short.stdout and "ERROR" in short.stdout and "broken.jpg" in short.stdout
+    assert len(short.stdout.splitlines()) < len(full.stdout.splitlines()) - 3 * 5  # three passing reports left out
+    assert short.stdout.splitlines()[-1] == full.stdout.splitlines()[-1]  # the same summary
+    assert "5 file(s) against jd-main: 3 passed, 1 failed, 1 could not be read" in short.stdout
