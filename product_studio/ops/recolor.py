@@ -97,7 +97,7 @@ MAX_GLYPH_SHARE = 0.7  # glyphs cover less of their line's box than this
 MAX_TEXT_BOX_SHARE = 0.5  # an OCR box larger than this share of the product is not a label on it
 MAX_COLORS = 24
 NEAR_HUE = 4.0  # material distance of a colour near enough that a part of the material can fade into it
-PART_BORDER = 0.25  # a part of the material whose border is this much another chromatic colour is that colour's edge
+PART_BORDER = 0.5  # a part of the material touching a region of a near colour this much of its size is that region's edge
 MIN_MATERIAL_SHARE = 0.1  # a main coloured material covering less of the product than this: none to recolour
 
 # sRGB (D65) <-> CIE XYZ, the matrices OpenCV uses, so the round trip matches rgb_to_lab.
@@ -447,17 +447,15 @@ def keep_color_mask(pixels: np.ndarray, mask: np.ndarray, keep_colors: Sequence[
     return out
 
 
-def _runs_into(labels: np.ndarray, j: int, box: np.ndarray, other: np.ndarray) -> bool:
-    """Whether part ``j`` (of ``labels``, its stats row ``box``) borders ``other`` pixels on
-    ``PART_BORDER`` or more of the 2-px ring around it (within the product)."""
+def _runs_into(labels: np.ndarray, j: int, box: np.ndarray, others: np.ndarray, other_areas: np.ndarray) -> bool:
+    """Whether part ``j`` (of ``labels``, its stats row ``box``) touches, within 2 px, a region of a
+    near colour (``others``: its labels, ``other_areas``: their sizes) at least half its own size."""
     x, y, w, h = (int(v) for v in box[:4])
     y0, y1, x0, x1 = max(0, y - 3), min(labels.shape[0], y + h + 3), max(0, x - 3), min(labels.shape[1], x + w + 3)
     part = (labels[y0:y1, x0:x1] == j).astype(np.uint8)
-    ring = (cv2.dilate(part, np.ones((5, 5), np.uint8)) > 0) & (part == 0) & (labels[y0:y1, x0:x1] != j)
-    ring &= (labels[y0:y1, x0:x1] == 0)  # not another part of the material
-    if not ring.any():
-        return False
-    return float(other[y0:y1, x0:x1][ring].mean()) >= PART_BORDER
+    touched = np.unique(others[y0:y1, x0:x1][cv2.dilate(part, np.ones((5, 5), np.uint8)) > 0])
+    touched = touched[touched > 0]
+    return bool(len(touched)) and float(other_areas[touched].max()) >= PART_BORDER * float(box[cv2.CC_STAT_AREA])
 
 
 def material_region(
@@ -474,10 +472,10 @@ def material_region(
     chromatic pixels within ``MATERIAL_FAR`` (1.5) of the material, in parts (connected regions)
     whose median distance is within ``MATERIAL_NEAR`` (1.0) and that hold 0.05 % of the product
     or more: a shade next to the material joins it. A part apart from the largest one is dropped
-    when it runs into a near colour (``PART_BORDER`` of its border is chromatic, not the material
-    but within ``NEAR_HUE`` of it): it is the edge of something else of a near hue (the dark rim of
-    the coffee in a red cup), not a piece of the material between outlines (a teddy's arm) or
-    around a tag of another colour. Pixels near a colour of ``keep_colors`` (with their shades) are
+    when it runs into a region of a near colour (chromatic, not the material but within
+    ``NEAR_HUE`` of it, specks of texture opened away) of at least ``PART_BORDER`` (half) its
+    size: it is the edge of something else of a near hue (the dark rim of the coffee in a red cup),
+    not a piece of the material between outlines (a teddy's arm) or around a tag of another colour. Pixels near a colour of ``keep_colors`` (with their shades) are
     taken out first. The edges are then softened by a guided filter steered by the photo.
 
     OperationError when the product has no main coloured material: less than 10 % of it is of one
@@ -513,9 +511,11 @@ def material_region(
         parts = close & big
         parts[0] = False
         other = (crop_mask >= 128) & (chromatic_weight(lab) >= 0.5) & ~candidate & (distance < NEAR_HUE)  # a near colour
+        other = cv2.morphologyEx(other.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))  # not texture specks
+        _, others, other_stats, _ = cv2.connectedComponentsWithStats(other, connectivity=8)
         largest = int(np.argmax(np.where(parts, stats[:, cv2.CC_STAT_AREA], 0)))
         for j in np.flatnonzero(parts):
-            if j != largest and _runs_into(labels, j, stats[j], other):
+            if j != largest and _runs_into(labels, j, stats[j], others, other_stats[:, cv2.CC_STAT_AREA]):
                 parts[j] = False
         region = parts[labels].astype(np.float32)
         radius = max(2, round(0.002 * max(crop_mask.shape)))
@@ -525,10 +525,11 @@ def material_region(
     if material is None or share < MIN_MATERIAL_SHARE:
         coloured = float(chromatic_weight(rgb_to_lab(pixels[product])).mean())
         kept = " once the --keep colours are left out" if keep_labs and material is not None else ""
+        why = "it is white, black, grey or metal" if coloured < 0.3 else "its colours are many small parts"
         raise OperationError(
             f"the product has no main coloured material to recolour{kept}: {share:.0%} of it is of one colour and "
-            f"{coloured:.0%} is coloured at all (it is white, black, grey or metal); recolour the whole product with "
-            "region 'all' (--region all), or give the part to recolour with a mask (--mask)"
+            f"{coloured:.0%} is coloured at all ({why}); recolour the whole product with region 'all' (--region all), "
+            "or give the part to recolour with a mask (--mask)"
         )
     out = np.zeros(mask.shape, np.uint8)
     out[y0:y1, x0:x1] = np.round(weight * 255.0).astype(np.uint8)
