@@ -17,10 +17,13 @@ Borders (``find_border``), per edge, walking inward from it up to ``BORDER_DEPTH
   (``STEP_SHARE`` of the line changes at once: a frame around a photograph) is a frame too; a band
   with text on it is followed through the text rows while its colour still holds half the line.
 
+- a white run ending at such a straight step is a frame only when it does so on all four edges at
+  the same depth (``WHITE_FRAME_SPREAD``): a white frame around a photograph. A square box centred
+  on white and filling more than ``STEP_SHARE`` of the canvas looks the same and is flagged too; a box
+  at the usual fill (85-90%) or of another shape is not.
+
 A product that touches the edge makes the first line non-uniform (no border on that edge); the white
-background of a product shot is one open run ending where the product starts (no border). A white
-frame straight around a photograph is not flagged: it cannot be told from a white background with a
-rectangular product (a box) that fills the frame.
+background of a product shot is one open run ending where the product starts (no border).
 
 Collages (``find_collage``): gutters and divider lines are interior straight lines that are
 uniform along ``GUTTER_SHARE`` (97%) of the full length, at most ``GUTTER_MAX`` of the side wide,
@@ -43,7 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -68,6 +71,7 @@ PANEL_EDGE_SHARE = 0.85  # the line beside a gutter differs from it along this s
 PANEL_EDGE_MIN = 0.6  # ... on one side, and along at least this share on the other (a bright photo meets white)
 WHITE_GUTTER_MAX = 0.04  # a white gutter is at most this wide (a wider white gap is space between items)
 PANEL_MIN = 0.15  # the smallest panel, as a share of the side
+WHITE_FRAME_SPREAD = 0.01  # a white frame is as deep on all four edges, within this share of the side
 
 Edge = Literal["top", "bottom", "left", "right"]
 EDGES: tuple[Edge, ...] = ("top", "bottom", "left", "right")
@@ -173,17 +177,35 @@ def _flat(colours: np.ndarray) -> bool:
     return bool(np.abs(colours - ref[None, :]).max() <= FLAT_TOLERANCE)
 
 
-def _edge_border(lines: np.ndarray, profile: LineProfile, depth_max: int) -> tuple[int, str, int]:
-    """(depth of the border from this edge in reduced px, its kind, the colour contrast that marks it);
-    depth 0: none. ``profile`` is in the same order as ``lines``."""
+class _EdgeRuns(NamedTuple):
+    depth: int  # the border's depth from this edge in reduced px; 0: none
+    kind: str
+    contrast: int  # the colour step that marks it
+    white_step: int  # where a white run from the edge meets content along a straight line (0: nowhere)
+
+
+def _step_share(line: np.ndarray, colour: np.ndarray, depth: int) -> float:
+    """Share of ``line`` that differs from ``colour``, leaving out ``depth`` px at each end (where the
+    frame's other edges cross it)."""
+    inner = line[depth : len(line) - depth] if len(line) - 2 * depth > 10 else line
+    return 1.0 - _share_near(inner, colour)
+
+
+def _edge_border(lines: np.ndarray, profile: LineProfile, depth_max: int) -> _EdgeRuns:
+    """The border along one edge, from its lines ordered inward and their profile (same order)."""
     colour, uniform = profile.colour, profile.uniform
     if depth_max < 2 or uniform[0] < UNIFORM_SHARE:
-        return 0, "", 0
+        return _EdgeRuns(0, "", 0, 0)
     f = 1
     while f < depth_max and uniform[f] >= UNIFORM_SHARE:
         f += 1
     cuts = [d for d in range(1, f) if _differs(colour[d], colour[d - 1]) > SPLIT_TOLERANCE]
     runs = list(zip([0, *cuts], [*cuts, f]))
+    first = runs[0][1]
+    white_step = 0
+    if (_is_white(colour[0]) and _flat(colour[:first]) and first < depth_max
+            and _step_share(lines[first], colour[0], first) >= STEP_SHARE):
+        white_step = first  # a white frame only when all four edges agree (find_border)
     depth, kind, contrast = 0, "", 0
     inner = colour[runs[-1][0]]  # the colour the lines settle on before the content
     for i, (a, b) in enumerate(runs[:-1]):  # every run closed on its inner side by another uniform run
@@ -194,18 +216,19 @@ def _edge_border(lines: np.ndarray, profile: LineProfile, depth_max: int) -> tup
             # a drawn line: the colour before it comes back after it (an edge into a box does not)
             depth, kind, contrast = b, kind or "line", max(contrast, step)
     if depth or len(runs) != 1 or f >= depth_max:
-        return depth, kind, contrast
-    # one run from the edge, ending where the content starts: a frame when it is coloured and the
-    # content starts along a straight line (a band with text on it: follow it while its colour holds)
+        return _EdgeRuns(depth, kind, contrast, white_step)
+    # one coloured run from the edge, ending where the content starts: a frame when the content starts
+    # along a straight line (a band with text on it: follow it while its colour holds)
     c = colour[0]
     if _is_white(c) or not _flat(colour[:f]):
-        return 0, "", 0
+        return _EdgeRuns(0, "", 0, white_step)
     e = f
     while e < depth_max and _share_near(lines[e], c) >= BAND_SHARE:
         e += 1
-    if e >= depth_max or 1.0 - _share_near(lines[e], c) < STEP_SHARE:
-        return 0, "", 0
-    return e, "frame" if e == f else "band", _differs(colour[0], np.median(lines[e], axis=0).astype(np.int16))
+    if e >= depth_max or _step_share(lines[e], c, e) < STEP_SHARE:
+        return _EdgeRuns(0, "", 0, white_step)
+    step = _differs(c, np.median(lines[e], axis=0).astype(np.int16))
+    return _EdgeRuns(e, "frame" if e == f else "band", step, white_step)
 
 
 def find_border(pixels: np.ndarray, *, max_side: int = WORK_SIDE) -> BorderFinding:
@@ -218,12 +241,20 @@ def find_border(pixels: np.ndarray, *, max_side: int = WORK_SIDE) -> BorderFindi
     edges: dict[str, int] = {}
     kinds: dict[str, str] = {}
     contrasts = []
+    found = {}
     for edge in EDGES:
         profile = rows if edge in ("top", "bottom") else cols
         forward = edge in ("top", "left")
         ordered = profile if forward else LineProfile(profile.colour[::-1], profile.uniform[::-1])
         side = h if edge in ("top", "bottom") else w
-        depth, kind, contrast = _edge_border(_lines_from(small, edge), ordered, int(side * BORDER_DEPTH))
+        found[edge] = _edge_border(_lines_from(small, edge), ordered, int(side * BORDER_DEPTH))
+    white = [found[e].white_step for e in EDGES if found[e].white_step and not found[e].depth]
+    if len(white) == 4 and max(white) - min(white) <= max(2, WHITE_FRAME_SPREAD * min(h, w)):
+        # a white frame around content that starts along a straight line at one depth on all four edges
+        found = {e: _EdgeRuns(r.white_step, "frame", 255 - int(np.median(_lines_from(small, e)[r.white_step])), 0)
+                 for e, r in found.items()}
+    for edge in EDGES:
+        depth, kind, contrast, _ = found[edge]
         if depth:
             full = H if edge in ("top", "bottom") else W
             edges[edge] = min(full // 2, int(np.ceil(depth * scale)))
