@@ -8,7 +8,8 @@ from product_studio.ops import apply_op, get_op, list_ops
 
 def test_recipe_from_dict_resolves_defaults_and_runs_in_order():
     recipe = Recipe.from_dict({"steps": [{"op": "resize", "max_side": 50}, {"op": "fit_to_canvas", "size": 64, "fill": 0.5}]})
-    assert recipe.resolved()["steps"][1] == {"op": "fit_to_canvas", "size": 64, "fill": 0.5, "min_size": 0, "upscale": "never"}
+    assert recipe.resolved()["steps"][1] == {"op": "fit_to_canvas", "size": 64, "fill": 0.5, "min_size": 0, "upscale": "never",
+                                                 "max_enlargement": 4.0}
     item = ImageItem(pixels=np.zeros((100, 200, 3), np.uint8))
     out = run_recipe(item, recipe)
     assert [s.op for s in out.log] == ["resize", "fit_to_canvas"]

@@ -37,7 +37,7 @@ import re
 import signal
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
@@ -90,6 +90,16 @@ class FileResult:
     def compliant(self) -> bool | None:
         return None if self.compliance is None else bool(self.compliance.get("passed"))
 
+    @property
+    def advice(self) -> list[str]:
+        """The advice rules the output does not meet (a recommended or zoom size ...): not failures."""
+        return list((self.compliance or {}).get("advice") or [])
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the steps warned about (an enlargement past x4, a target size not reached ...)."""
+        return list((self.facts or {}).get("warnings") or [])
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -134,6 +144,9 @@ class BatchReport:
             "failed": len(self.failed),
             "compliant": sum(1 for r in done if r.compliant),
             "non_compliant": len(self.non_compliant),
+            "with_advice": sum(1 for r in done if r.advice),
+            "advice": self.advice_counts(),
+            "warnings": sum(1 for r in done if r.warnings),
             "processed": processed,
             "skipped": len(self.skipped),
             "adopted": sum(1 for r in self.results if r.resumed == "adopted"),
@@ -143,6 +156,14 @@ class BatchReport:
         if self.manifest_seconds is not None:
             doc["manifest_ms_per_image"] = round(1000 * self.manifest_seconds / max(1, len(self.results)), 3)
         return doc
+
+    def advice_counts(self) -> list[dict[str, Any]]:
+        """Each advice rule some output does not meet: {"rule", "label" (its failure in words), "files"}."""
+        from ..marketplaces.checks import failure_labels
+
+        counts = Counter(name for r in self.results if r.status == "done" for name in r.advice)
+        labels = failure_labels(self.preset, counts)
+        return [{"rule": name, "label": labels[name], "files": n} for name, n in counts.items()]
 
     def to_dict(self) -> dict[str, Any]:
         head = {name: getattr(self, name) for name in REPORT_HEAD}

@@ -17,7 +17,7 @@ from .local import BatchReport
 
 CSV_FIELDS = (
     "input", "relative", "status", "resumed", "output", "error_type", "error", "seconds",
-    "input_size", "output_size", "output_bytes", "quality", "compliant", "failed_rules",
+    "input_size", "output_size", "output_bytes", "quality", "compliant", "failed_rules", "advice", "warnings",
 )
 
 
@@ -59,6 +59,23 @@ def relative_href(path: str) -> str:
     return "./" + quote(path.lstrip("/"), safe="/")
 
 
+def advice_phrase(summary: dict) -> str:
+    """The advice a batch's outputs got, in words (``BatchReport.summary()``): "2 with advice: below
+    1000 px zoom", "3 with advice: below 1600 px recommended (3), below 1000 px zoom (2)"; "" for none."""
+    advice = summary.get("advice") or []
+    if not summary.get("with_advice") or not advice:
+        return ""
+    if len(advice) == 1:
+        return f"{summary['with_advice']} with advice: {advice[0]['label']}"
+    return f"{summary['with_advice']} with advice: " + ", ".join(f"{a['label']} ({a['files']})" for a in advice)
+
+
+def warnings_phrase(summary: dict) -> str:
+    """"1 with a warning", "3 with warnings"; "" for none."""
+    n = summary.get("warnings") or 0
+    return "" if not n else f"{n} with a warning" if n == 1 else f"{n} with warnings"
+
+
 def render_csv(report: BatchReport) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
@@ -69,6 +86,8 @@ def render_csv(report: BatchReport) -> str:
         row["output_size"] = "x".join(map(str, r.output_size)) if r.output_size else ""
         row["compliant"] = "" if r.compliant is None else str(r.compliant).lower()
         row["failed_rules"] = ";".join(failed_rules(r.compliance))
+        row["advice"] = ";".join(r.advice)
+        row["warnings"] = " | ".join(r.warnings)
         row["resumed"] = r.resumed or ""
         writer.writerow({k: neutralise_cell(v) for k, v in row.items()})
     return buf.getvalue()
@@ -94,7 +113,9 @@ def render_html(report: BatchReport, report_dir: str | Path | None = None) -> st
             "before_link": relative_href(prefix + r.thumb_before) if r.thumb_before else "",
             "after_link": relative_href(prefix + r.thumb_after) if r.thumb_after else "",
         })
-    return _ENV.get_template("report.html").render(report=report, summary=report.summary(), rows=rows)
+    summary = report.summary()
+    return _ENV.get_template("report.html").render(report=report, summary=summary, rows=rows,
+                                                   advice=advice_phrase(summary), warnings=warnings_phrase(summary))
 
 
 def report_from_manifest(manifest, run_id: int) -> BatchReport:  # noqa: ANN001 - a batch.manifest.Manifest

@@ -133,7 +133,7 @@ def finish(runs: Runs, options: BatchOptions, *, reports_dir: Path | str | None,
     """End a batch command: what was resumed, report.json/csv/html in ``reports_dir`` (none when
     None), the summary line or the --json document, and the exit code (0 only when every input
     is done and every output passes its preset)."""
-    from ..batch.report import failed_rules, write_reports
+    from ..batch.report import advice_phrase, failed_rules, warnings_phrase, write_reports
 
     report = runs.report
     _say_what_was_resumed(report, runs.run_ids)
@@ -149,10 +149,15 @@ def finish(runs: Runs, options: BatchOptions, *, reports_dir: Path | str | None,
     else:
         for r in report.non_compliant:
             info(f"does not pass {report.preset}: {r.output}: {', '.join(failed_rules(r.compliance))}")
+        for r in report.results:
+            for warning in r.warnings:
+                info(f"warning: {r.output}: {warning}")
+        notes = "; ".join(n for n in (advice_phrase(summary), warnings_phrase(summary)) if n)
         typer.echo(
             f"{summary['done']}/{summary['inputs']} processed, {summary['failed']} failed"
             + (f" ({summary['skipped']} skipped as already done)" if summary.get("skipped") else "")
             + (f", {summary['compliant']}/{summary['done']} pass {report.preset}" if report.preset else "")
+            + (f", {notes};" if notes else "")
             + f" in {summary['seconds']:.1f} s"
             + (f". Report: {paths['html']}" if paths else f": {output}" if output is not None else ".")
         )

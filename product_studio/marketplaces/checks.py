@@ -8,15 +8,17 @@ first so the file rules (format, bytes, colour mode) are measured too.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import PresetError
 from ..imageio import load_image, read_bytes
 from ..item import ImageItem
 from ..recipe import run_recipe
 from .presets import Preset, load_preset
-from .rules import RuleResult, Subject, rules_for
+from .rules import RULES, RuleResult, Subject, rules_for
 
 
 @dataclass
@@ -94,6 +96,17 @@ def check_file(path: str | os.PathLike, preset: Preset | str) -> ComplianceRepor
     return check_image(
         item, p, file_bytes=len(data), file_format=item.metadata["source_format"], file_mode=item.metadata.get("source_mode")
     )
+
+
+def failure_labels(preset: Preset | str | None, names: Iterable[str]) -> dict[str, str]:
+    """Each rule name's failure in a few words, for a summary line ("zoom_side" -> "below 1000 px
+    zoom"); a name no rule has, or every name when the preset cannot be loaded, reads as itself."""
+    try:
+        p = None if preset is None else (load_preset(preset) if not isinstance(preset, Preset) else preset)
+    except PresetError:
+        p = None
+    return {name: RULES[name].failure_label(p) if p is not None and name in RULES else name.replace("_", " ")
+            for name in names}
 
 
 def fix_image(item: ImageItem, preset: Preset | str) -> ImageItem:

@@ -9,9 +9,13 @@ from, and the default recipe that makes an image meet them::
     0.85
     >>> recipe = preset.recipe()          # a Recipe with recipe.preset == "amazon-main"
 
-A preset with a minimum size (``min_side`` / ``min_long_side``) gets an ``upscale`` step first in
-its recipe, so a source below the minimum is enlarged by the learned upscaler (x2 or x4, as
-needed) before anything else; larger sources pass through it untouched.
+Each shipped preset states its ``target_side``, the longest side its default recipe aims at (with
+its source), and its recipe's ``fit_to_canvas`` has that size and ``upscale: learned``: a product too
+small for it is enlarged by the learned upscaler, at most x4 in all; a smaller one is placed at the
+largest honest size, and the output carries a warning that says so (``ops/layout.py``). A user's
+preset with a minimum size (``min_side`` / ``min_long_side``) whose recipe does not upscale gets an
+``upscale`` step first, so a source below the minimum is enlarged (x2 or x4, as needed) before
+anything else; larger sources pass through it untouched.
 
 A user's own preset is a YAML file with the same schema: ``load_preset("my-shop.yaml")``.
 
@@ -38,6 +42,7 @@ FileFormat = Literal["jpeg", "png", "webp", "tiff", "bmp", "gif", "heif"]
 ColorMode = Literal["RGB", "CMYK", "grayscale"]
 
 _FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff", "heic": "heif"}
+SOURCED_FIELDS = ("target_side",)  # fields that are not rules but still say where they come from
 
 
 class ListingTitle(BaseModel):
@@ -76,8 +81,11 @@ class Preset(BaseModel):
     min_side: int | None = Field(None, ge=1, description="both sides at least this (e.g. 800 for 800x800)")
     min_long_side: int | None = Field(None, ge=1, description="the longest side at least this")
     max_side: int | None = Field(None, ge=1, description="the longest side at most this")
-    recommended_side: int = Field(ge=16, description="advised longest side; the default recipe's canvas")
+    recommended_side: int = Field(ge=16, description="advised longest side")
     zoom_side: int | None = Field(None, ge=1, description="advised longest side for the marketplace's zoom")
+    target_side: int | None = Field(
+        None, ge=16, description="the longest side the default recipe aims at (its fit_to_canvas size); null: recommended_side"
+    )
     aspect: float | None = Field(None, gt=0, description="width / height required (1.0 = square); null: any")
     aspect_tolerance: float = Field(0.005, ge=0, le=0.5, description="allowed relative deviation from aspect")
     fill_min: float | None = Field(None, gt=0, le=1, description="product's longest side / canvas side, at least")
@@ -95,7 +103,7 @@ class Preset(BaseModel):
     listing_title: ListingTitle | None = Field(
         None, description="the listing title's limit; null: that of the shipped preset of the same marketplace"
     )
-    sources: dict[str, tuple[str, ...]] = Field(description="rule name -> where the rule comes from")
+    sources: dict[str, tuple[str, ...]] = Field(description="rule name (or target_side) -> where the rule comes from")
     default_recipe: dict[str, Any] = Field(alias="recipe", description="the Recipe that makes an image comply")
 
     @field_validator("formats", mode="before")
@@ -109,7 +117,7 @@ class Preset(BaseModel):
     @classmethod
     def _known_rules(cls, value: Any) -> Any:
         names = value.keys() if isinstance(value, dict) else value
-        unknown = sorted(set(names) - set(RULES))
+        unknown = sorted(set(names) - set(RULES) - (set(SOURCED_FIELDS) if isinstance(value, dict) else set()))
         if unknown:
             raise ValueError(f"unknown rule name(s) {', '.join(unknown)}; rules are: {', '.join(RULES)}")
         return value
@@ -131,7 +139,18 @@ class Preset(BaseModel):
             low = getattr(self, field)
             if low is not None and self.max_side is not None and low > self.max_side:
                 raise ValueError(f"{field} ({low}) is above max_side ({self.max_side})")
+        self._check_target()
         return self
+
+    def _check_target(self) -> None:
+        """target_side says where it comes from (the shipped presets' recipes make it: tests/marketplaces)."""
+        if self.target_side is not None and "target_side" not in self.sources:
+            raise ValueError("sources: no source given for target_side; say where the target size comes from")
+
+    @property
+    def target(self) -> int:
+        """The longest side the default recipe aims at: ``target_side``, else ``recommended_side``."""
+        return self.target_side or self.recommended_side
 
     def recipe(self) -> Recipe:
         """The preset's default recipe as a validated Recipe with ``preset`` set to this preset.
@@ -149,11 +168,13 @@ class Preset(BaseModel):
         """The step that brings a too-small source up to this preset's minimum size: an ``upscale``
         (learned x2/x4) with the preset's ``min_side`` / ``min_long_side``, put first so the rest of
         the recipe works on the enlarged photo; a source that is large enough passes through
-        unchanged. Nothing when the preset has no minimum or its recipe already upscales."""
+        unchanged. Nothing when the preset has no minimum or its recipe already upscales (an
+        ``upscale`` step, or ``fit_to_canvas`` with ``upscale: learned``, as the shipped presets do)."""
         if self.min_side is None and self.min_long_side is None:
             return []
-        if any(step.get("op") == "upscale" for step in self.default_recipe["steps"]):
-            return []
+        if any(step.get("op") == "upscale" or (step.get("op") == "fit_to_canvas" and step.get("upscale") == "learned")
+               for step in self.default_recipe["steps"]):
+            return []  # its own upscale, or fit_to_canvas enlarges the product with the learned upscaler
         step: dict[str, Any] = {"op": "upscale"}
         if self.min_side is not None:
             step["min_side"] = self.min_side

@@ -116,6 +116,11 @@ class Rule:
     summary: Callable[[Any], str]
     show: Callable[[Any, dict[str, Any]], str]
     severity: Literal["required", "manual"]
+    # label(preset) -> what a failure is called in a summary line ("below 1000 px zoom"); None: the name
+    label: Callable[[Any], str] | None = None
+
+    def failure_label(self, preset: Any) -> str:
+        return self.label(preset) if self.label is not None else self.name.replace("_", " ")
 
     def severity_in(self, preset: Any) -> Severity:
         if self.severity == "manual":
@@ -143,13 +148,15 @@ def register_rule(
     summary: Callable[[Any], str] | None = None,
     show: Callable[[Any, dict[str, Any]], str] = lambda value, details: str(value),
     severity: Literal["required", "manual"] = "required",
+    label: Callable[[Any], str] | None = None,
 ) -> Callable[[Callable[[Subject], Verdict | list[Verdict]]], Callable[[Subject], Verdict | list[Verdict]]]:
-    """Register ``measure`` as the rule ``name``; reports list the rules in registration order."""
+    """Register ``measure`` as the rule ``name``; reports list the rules in registration order. ``label``
+    names a failure in a summary line (``checks.failure_labels``: "2 with advice: below 1000 px zoom")."""
 
     def register(measure: Callable[[Subject], Verdict | list[Verdict]]) -> Callable[[Subject], Verdict | list[Verdict]]:
         if name in RULES:
             raise ValueError(f"rule '{name}' is registered twice")
-        RULES[name] = Rule(name, measure, applies, expected, summary or expected, show, severity)
+        RULES[name] = Rule(name, measure, applies, expected, summary or expected, show, severity, label=label)
         return measure
 
     return register
@@ -320,7 +327,8 @@ def _centered(s: Subject) -> Verdict:
 
 
 @register_rule("recommended_side", applies=lambda p: True, expected=lambda p: f"longest side >= {p.recommended_side} px",
-               summary=lambda p: f"longest side >= {p.recommended_side} px (advised)", show=_px)
+               summary=lambda p: f"longest side >= {p.recommended_side} px (advised)", show=_px,
+               label=lambda p: f"below {p.recommended_side} px recommended")
 def _recommended_side(s: Subject) -> Verdict:
     side = s.preset.recommended_side
     ok = s.long_side >= side
@@ -328,7 +336,8 @@ def _recommended_side(s: Subject) -> Verdict:
 
 
 @register_rule("zoom_side", applies=_set("zoom_side"), expected=lambda p: f"longest side >= {p.zoom_side} px",
-               summary=lambda p: f"longest side >= {p.zoom_side} px for zoom (advised)", show=_px)
+               summary=lambda p: f"longest side >= {p.zoom_side} px for zoom (advised)", show=_px,
+               label=lambda p: f"below {p.zoom_side} px zoom")
 def _zoom_side(s: Subject) -> Verdict:
     ok = s.long_side >= s.preset.zoom_side
     return Verdict(ok, s.long_side, _ok(ok, f"under {s.preset.zoom_side} px the marketplace's zoom is off"))

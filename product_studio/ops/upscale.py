@@ -13,6 +13,12 @@ as far as a marketplace's minimum needs: a source already large enough passes th
 a smaller one gets x2 when that is enough and x4 (or several passes) otherwise. This is how a
 preset's recipe brings a too-small source up to the preset's minimum size (see
 ``marketplaces/presets/*.yaml``).
+
+An enlargement is honest up to x4, the most the shipped x4 network adds (``HONEST_ENLARGEMENT``):
+each step that enlarges records the product's enlargement so far in ``metadata["enlargement"]``
+(``record_enlargement``), and past x4 in all a warning in ``metadata["warnings"]`` says the image
+has less detail than its size suggests. ``fit_to_canvas`` with ``upscale="learned"`` enlarges a
+small product's crop with ``upscale_rgba`` and never past that bound.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ SCALES = (2, 4)
 UPSCALER_OVERLAP = 12  # input pixels: 8 layers see 9 px each way
 DEFAULT_MAX_TILE_PIXELS = 256 * 256
 MAX_OUTPUT_PIXELS = 400_000_000
+HONEST_ENLARGEMENT = 4  # the most a learned upscaler adds (the x4 network); past it an image only looks bigger
 
 
 def upscaler_weights(scale: int) -> str:
@@ -125,6 +132,54 @@ def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
     return interpolate(alpha, scale, cv2.INTER_CUBIC)
 
 
+def learned_scale(factor: float) -> int:
+    """The learned upscaler's pass for an enlargement of ``factor`` (1 < factor <= 4): x2 up to x2,
+    else x4; the result is then area-averaged down to the exact size."""
+    if not 1 < factor <= HONEST_ENLARGEMENT:
+        raise UsageError(f"a learned enlargement must be above x1 and at most x{HONEST_ENLARGEMENT}; got x{factor:.3g}")
+    return 2 if factor <= 2 else 4
+
+
+def upscale_rgba(
+    pixels: np.ndarray, alpha: np.ndarray, *, scale: int, max_tile_pixels: int = DEFAULT_MAX_TILE_PIXELS
+) -> tuple[np.ndarray, np.ndarray, str, str | None]:
+    """Enlarge RGB ``pixels`` and their HxW uint8 ``alpha`` by ``scale`` (2 or 4).
+
+    The colour goes through the learned upscaler premultiplied by alpha, so the old background under
+    alpha 0 never bleeds into the product's edge; alpha is enlarged bicubic. Without the network's
+    weights the colour is enlarged bicubic. Returns (pixels, alpha, method, model name or None)."""
+    check_rgb(pixels)
+    check_mask(alpha, pixels.shape[:2], name="alpha")
+    method: Method = "cnn" if upscaler_available(scale) else "bicubic"
+    model = load_upscaler(scale) if method == "cnn" else None
+    a = alpha.astype(np.float32) * (1.0 / 255.0)
+    premult = np.clip(pixels.astype(np.float32) * a[..., None] + 0.5, 0, 255).astype(np.uint8)
+    big = upscale_image(premult, scale=scale, method=method, model=model, max_tile_pixels=max_tile_pixels)
+    big_alpha = upscale_alpha(alpha, scale)
+    a2 = big_alpha.astype(np.float32) * (1.0 / 255.0)
+    colour = big.astype(np.float32) / np.maximum(a2, 1e-4)[..., None]
+    colour = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
+    colour[big_alpha == 0] = 0
+    return colour, big_alpha, method, model.model_name if model is not None else None
+
+
+def record_enlargement(item: ImageItem, factor: float) -> None:
+    """Multiply the product's enlargement so far (``item.metadata["enlargement"]``, 1 for a decoded
+    source) by ``factor``; the first time it passes ``HONEST_ENLARGEMENT``, add a warning to
+    ``item.metadata["warnings"]`` (a new list: ``ImageItem.replace`` shares metadata values)."""
+    before = float(item.metadata.get("enlargement", 1.0))
+    total = before * factor
+    item.metadata["enlargement"] = round(total, 4)
+    if total > HONEST_ENLARGEMENT + 1e-6 >= before:
+        add_warning(item, f"enlarged x{total:.1f} in all, past the x{HONEST_ENLARGEMENT} a learned upscaler can add: "
+                          "the image has less detail than its size suggests; use a larger photo")
+
+
+def add_warning(item: ImageItem, message: str) -> None:
+    """Append ``message`` to ``item.metadata["warnings"]`` (what a report shows as a warning)."""
+    item.metadata["warnings"] = [*item.metadata.get("warnings", []), message]
+
+
 def factors_to_reach(side: int, minimum: int, *, max_factor: int = 16) -> list[int]:
     """The x2/x4 passes that bring ``side`` to at least ``minimum``: [] when it is already there,
     [2] when doubling is enough, [4] up to x4, then more passes (at most ``max_factor`` in total)."""
@@ -202,6 +257,7 @@ def upscale_step(item: ImageItem, options: UpscaleOptions) -> ImageItem:
             models.append(model.model_name)
     out = item.replace(pixels=pixels, alpha=alpha)
     out.metadata["upscale_factor"] = math.prod(passes)
+    record_enlargement(out, math.prod(passes))
     out.metadata["upscale_method"] = method
     if fallback:
         out.metadata["upscale_fallback"] = fallback

@@ -20,7 +20,8 @@ def test_all_presets_are_shipped():
 def test_preset_loads_with_sources_for_every_rule(name):
     p = load_preset(name)
     assert p.name == name and p.title and p.marketplace
-    assert set(p.sources) <= set(RULES)
+    assert set(p.sources) <= set(RULES) | {"target_side"}
+    assert p.target_side is not None and p.sources["target_side"]  # each shipped preset states its target, with a source
     for rule in p.rules_summary():
         if rule in ("recommended_side",) or p.sources.get(rule):
             continue
@@ -33,14 +34,13 @@ def test_preset_recipe_validates_and_fits_the_rules(name):
     p = load_preset(name)
     recipe = p.recipe()
     assert isinstance(recipe, Recipe) and recipe.preset == name
-    # A preset with a minimum size first upscales a too-small source (tests/marketplaces/test_min_size_upscale.py).
-    steps = [s for s in recipe.steps if s.op != "upscale"]
+    # fit_to_canvas reaches the target with the learned upscaler (tests/marketplaces/test_min_size_upscale.py):
+    # no upscale step of the whole photo first.
+    steps = recipe.steps
     assert [s.op for s in steps] == ["enhance", "remove_background", "fit_to_canvas", "white_background"]
-    assert [s.op for s in recipe.steps[:1]] == (["upscale"] if (p.min_side or p.min_long_side) else ["enhance"])
     fit = steps[2].options
-    assert fit.size >= p.recommended_side
-    assert fit.upscale == "to_minimum"
-    assert fit.min_size >= (p.min_side or p.min_long_side or 0)
+    assert fit.size == p.target_side >= max(p.recommended_side, p.zoom_side or 0, p.min_side or 0, p.min_long_side or 0)
+    assert fit.upscale == "learned" and fit.max_enlargement == 4
     if p.fill_min is not None:
         assert fit.fill > p.fill_min
     assert tuple(steps[3].options.color) == (255, 255, 255)
