@@ -476,7 +476,8 @@ def material_region(
     ``NEAR_HUE`` of it, specks of texture opened away) of at least ``PART_BORDER`` (half) its
     size: it is the edge of something else of a near hue (the dark rim of the coffee in a red cup),
     not a piece of the material between outlines (a teddy's arm) or around a tag of another colour. Pixels near a colour of ``keep_colors`` (with their shades) are
-    taken out first. The edges are then softened by a guided filter steered by the photo.
+    taken out first. The edges are then softened by a guided filter steered by the photo, never
+    onto neutral pixels (a black outline next to the material stays black).
 
     OperationError when the product has no main coloured material: less than 10 % of it is of one
     chromatic colour (a white, black, grey or metal product; a white cup with a red logo); the
@@ -520,6 +521,7 @@ def material_region(
         region = parts[labels].astype(np.float32)
         radius = max(2, round(0.002 * max(crop_mask.shape)))
         weight = np.clip(guided_filter(crop.astype(np.float32) / 255.0, region, radius=radius, eps=1e-3), 0.0, 1.0)
+        weight = np.where(region > 0, weight, np.minimum(weight, chromatic_weight(lab)))  # soft edges stop at neutrals
         weight *= crop_mask.astype(np.float32) / 255.0
     share = float((weight[crop_mask >= 128] >= 0.5).sum()) / area
     if material is None or share < MIN_MATERIAL_SHARE:
