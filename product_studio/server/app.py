@@ -8,6 +8,7 @@ Errors are JSON ``{"detail": message}``: a StudioError answers its ``http_status
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.formparsers import MultiPartParser
 
 from ..version import __version__
 from ..errors import StudioError
@@ -34,7 +37,9 @@ DESCRIPTION = """Marketplace-ready product photos as a service.
 
 Upload with multipart (`file`, `preset`, optional `recipe` as a JSON string of the Recipe schema — the
 same schema the CLI reads from YAML), or POST JSON to `/v1/process/json`. Results are stored and served
-at `/v1/results/{id}/input|output`; rate them with `POST /v1/feedback`.
+at `/v1/results/{id}/output` (and `/input` only when the server keeps uploads: `keep_inputs`); rate them
+with `POST /v1/feedback`; delete one with `DELETE /v1/results/{id}`, or let it expire after
+`retention_days` (7 by default).
 
 Limits: request bodies over `max_upload_bytes` → 413 (counted on the stream), images over `max_pixels`
 → 413 (checked before decoding), more than `max_concurrency` image requests at once → 429 with
@@ -64,9 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         studio.jobs = JobRunner(studio, workers=settings.job_workers, lease_s=settings.job_lease_s)
         studio.jobs.expire()  # jobs of a server that stopped (leases run out); the heartbeat repeats this
+        studio.sweep()  # results past their retention, at start-up and every retention_sweep_s
+        sweeper = asyncio.create_task(_sweep_periodically(studio))
         try:
             yield
         finally:
+            sweeper.cancel()
             studio.jobs.shutdown()
             studio.limiter.shutdown()
             db.dispose()
@@ -107,6 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # The last added runs first: CORS (answers preflights, labels every answer), then the key check on the
     # headers (401 before any of the body is read), then the body cap counted on the stream.
+    # Starlette spools a multipart file over 1 MB to a plain temporary file (in /tmp, outside the data dir and
+    # its encryption): keep uploads in memory instead, up to the body cap the middleware counts.
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, settings.max_upload_bytes)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     if settings.cors_origins:  # closed unless origins are configured
@@ -114,6 +125,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["X-API-Key", "Authorization", "Content-Type"])
     redact_keys_in_access_log()
     return app
+
+
+async def _sweep_periodically(studio: Studio) -> None:
+    while True:
+        await asyncio.sleep(studio.settings.retention_sweep_s)
+        try:
+            await run_in_threadpool(studio.sweep)
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.exception("the retention sweep failed")
 
 
 def create_app_from_env() -> FastAPI:

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     max_job_files: int = Field(500, ge=1, description="files in one job")
     job_lease_s: float = Field(60.0, ge=1, le=3600, description="a job's lease, renewed while its server runs: a job "
                                                                 "whose server stopped is failed this long after")
+    keep_inputs: bool = Field(False, description="keep each request's raw upload (served at /v1/results/{id}/input); off: "
+                                                 "only outputs are stored, uploads live in memory for the request")
+    retention_days: float = Field(7.0, ge=0, description="results (record and files) and jobs older than this are deleted; "
+                                                         "0 keeps them until DELETE /v1/results/{id}")
+    retention_sweep_s: float = Field(3600.0, ge=1, description="how often expired results are swept (also at start-up)")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="accepted keys (X-API-Key or Authorization: Bearer); comma-separated in the env"
     )

@@ -4,6 +4,7 @@ request routes and the job runner."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import shutil
@@ -21,7 +22,7 @@ from ..pipeline import Outcome, process
 from ..recipe import Recipe
 from ..store import BlobStore, Database, decide, new_id, tune_recipe, variant_of
 from ..store import repository as repo
-from ..store.models import Result
+from ..store.models import Result, utcnow
 from .limits import CpuLimiter, current_cancel
 from .settings import Settings
 
@@ -114,7 +115,7 @@ class Studio:
         rid = result_id or new_id()
         source_format = outcome.source.metadata["source_format"]
         try:
-            input_path = self.blobs.put(rid, f"input{INPUT_EXTENSIONS[source_format]}", upload) if upload is not None else None
+            input_path = self.keep_input(rid, source_format, upload)
             output_path = self.blobs.put(rid, f"output{OUTPUT_EXTENSIONS[outcome.format]}", outcome.data)
             final = outcome.item
             return repo.add_result(
@@ -131,6 +132,43 @@ class Studio:
             shutil.rmtree(self.blobs.folder(rid), ignore_errors=True)
             raise
 
+    def keep_input(self, result_id: str, source_format: str, upload: bytes | None):  # -> Path | None
+        """Store a result's raw upload as ``input.<ext>`` -- only when the keep_inputs setting asks for it:
+        by default an upload (with its metadata, faces, GPS) lives in memory for its request only."""
+        if upload is None or not self.settings.keep_inputs:
+            return None
+        return self.blobs.put(result_id, f"input{INPUT_EXTENSIONS[source_format]}", upload)
+
+    def delete_result(self, result_id: str) -> bool:
+        """Delete a result's files (input, output, mask) and its record; False when there is no such result."""
+        if repo.get_result(self.db, result_id) is None:
+            return False
+        self.blobs.remove(result_id)
+        repo.delete_results(self.db, [result_id])
+        return True
+
+    def sweep(self) -> dict[str, int]:
+        """Delete what is older than the retention: results (files and records), finished jobs with their
+        results and uploads, and blob folders no record names (left by a crash). Nothing with
+        retention_days = 0. Returns the counts."""
+        days = self.settings.retention_days
+        if days <= 0:
+            return {"results": 0, "jobs": 0, "folders": 0}
+        cutoff = utcnow() - dt.timedelta(days=days)
+        result_ids, job_ids = repo.expired(self.db, before=cutoff)
+        for owner in result_ids + job_ids:
+            self.blobs.remove(owner)
+        repo.delete_results(self.db, result_ids)
+        for rid in repo.delete_jobs(self.db, job_ids):
+            self.blobs.remove(rid)
+        stale = [owner for owner, folder in self.blobs.owners() if folder.stat().st_mtime < cutoff.timestamp()]
+        known = repo.known_owners(self.db, stale) if stale else set()
+        folders = sum(self.blobs.remove(owner) for owner in stale if owner not in known)
+        if result_ids or job_ids or folders:
+            log.info("retention: deleted %d result(s), %d job(s), %d stray folder(s) older than %g days",
+                     len(result_ids), len(job_ids), folders, days)
+        return {"results": len(result_ids), "jobs": len(job_ids), "folders": folders}
+
     def process_bytes(self, data: bytes, *, name: str, recipe: Recipe, **row: Any) -> Result:
         """Run ``recipe`` on an upload (``run``) and store the upload, the output and the row (``store``);
         ``row``: ``store``'s kind, result_id, job_id and position."""
@@ -143,6 +181,8 @@ def result_dict(result: Result) -> dict[str, Any]:
     if result.status != "done":
         return {"id": result.id, "status": result.status, "input_name": result.input_name, "error": result.error}
     base = f"/v1/results/{result.id}"
+    input_ref = {"url": f"{base}/input" if result.input_path else None, "width": result.input_width,
+                 "height": result.input_height, "format": result.input_format}
     return {
         "id": result.id,
         "status": "done",
@@ -150,7 +190,7 @@ def result_dict(result: Result) -> dict[str, Any]:
         "input_name": result.input_name,
         "preset": result.preset,
         "recipe": {"name": (result.recipe or {}).get("name"), "hash": result.recipe_hash, "variant": result.variant or {}},
-        "input": {"url": f"{base}/input", "width": result.input_width, "height": result.input_height, "format": result.input_format},
+        "input": input_ref,  # url None: the upload was not kept (keep_inputs off)
         "output": {"url": f"{base}/output", "width": result.output_width, "height": result.output_height,
                    "bytes": result.output_bytes, "format": result.output_format},
         "compliance": result.compliance,
@@ -199,6 +239,8 @@ class JobRunner:
     def expire(self) -> list[str]:
         """Fail the active jobs whose lease ran out (other servers' interrupted jobs); returns their ids."""
         expired = repo.fail_expired_jobs(self.studio.db)
+        for job_id in expired:
+            self.studio.blobs.remove(job_id)  # its uploads
         if expired:
             log.warning("%d interrupted job(s) of a stopped server marked failed", len(expired))
         return expired
@@ -215,7 +257,8 @@ class JobRunner:
         self.stopping.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.heartbeat.join(timeout=10)
-        repo.fail_expired_jobs(self.studio.db, worker=self.worker)  # queued behind the running one: never started
+        for job_id in repo.fail_expired_jobs(self.studio.db, worker=self.worker):  # queued behind the running one
+            self.studio.blobs.remove(job_id)
 
     def _run_safely(self, job_id: str) -> None:
         try:
@@ -223,6 +266,8 @@ class JobRunner:
         except Exception as exc:
             log.exception("job %s failed", job_id)
             repo.set_job_status(self.studio.db, job_id, "failed", error=f"unexpected {type(exc).__name__}: {exc}")
+        finally:  # the job's uploads are not kept once it ended (each result keeps its input if keep_inputs asks)
+            self.studio.blobs.remove(job_id)
 
     def _run(self, job_id: str) -> None:
         studio = self.studio

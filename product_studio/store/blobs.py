@@ -8,8 +8,10 @@ encryption was turned on): run ``product-studio keys rotate --data-dir D`` once 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +108,22 @@ class BlobStore:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             yield plain
+
+    def remove(self, owner_id: str) -> bool:
+        """Delete an owner's folder and every file in it; True when there was one."""
+        folder = self.folder(owner_id)
+        if not folder.exists():
+            return False
+        shutil.rmtree(folder)
+        with contextlib.suppress(OSError):  # the <xx> level, once empty
+            folder.parent.rmdir()
+        return True
+
+    def owners(self) -> Iterator[tuple[str, Path]]:
+        """(owner id, folder) of every owner folder in the store."""
+        for folder in sorted(self.root.glob("*/*")):
+            if folder.is_dir() and _ID.match(folder.name):
+                yield folder.name, folder
 
     def files(self) -> Iterator[Path]:
         """Every blob file in the store (``<root>/<xx>/<id>/<name>``), temporary files excluded."""

@@ -82,7 +82,9 @@ class Feedback(Base):
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    result_id: Mapped[str] = mapped_column(ForeignKey("results.id", ondelete="CASCADE"), unique=True)
+    # A deleted or expired result leaves its vote here (result_id and comment cleared): the report and the
+    # tuning count it, and nothing in it points at a person's image any more.
+    result_id: Mapped[str | None] = mapped_column(ForeignKey("results.id", ondelete="SET NULL"), unique=True, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     verdict: Mapped[str] = mapped_column(String(8))  # accept | reject

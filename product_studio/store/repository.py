@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import UsageError
 from .db import Database
@@ -50,6 +51,50 @@ def add_result(db: Database, **fields: Any) -> Result:
 def get_result(db: Database, result_id: str) -> Result | None:
     with db.session() as s:
         return s.get(Result, result_id)
+
+
+def delete_results(db: Database, result_ids: list[str]) -> int:
+    """Delete result records; their feedback stays as anonymous votes (result_id and comment cleared) so the
+    report and the tuning keep counting them. Returns how many records went."""
+    if not result_ids:
+        return 0
+    try:
+        with db.session() as s:
+            s.execute(update(Feedback).where(Feedback.result_id.in_(result_ids)).values(result_id=None, comment=None))
+    except IntegrityError:  # a database made before votes outlived results (feedback.result_id NOT NULL)
+        with db.session() as s:
+            s.execute(delete(Feedback).where(Feedback.result_id.in_(result_ids)))
+    with db.session() as s:
+        return int(s.execute(delete(Result).where(Result.id.in_(result_ids))).rowcount or 0)
+
+
+def delete_jobs(db: Database, job_ids: list[str]) -> list[str]:
+    """Delete job records and their results' records; returns the ids of the results that went."""
+    if not job_ids:
+        return []
+    with db.session() as s:
+        results = list(s.scalars(select(Result.id).where(Result.job_id.in_(job_ids))))
+    delete_results(db, results)
+    with db.session() as s:
+        s.execute(delete(Job).where(Job.id.in_(job_ids)))
+    return results
+
+
+def expired(db: Database, *, before: dt.datetime) -> tuple[list[str], list[str]]:
+    """(result ids, job ids) made before ``before``: results outside jobs, and jobs no longer running
+    (a job's results go with it)."""
+    with db.session() as s:
+        results = list(s.scalars(select(Result.id).where(Result.created_at < before, Result.job_id.is_(None))))
+        jobs = list(s.scalars(select(Job.id).where(Job.created_at < before, Job.status.not_in(ACTIVE))))
+    return results, jobs
+
+
+def known_owners(db: Database, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are results or jobs in the database."""
+    with db.session() as s:
+        found = set(s.scalars(select(Result.id).where(Result.id.in_(ids))))
+        found |= set(s.scalars(select(Job.id).where(Job.id.in_(ids))))
+    return found
 
 
 # --- jobs

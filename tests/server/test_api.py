@@ -99,13 +99,14 @@ def test_process_with_a_recipe_and_fetch_the_images(client, photo_jpeg):
     assert body["preset"] == "jd-main" and body["recipe"]["name"] == "mine"
     assert body["recipe"]["variant"] == {"white_background.shadow": "none"}
     assert [s["op"] for s in body["steps"]] == ["remove_background", "fit_to_canvas", "white_background"]
-    assert body["input"] == {"url": f"/v1/results/{body['id']}/input", "width": 1000, "height": 1000, "format": "jpeg"}
+    assert body["input"] == {"url": None, "width": 1000, "height": 1000, "format": "jpeg"}  # the upload is not kept
     out = client.get(body["output"]["url"])
     assert out.headers["content-type"] == "image/png" and len(out.content) == body["output"]["bytes"]
     pixels = np.asarray(Image.open(io.BytesIO(out.content)).convert("RGB"))
     assert pixels.shape == (600, 600, 3) and (pixels[0] == 255).all()  # exact white border
     assert body["compliance"]["rules"][0]["name"] and body["compliance"]["preset"] == "jd-main"
-    assert client.get(body["input"]["url"]).content == photo_jpeg
+    r = client.get(f"/v1/results/{body['id']}/input")
+    assert r.status_code == 404 and "keep_inputs" in r.json()["detail"]
     assert client.get(f"/v1/results/{body['id']}").json()["id"] == body["id"]
     assert client.get("/v1/results/0123456789abcdef0123456789abcdef/output").status_code == 404
 

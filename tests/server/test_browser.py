@@ -260,6 +260,7 @@ def test_mask_editor_paints_and_repairs(page, live, tmp_path):
 
     card = _process_sample(page, live.url)
     settings = live.app.state.settings
+    settings.keep_inputs = True  # the server keeps uploads, masks too, only when asked (the default keeps outputs only)
     page.get_by_role("button", name="Edit mask & repair").click()
     dialog = page.locator("#mask-dialog")
     expect(dialog).to_be_visible()

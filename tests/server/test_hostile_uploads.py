@@ -30,8 +30,9 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(data_dir):
+    # keep_inputs: the polyglot and file-name tests look at the stored uploads
     with TestClient(create_app(Settings(data_dir=data_dir, cpu_slots=1, max_upload_bytes=3_000_000,
-                                        max_pixels=20_000_000))) as c:
+                                        max_pixels=20_000_000, keep_inputs=True))) as c:
         yield c
 
 

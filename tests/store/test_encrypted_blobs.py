@@ -66,7 +66,7 @@ def test_encrypted_store_round_trip_readable_copy_and_clear_errors(tmp_path):
 def test_server_encrypts_uploads_and_results_at_rest(tmp_path):
     key = generate_key()
     data = _jpeg()
-    settings = Settings(data_dir=tmp_path, encryption_key=key)
+    settings = Settings(data_dir=tmp_path, encryption_key=key, keep_inputs=True)
     with TestClient(create_app(settings)) as client:
         r = client.post("/v1/process", files={"file": ("p.jpg", data, "image/jpeg")},
                         data={"recipe": '{"steps": [{"op": "fit_to_canvas", "size": 400}]}'})
@@ -80,7 +80,7 @@ def test_server_encrypts_uploads_and_results_at_rest(tmp_path):
     assert served_in.headers["x-content-type-options"] == "nosniff"
     assert served_out.content.startswith(b"\xff\xd8\xff")
     stored = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
-    assert len(stored) >= 3  # input, output, the job's upload
+    assert len(stored) >= 2  # input, output (and the job's result; its upload is deleted once the job ended)
     for path in stored:
         raw = path.read_bytes()
         assert raw.startswith(b"PSENC") and not any(m in raw[:64] for m in MAGICS), path
@@ -103,7 +103,7 @@ def test_server_repair_with_encryption_uses_a_private_copy_of_the_mask(tmp_path)
     mask[140:160, 140:160] = 255
     buf = io.BytesIO()
     Image.fromarray(mask).save(buf, "PNG")
-    with TestClient(create_app(Settings(data_dir=tmp_path, encryption_key=generate_key()))) as client:
+    with TestClient(create_app(Settings(data_dir=tmp_path, encryption_key=generate_key(), keep_inputs=True))) as client:
         r = client.post("/v1/repair", files={"file": ("p.jpg", data, "image/jpeg"), "mask": ("m.png", buf.getvalue(), "image/png")})
         assert r.status_code == 200, r.text
         out = client.get(r.json()["output"]["url"])

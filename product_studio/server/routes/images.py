@@ -35,7 +35,8 @@ RECIPE_FIELD = Form(None, description="optional Recipe as a JSON string (the sch
 
 
 class ImageRef(BaseModel):
-    url: str = Field(description="GET it for the image bytes")
+    url: str | None = Field(description="GET it for the image bytes; null for an input the server did not keep "
+                                        "(it keeps uploads only with keep_inputs on)")
     width: int | None = None
     height: int | None = None
     format: str | None = None
@@ -178,10 +179,13 @@ async def repair(
                     "steps": [{**step, "mask_path": str(mask_path)}],
                     "output": {"format": "png"},
                 })
-                return result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="repair", result_id=rid))
+                answer = result_dict(studio.process_bytes(data, name=name, recipe=recipe, kind="repair", result_id=rid))
         except BaseException:
             shutil.rmtree(studio.blobs.folder(rid), ignore_errors=True)
             raise
+        if not studio.settings.keep_inputs:  # the mask is an upload too: kept only when uploads are
+            stored.unlink(missing_ok=True)
+        return answer
 
     return await studio.limiter.run(work)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -11,6 +12,8 @@ from ...store import repository as repo
 from ..deps import get_studio, require_api_key
 from ..work import CONTENT_TYPES, Studio, result_dict
 from .images import ResultOut
+
+_ID = re.compile(r"^[0-9a-f]{32}$")
 
 router = APIRouter(prefix="/v1/results", tags=["results"], dependencies=[Depends(require_api_key)])
 
@@ -37,7 +40,9 @@ def _file(studio: Studio, result_id: str, which: str) -> Response:
     stored = getattr(result, f"{which}_path")
     path = studio.blobs.path(stored) if stored else None
     if path is None:
-        raise HTTPException(404, f"result {result_id} has no {which} image (it failed, or its files were cleaned up)")
+        reason = ("the server keeps uploads only with keep_inputs on" if which == "input" and result.status == "done"
+                  else "it failed, or its files were cleaned up")
+        raise HTTPException(404, f"result {result_id} has no {which} image ({reason})")
     media_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
     headers = {"Cache-Control": "private, max-age=86400, immutable", **SAFE_HEADERS}
     if studio.blobs.encrypted or studio.blobs.is_sealed(path):  # decrypted in memory (or a clear error: no key)
@@ -45,7 +50,17 @@ def _file(studio: Studio, result_id: str, which: str) -> Response:
     return FileResponse(path, media_type=media_type, headers=headers)
 
 
-@router.get("/{result_id}/input", response_class=FileResponse, summary="The uploaded image, as sent",
+@router.delete("/{result_id}", status_code=204, response_class=Response,
+               summary="Delete a result: its input (if kept), output, mask and record (its rating stays as an anonymous vote)",
+               responses={404: {"description": "no such result"}})
+def delete_result(result_id: str, studio: Studio = Depends(get_studio)) -> Response:
+    if not _ID.match(result_id) or not studio.delete_result(result_id):
+        raise HTTPException(404, f"no result {result_id}")
+    return Response(status_code=204)
+
+
+@router.get("/{result_id}/input", response_class=FileResponse,
+            summary="The uploaded image, as sent (only when the server keeps uploads: keep_inputs; 404 otherwise)",
             responses={200: {"content": {"image/*": {}}}})
 def get_input(result_id: str, studio: Studio = Depends(get_studio)) -> Response:
     return _file(studio, result_id, "input")

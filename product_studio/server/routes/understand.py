@@ -19,7 +19,7 @@ from ...errors import UsageError
 from ...store import new_id
 from ...store import repository as repo
 from ..deps import get_studio, known_preset, read_upload, require_api_key
-from ..work import INPUT_EXTENSIONS, Studio, result_dict
+from ..work import Studio, result_dict
 from .images import ResultOut
 
 router = APIRouter(prefix="/v1", tags=["understand"], dependencies=[Depends(require_api_key)])
@@ -97,7 +97,7 @@ def _store_explain(studio: Studio, data: bytes, heat: bytes, name: str, item, ex
 
     rid = new_id()
     source_format = item.metadata["source_format"]
-    input_path = studio.blobs.put(rid, f"input{INPUT_EXTENSIONS[source_format]}", data)
+    input_path = studio.keep_input(rid, source_format, data)  # None unless keep_inputs
     output_path = studio.blobs.put(rid, "output.png", heat)
     width, height = image_size(heat, name="heat map")
     label = model.get("weights") or model.get("model")
@@ -107,7 +107,8 @@ def _store_explain(studio: Studio, data: bytes, heat: bytes, name: str, item, ex
         studio.db,
         id=rid, kind="classify-explain", status="done", input_name=name, recipe={"name": "classify-explain"},
         ops=["grad_cam"], models=[label] if label else [], steps=[step],
-        input_path=str(input_path), input_format=source_format, input_width=item.width, input_height=item.height,
+        input_path=str(input_path) if input_path is not None else None, input_format=source_format,
+        input_width=item.width, input_height=item.height,
         output_path=str(output_path), output_format="png", output_width=width, output_height=height, output_bytes=len(heat),
         seconds=round(seconds, 4),
     )

@@ -4,6 +4,7 @@
  *   GET  /v1/health, /v1/presets             server state and the presets menu
  *   POST /v1/process (file, preset)          one request per photo, PARALLEL at a time
  *   GET  /v1/results/{id}/input|output       images, fetched with the API key and shown as blob: URLs
+ *                                            (input only when the server keeps uploads: keep_inputs)
  *   POST /v1/repair (file, mask, method)     the mask editor
  *   POST /v1/feedback {result_id, verdict, comment}
  *   /openapi.json (or GET /v1/ops)           which optional sections exist (repair, generate)
@@ -722,8 +723,13 @@
 
     async showResult(answer, preset, elapsed) {
       this.result = answer;
+      // The server keeps uploads only when its keep_inputs setting asks for it (input.url is null
+      // otherwise): the "before" is then the file this page still holds.
       const [input, output] = await Promise.all([
-        api.imageUrl(answer.input.url), api.imageUrl(answer.output.url),
+        answer.input && answer.input.url
+          ? api.imageUrl(answer.input.url)
+          : Promise.resolve({ blob: this.file, url: URL.createObjectURL(this.file) }),
+        api.imageUrl(answer.output.url),
       ]);
       this.track(input.url);
       this.track(output.url);
