@@ -17,11 +17,14 @@ are never counted), otherwise the backdrop estimated from the image's border
 its median), otherwise -- a cluttered scene -- the whole image. Then:
 
 - white balance reads the cast on a reference that should be neutral: a light, low-chroma
-  backdrop (a white or grey sweep under a coloured light), else the product's near-neutral
-  pixels; never the mean of the product's own colours. A backdrop that is mostly clipped white
-  says the light is neutral and well exposed (no change). A near-white backdrop also sets the
-  exposure: one linear gain makes it white, so an under-exposed studio shot comes up and a
-  well-exposed one stays as it is;
+  backdrop (a white or grey sweep under a coloured light); never the product's own colours. A
+  backdrop that is mostly clipped white says the light is neutral and well exposed (no change).
+  A near-white backdrop also sets the exposure: one linear gain makes it white, so an
+  under-exposed studio shot comes up and a well-exposed one stays as it is. A cut-out, or a
+  product on a coloured backdrop, has no such reference: its colours are left as they are (a
+  slightly blue cloud or a grey-brown fur cannot be told from a cast; ``white_balance`` with a
+  mask on a grey card is the tool for that). A cluttered scene is balanced on its near-neutral
+  pixels;
 - with a product known, levels are that backdrop gain alone (a product's own histogram cannot
   tell a navy bag from an under-exposed one), and local contrast and sharpening add detail
   whose mean over the product is zero, so its mean colour stays where it was. A cluttered
@@ -83,7 +86,7 @@ REFERENCE_MIN_L = 50.0
 REFERENCE_MAX_CHROMA = 25.0
 WHITE_MIN_L = 88.0  # about half a stop under white; a darker sweep is a grey one
 BACKDROP_CLIPPED = 254
-# Near-neutral product pixels: in linear light, every channel within NEUTRAL_SPREAD (relative) of
+# Near-neutral pixels of a scene: in linear light, every channel within NEUTRAL_SPREAD (relative) of
 # the estimated illuminant's proportions, the brightest channel above NEUTRAL_DARK (noise) and
 # below WB_CLIPPED; NEUTRAL_ROUNDS refinements; at least NEUTRAL_MIN_SHARE of the product.
 NEUTRAL_SPREAD = 0.08
@@ -414,14 +417,12 @@ def _backdrop_gains(pixels: np.ndarray, backdrop: np.ndarray) -> tuple[np.ndarra
     return gains, level
 
 
-def _neutral_gains(pixels: np.ndarray, weights: np.ndarray | None) -> np.ndarray | None:
-    """White-balance gains from the product's near-neutral pixels (weight >= 0.5), or None when
-    fewer than ``NEUTRAL_MIN_SHARE`` of them are neutral: a cast the product's own colours would
-    only hide is left alone."""
+def _neutral_gains(pixels: np.ndarray) -> np.ndarray | None:
+    """White-balance gains from a scene's near-neutral pixels, or None when fewer than
+    ``NEUTRAL_MIN_SHARE`` of them are neutral: a cast the scene's own colours would only hide is
+    left alone (grey world would take a wooden table's brown for a cast)."""
     step = _sample_step(pixels.shape)
     sample = pixels[::step, ::step].reshape(-1, 3)
-    if weights is not None:
-        sample = sample[weights[::step, ::step].reshape(-1) >= 0.5]
     needed = max(WB_MIN_SAMPLES, NEUTRAL_MIN_SHARE * len(sample))
     peak = sample.max(axis=1)
     linear = SRGB_TO_LINEAR[sample[(peak > NEUTRAL_DARK) & (peak < WB_CLIPPED)]]
@@ -483,7 +484,7 @@ def _enhance_product(pixels, strength, weights, backdrop, alpha, *, white_balanc
     out = pixels
     if white_balance or exposure:
         reference = _backdrop_gains(pixels, backdrop) if backdrop is not None else None
-        gains, level = reference if reference is not None else (_neutral_gains(pixels, weights), 1.0)
+        gains, level = reference if reference is not None else (None, 1.0)
         total = np.ones(3)
         if white_balance and gains is not None:
             total *= np.power(gains, strength)
@@ -527,7 +528,7 @@ def enhance(
     to every enabled stage (0 returns an identical copy of the input, 1 is each stage's full
     effect). The product is the alpha's opaque part; without an alpha, what is not the border's
     backdrop (``estimate_backdrop``). With a product known: white balance and exposure from the
-    backdrop (a light neutral one) or the product's near-neutral pixels, one gain LUT; local
+    backdrop when it is a light neutral one (else none), one gain LUT; local
     contrast (CLAHE detail on lightness) and sharpening with no mean change over the product;
     transparent pixels unchanged; a well-exposed product on white (or cut out) keeps its mean
     colour. Without one (a cluttered scene): white balance from near-neutral pixels, then the
@@ -547,7 +548,7 @@ def enhance(
         return out.copy() if out is pixels else out
     out = pixels
     if white_balance:
-        gains = _neutral_gains(pixels, None)
+        gains = _neutral_gains(pixels)
         if gains is not None:
             out = cv2.LUT(out, _gain_lut(np.power(gains, strength)))
     if exposure or contrast:
@@ -564,7 +565,7 @@ def enhance(
 
 class EnhanceOptions(OpOptions):
     strength: float = Field(0.5, ge=0.0, le=1.0, description="0 = unchanged, 1 = full effect of every stage")
-    white_balance: bool = Field(True, description="remove a colour cast measured on the backdrop or on neutral pixels")
+    white_balance: bool = Field(True, description="remove a colour cast measured on a light neutral backdrop (a scene: on its neutral pixels)")
     exposure: bool = Field(True, description="make a near-white backdrop white; levels on a scene with no product")
     contrast: bool = Field(True, description="local contrast (CLAHE detail on lightness)")
     sharpen: bool = Field(True, description="thresholded unsharp mask on luminance")
