@@ -45,6 +45,7 @@ def presets(
             typer.echo(f"{p.name:<16} {p.title}")
             for rule, expected in p.rules_summary().items():
                 typer.echo(f"    {rule:<17} {expected}")
+            typer.echo(f"    {'target':<17} {_target(p)}")
         typer.echo("\n`product-studio presets NAME` shows one preset in full, with its sources and recipe.")
         return
 
@@ -68,6 +69,7 @@ def presets(
     typer.echo("\nrules:")
     for rule, expected in p.rules_summary().items():
         typer.echo(f"  {rule:<17} {expected}")
+    typer.echo(f"  {'target':<17} {_target(p)}")
     typer.echo("\nsources:")
     for rule, refs in p.sources.items():
         typer.echo(f"  {rule}:")
@@ -77,6 +79,10 @@ def presets(
     typer.echo("  " + recipe_text.rstrip().replace("\n", "\n  "))
     if recipe_note:
         info(f"note: the recipe is shown as written; it does not validate here: {recipe_note}")
+
+
+def _target(p) -> str:  # noqa: ANN001 - a marketplaces.Preset
+    return f"{p.target} px longest side: what the default recipe makes (the learned upscaler, at most x4)"
 
 
 def _describe(p) -> dict:

@@ -89,8 +89,13 @@ def upscale_image(
     model=None,
     max_tile_pixels: int = DEFAULT_MAX_TILE_PIXELS,
     progress: Callable[[int, int], None] | None = None,
+    bf16: bool | None = None,
 ) -> np.ndarray:
-    """Enlarge RGB HxWx3 uint8 ``pixels`` by ``scale`` (2 or 4); returns RGB uint8 (H·s)x(W·s)x3."""
+    """Enlarge RGB HxWx3 uint8 ``pixels`` by ``scale`` (2 or 4); returns RGB uint8 (H·s)x(W·s)x3.
+
+    bf16: run the network's convolutions in bfloat16; None (the default) where ``runtime.use_bf16``
+    says so (the CPU has bf16 instructions, or ``PRODUCT_STUDIO_BF16=1``). On the 6 held-out photos
+    it is 1.9x faster at x2 and 1.7x at x4 with the same PSNR (35.28 / 29.89 dB; docs/restoration.md)."""
     check_rgb(pixels)
     if scale not in SCALES:
         raise UsageError(f"scale must be 2 or 4; got {scale}")
@@ -110,12 +115,21 @@ def upscale_image(
 
     from ..vision.tiling import run_tiled
 
+    from ..runtime import use_bf16
+
     if model is None:
         model = load_upscaler(scale)
     elif model.config.scale != scale:
         raise UsageError(f"the model upscales x{model.config.scale}, not x{scale}")
+    if bf16 is None:
+        bf16 = use_bf16()
+
+    def network(tile: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return model(tile).float()
+
     with torch.inference_mode():
-        out = run_tiled(pixels.astype(np.float32) / 255.0, model, scale=scale, max_tile_pixels=max_tile_pixels,
+        out = run_tiled(pixels.astype(np.float32) / 255.0, network, scale=scale, max_tile_pixels=max_tile_pixels,
                         overlap=UPSCALER_OVERLAP, progress=progress)
     return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
 

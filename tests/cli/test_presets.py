@@ -29,6 +29,7 @@ def test_one_preset_in_full_with_sources_and_recipe():
     assert result.exit_code == 0
     out = result.stdout
     assert "amazon-main" in out and "sources:" in out and "Amazon Seller Central" in out
+    assert "target            2000 px longest side: what the default recipe makes" in out
     recipe = yaml.safe_load(out.split("\nrecipe:\n", 1)[1])
     assert recipe["preset"] == "amazon-main"
     assert [s["op"] for s in recipe["steps"]][-2:] == ["fit_to_canvas", "white_background"]
