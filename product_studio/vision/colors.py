@@ -340,15 +340,31 @@ def _circular_mean(hue: np.ndarray, weight: np.ndarray) -> float:
     return float(np.degrees(np.arctan2((weight * np.sin(rad)).sum(), (weight * np.cos(rad)).sum())) % 360.0)
 
 
-def main_material(
-    pixels: np.ndarray, mask: np.ndarray, *, max_samples: int = 20_000, candidates: int = 256, seed: int = 0
-) -> Material | None:
+def _mode(hue: np.ndarray, sat: np.ndarray, vote: np.ndarray) -> tuple[float, float]:
+    """The (hue, saturation) with the most ``vote`` within material distance 1: a histogram in bins
+    of a quarter of the tolerances, summed over the ellipse of radius 1 (hue wraps around)."""
+    step_h, step_s = HUE_TOLERANCE / 4.0, np.log(SATURATION_TOLERANCE) / 4.0
+    lo_s = np.log(0.05)
+    n_h, n_s = int(round(360.0 / step_h)), int(np.ceil((np.log(4.0) - lo_s) / step_s))
+    ih = np.clip((hue / step_h).astype(int), 0, n_h - 1)
+    js = np.clip(((np.log(np.maximum(sat, 0.05)) - lo_s) / step_s).astype(int), 0, n_s - 1)
+    hist = np.zeros((n_h, n_s), np.float32)
+    np.add.at(hist, (ih, js), vote.astype(np.float32))
+    y, x = np.mgrid[-4:5, -4:5]
+    kernel = ((y**2 + x**2) <= 16).astype(np.float32)
+    padded = np.pad(hist, ((4, 4), (0, 0)), mode="wrap")
+    score = cv2.filter2D(padded, -1, kernel, borderType=cv2.BORDER_CONSTANT)[4:-4]
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    return float((i + 0.5) * step_h), float(np.exp(lo_s + (j + 0.5) * step_s))
+
+
+def main_material(pixels: np.ndarray, mask: np.ndarray, *, max_samples: int = 20_000, seed: int = 0) -> Material | None:
     """The product's main coloured material, or None when it has none (fewer than 50 chromatic pixels).
 
     pixels: RGB, HxWx3, uint8; mask: HxW uint8, 255 = product (>= 128 counts). Among the product's
     chromatic pixels (``chromatic_weight``), the (hue, saturation) with the most pixels within
-    ``MATERIAL_NEAR`` (a mode, found from sampled candidates, then refined three times to the mean
-    of those within reach); skin tones count a third, so a model's arm loses to the dress she
+    ``MATERIAL_NEAR`` (a mode: ``_mode``'s histogram, then refined three times to the mean of
+    those within reach); skin tones count a third, so a model's arm loses to the dress she
     wears unless the dress is small. ``share`` is of all the product's pixels, neutral ones
     included: a white cup with a red logo has a material of a small share.
 
@@ -374,12 +390,11 @@ def main_material(
     hue, sat = hue_saturation(lab)
     skin = (hue >= SKIN_HUE[0]) & (hue <= SKIN_HUE[1]) & (sat >= SKIN_SATURATION[0]) & (sat <= SKIN_SATURATION[1])
     vote = weight * np.where(skin, SKIN_WEIGHT, 1.0).astype(np.float32)
-    pool = np.flatnonzero(colourful)
-    picks = pool[rng.choice(len(pool), min(candidates, len(pool)), replace=False)]
-    scores = [float(vote[material_distance(hue, sat, hue[j], sat[j]) < MATERIAL_NEAR].sum()) for j in picks]
-    ref_hue, ref_sat = float(hue[picks[int(np.argmax(scores))]]), float(sat[picks[int(np.argmax(scores))]])
+    ref_hue, ref_sat = _mode(hue[colourful], sat[colourful], vote[colourful])
     for _ in range(3):
         near = (material_distance(hue, sat, ref_hue, ref_sat) < MATERIAL_NEAR) & colourful
+        if not near.any():
+            return None
         ref_hue = _circular_mean(hue[near], weight[near])
         ref_sat = float(np.exp(np.average(np.log(np.maximum(sat[near], 1e-3)), weights=weight[near])))
     near = (material_distance(hue, sat, ref_hue, ref_sat) < MATERIAL_NEAR) & colourful
