@@ -341,8 +341,8 @@ def _circular_mean(hue: np.ndarray, weight: np.ndarray) -> float:
 
 
 def _mode(hue: np.ndarray, sat: np.ndarray, vote: np.ndarray) -> tuple[float, float]:
-    """The (hue, saturation) with the most ``vote`` within material distance 1: a histogram in bins
-    of a quarter of the tolerances, summed over the ellipse of radius 1 (hue wraps around)."""
+    """The (hue, saturation) with the most ``vote`` near it: a histogram in bins of a quarter of the
+    tolerances, summed with weights falling from 1 to 0 at material distance 1.1 (hue wraps around)."""
     step_h, step_s = HUE_TOLERANCE / 4.0, np.log(SATURATION_TOLERANCE) / 4.0
     lo_s = np.log(0.05)
     n_h, n_s = int(round(360.0 / step_h)), int(np.ceil((np.log(4.0) - lo_s) / step_s))
@@ -351,7 +351,7 @@ def _mode(hue: np.ndarray, sat: np.ndarray, vote: np.ndarray) -> tuple[float, fl
     hist = np.zeros((n_h, n_s), np.float32)
     np.add.at(hist, (ih, js), vote.astype(np.float32))
     y, x = np.mgrid[-4:5, -4:5]
-    kernel = ((y**2 + x**2) <= 16).astype(np.float32)
+    kernel = np.maximum(0.0, 1.0 - (y**2 + x**2) / 20.25).astype(np.float32)  # tapered: the peak is a cluster's centre
     padded = np.pad(hist, ((4, 4), (0, 0)), mode="wrap")
     score = cv2.filter2D(padded, -1, kernel, borderType=cv2.BORDER_CONSTANT)[4:-4]
     i, j = np.unravel_index(int(np.argmax(score)), score.shape)
