@@ -352,5 +352,9 @@ def test_docs_and_redoc_render_offline(page, live):
     assert page.locator(".opblock").count() >= 17
     page.goto(live.url + "/redoc")
     expect(page.locator("h2", has_text="Process one uploaded image with a preset's recipe or your own").first).to_be_visible()
+    page.get_by_role("link", name="API docs by Redocly").wait_for()  # its logo comes from a CDN: blocked by the page's CSP
+    page.wait_for_timeout(500)
     assert page.page_errors == []
     assert page.outside_requests == []
+    blocked = [e for e in page.console_errors if "Content Security Policy" in e]
+    assert all("cdn.redoc.ly" in e for e in blocked), blocked  # the only thing the policy had to stop

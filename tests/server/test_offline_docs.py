@@ -28,6 +28,8 @@ def test_docs_pages_load_only_the_servers_own_assets(tmp_path, page):
     with TestClient(create_app(Settings(data_dir=tmp_path, api_keys=KEY))) as c:
         r = c.get(page)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        csp = r.headers["content-security-policy"]  # the browser itself refuses anything from elsewhere
+        assert "default-src 'self'" in csp and "img-src 'self' data:" in csp and "http" not in csp
         refs = _references(r.text)
         scripts = [u for u in refs if u.endswith(".js")]
         assert scripts, f"{page} loads no script: {refs}"

@@ -3,7 +3,8 @@
 - GET / serves static/index.html (the files under /static need no build step);
 - GET /docs (Swagger UI) and /redoc (ReDoc) load their scripts and styles from /docs-assets, the files
   the pinned ``fastapi-offline`` wheel bundles (Swagger UI, Apache-2.0; ReDoc, MIT), so the docs work on a
-  machine without internet.
+  machine without internet. Their Content-Security-Policy lets a page load from the server only (ReDoc's
+  sidebar would fetch a logo from cdn.redoc.ly; the browser blocks it without a request).
 """
 
 from __future__ import annotations
@@ -33,11 +34,21 @@ def index() -> Response:
 
 docs = APIRouter(include_in_schema=False)
 
+# Swagger UI and ReDoc start from an inline script and inline styles; ReDoc's search runs in a blob: worker.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+            "frame-ancestors 'self'; base-uri 'self'; form-action 'self'")
+
+
+def _own_assets_only(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_CSP
+    return page
+
 
 @docs.get("/docs")
 def swagger_ui(request: Request) -> HTMLResponse:
     root = request.scope.get("root_path", "")
-    return get_swagger_ui_html(
+    return _own_assets_only(get_swagger_ui_html(
         openapi_url=f"{root}{request.app.openapi_url}",
         title=f"{request.app.title} - Swagger UI",
         swagger_js_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
@@ -46,7 +57,7 @@ def swagger_ui(request: Request) -> HTMLResponse:
         oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
         # validatorUrl: None keeps Swagger UI from sending the document to validator.swagger.io
         swagger_ui_parameters={"validatorUrl": None, **(request.app.swagger_ui_parameters or {})},
-    )
+    ))
 
 
 @docs.get("/docs/oauth2-redirect")
@@ -57,10 +68,10 @@ def swagger_ui_redirect() -> HTMLResponse:
 @docs.get("/redoc")
 def redoc(request: Request) -> HTMLResponse:
     root = request.scope.get("root_path", "")
-    return get_redoc_html(
+    return _own_assets_only(get_redoc_html(
         openapi_url=f"{root}{request.app.openapi_url}",
         title=f"{request.app.title} - ReDoc",
         redoc_js_url=f"{root}{DOCS_ASSETS_URL}/redoc.standalone.js",
         redoc_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
         with_google_fonts=False,
-    )
+    ))
