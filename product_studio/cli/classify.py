@@ -54,8 +54,8 @@ def classify(
     from .. import storage
     from ..errors import UsageError
     from ..imageio import load_image, safe_output_path
-    from .common import gather_inputs
     from ..understand.classify import classifier_info, classify_product, explain_item, load_default_classifier
+    from .common import gather_inputs
 
     files = gather_inputs(inputs)
     if explain is not None and len(files) > 1 and explain.suffix:

@@ -63,12 +63,12 @@ def describe(
 ) -> None:
     from .. import storage
     from ..imageio import load_image
-    from .common import gather_inputs
     from ..marketplaces.presets import load_preset
     from ..understand.attributes import extract_attributes
     from ..understand.describe import describe as describe_listing
     from ..understand.listing_rules import ListingFields
     from ..understand.llm_client import LLMConfig
+    from .common import gather_inputs
 
     loaded = load_preset(preset)  # a bad preset is a usage error before any work
     langs = tuple(split_list(lang))

@@ -42,9 +42,9 @@ def read(
 ) -> None:
     from .. import storage
     from ..imageio import load_image
-    from .common import gather_inputs
     from ..understand.entities import extract_entities, load_brands
     from ..vision.ocr import read_text
+    from .common import gather_inputs
 
     index = load_brands(brands)  # a bad brand file is a usage error before any work
 

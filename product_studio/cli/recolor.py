@@ -57,8 +57,8 @@ def recolor(
     batch: BatchOptions = None,
 ) -> None:
     from ..errors import UsageError
-    from .common import gather_inputs
     from ..ops.recolor import parse_colors
+    from .common import gather_inputs
 
     targets = parse_colors(colors)  # every colour checked before any work
     variants = [(options.validate(OP, color=t.text), f"-{t.slug}", {"color": t.to_dict()}) for t in targets]
