@@ -12,7 +12,7 @@
    largest component. Smaller ones are fragments, crumbs, tags or small parts of one product.
    A component whose pixels are nearly all light neutral grey (``SHADOW_*``) is a shadow, not an item.
 4. A pair counts as one item: exactly two components of similar size (``PAIR_AREA_RATIO``), colour
-   (``PAIR_COLOUR``) and outline (``PAIR_SHAPE``, Hu moments, so a mirrored shoe matches): a pair of
+   (``PAIR_COLOUR``) and outline (``PAIR_SHAPE``, Hu moments, as it is or mirrored: a left and a right shoe match): a pair of
    shoes, earrings or gloves is sold as one product. Two different products, or three copies, count
    as several.
 
@@ -155,7 +155,10 @@ def count_items(pixels: np.ndarray, alpha: np.ndarray | None = None, *, max_side
     if len(found) == 2:
         (a1, _, c1), (a2, _, c2) = found
         colour = np.abs(small[c1 & mask].mean(axis=0) - small[c2 & mask].mean(axis=0)).max() if (c1 & mask).any() and (c2 & mask).any() else 255
-        shape = cv2.matchShapes(_outline(c1.astype(np.uint8)), _outline(c2.astype(np.uint8)), cv2.CONTOURS_MATCH_I1, 0.0)
+        first = _outline(c1.astype(np.uint8))
+        # Hu's seventh moment changes sign in a mirror: compare with the second as it is and mirrored
+        shape = min(cv2.matchShapes(first, _outline(np.ascontiguousarray(m.astype(np.uint8))), cv2.CONTOURS_MATCH_I1, 0.0)
+                    for m in (c2, c2[:, ::-1]))
         pair = a2 >= PAIR_AREA_RATIO * a1 and colour <= PAIR_COLOUR and shape <= PAIR_SHAPE
     count = 1 if pair else len(found)
     # confidence: how clearly the smallest counted item stands above the size cut

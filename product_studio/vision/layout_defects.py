@@ -59,6 +59,7 @@ WORK_SIDE = 512
 ALONG_STRIDE = 2  # line statistics from every 2nd pixel along the line
 LINE_TOLERANCE = 24  # a pixel holds its line's colour within this (largest channel difference)
 SPLIT_TOLERANCE = 10  # neighbouring lines of one run differ at most this much
+CHANGED_SHARE = 0.5  # ... unless this share of their pixels changes (a drawn edge, not a median's jump)
 UNIFORM_SHARE = 0.9  # a uniform line: this share of its pixels holds the line's colour
 FLAT_TOLERANCE = 8  # a frame's lines all hold the same colour within this (a sky or a studio sweep drifts)
 WHITE_LEVEL = 20  # a colour at most this far from RGB 255 in every channel reads as white
@@ -71,6 +72,7 @@ PANEL_EDGE_SHARE = 0.85  # the line beside a gutter differs from it along this s
 PANEL_EDGE_MIN = 0.6  # ... on one side, and along at least this share on the other (a bright photo meets white)
 WHITE_GUTTER_MAX = 0.04  # a white gutter is at most this wide (a wider white gap is space between items)
 PANEL_MIN = 0.15  # the smallest panel, as a share of the side
+PANEL_CONTENT = 0.1  # a panel: more than this share of its lines cross something (not empty space)
 WHITE_FRAME_SPREAD = 0.01  # a white frame is as deep on all four edges, within this share of the side
 
 Edge = Literal["top", "bottom", "left", "right"]
@@ -167,9 +169,15 @@ def _is_white(colour: np.ndarray) -> bool:
     return int(colour.min()) >= 255 - WHITE_LEVEL
 
 
-def _share_near(line: np.ndarray, colour: np.ndarray) -> float:
-    """Share of the pixels of ``line`` (L x 3) within LINE_TOLERANCE of ``colour``."""
-    return float((np.abs(line.astype(np.int16) - colour[None, :]).max(axis=1) <= LINE_TOLERANCE).mean())
+def _share_near(line: np.ndarray, colour: np.ndarray, tolerance: int = LINE_TOLERANCE) -> float:
+    """Share of the pixels of ``line`` (L x 3) within ``tolerance`` of ``colour``."""
+    return float((np.abs(line.astype(np.int16) - colour[None, :]).max(axis=1) <= tolerance).mean())
+
+
+def _changed(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the pixels that change by more than SPLIT_TOLERANCE from line ``a`` to line ``b`` (L x 3):
+    a drawn edge changes the whole line; a line's median can also jump when a product covers half of it."""
+    return float((np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=1) > SPLIT_TOLERANCE).mean())
 
 
 def _flat(colours: np.ndarray) -> bool:
@@ -199,7 +207,8 @@ def _edge_border(lines: np.ndarray, profile: LineProfile, depth_max: int) -> _Ed
     f = 1
     while f < depth_max and uniform[f] >= UNIFORM_SHARE:
         f += 1
-    cuts = [d for d in range(1, f) if _differs(colour[d], colour[d - 1]) > SPLIT_TOLERANCE]
+    cuts = [d for d in range(1, f)
+            if _differs(colour[d], colour[d - 1]) > SPLIT_TOLERANCE and _changed(lines[d - 1], lines[d]) >= CHANGED_SHARE]
     runs = list(zip([0, *cuts], [*cuts, f]))
     first = runs[0][1]
     white_step = 0
@@ -288,17 +297,22 @@ def _gutters(small: np.ndarray, profile: LineProfile, lines: np.ndarray) -> list
         # run [i, j); interior on both sides, narrow, with a straight panel edge on both sides
         if i > 0 and j < n and j - i <= max(1, GUTTER_MAX * n):
             c = np.median(profile.colour[i:j], axis=0).astype(np.int16)
-            before, after = 1.0 - _share_near(lines[i - 1], c), 1.0 - _share_near(lines[j], c)
+            # the panels' edges: the first line beyond the gutter, or the next (an edge blurred over one line)
+            before = max(1.0 - _share_near(lines[k], c, SPLIT_TOLERANCE) for k in {i - 1, max(0, i - 2)})
+            after = max(1.0 - _share_near(lines[k], c, SPLIT_TOLERANCE) for k in {j, min(n - 1, j + 1)})
             narrow = not _is_white(c) or j - i <= max(1, WHITE_GUTTER_MAX * n)
             if narrow and max(before, after) >= PANEL_EDGE_SHARE and min(before, after) >= PANEL_EDGE_MIN:
                 found.append((i, j, min(before, after)))
         i = j
-    return _keep_panels(found, n)
+    return _keep_panels(found, candidate)
 
 
-def _keep_panels(gutters: list[tuple[int, int, float]], n: int) -> list[tuple[int, int, float]]:
-    """Drop gutters that would leave a panel narrower than PANEL_MIN of the side (merge neighbours:
-    an anti-aliased line reads as two or three runs side by side)."""
+def _keep_panels(gutters: list[tuple[int, int, float]], uniform: np.ndarray) -> list[tuple[int, int, float]]:
+    """Drop gutters that would leave a panel narrower than PANEL_MIN of the side, or an empty one (no
+    more than PANEL_CONTENT of its lines cross anything: the white space beside a product, whose
+    anti-aliased edge reads as a thin line); merge neighbours (an anti-aliased line reads as two or
+    three runs side by side). ``uniform``: which lines are uniform along the full length."""
+    n = len(uniform)
     merged: list[tuple[int, int, float]] = []
     for g in gutters:
         if merged and g[0] - merged[-1][1] <= max(2, 0.01 * n):
@@ -309,7 +323,8 @@ def _keep_panels(gutters: list[tuple[int, int, float]], n: int) -> list[tuple[in
     kept: list[tuple[int, int, float]] = []
     for g in sorted(merged, key=lambda g: -g[2]):
         bounds = sorted([(0, 0), (n, n), *[(k[0], k[1]) for k in kept], (g[0], g[1])])
-        if all(b[0] - a[1] >= PANEL_MIN * n for a, b in zip(bounds, bounds[1:])):
+        if all(b[0] - a[1] >= PANEL_MIN * n and (~uniform[a[1] : b[0]]).mean() > PANEL_CONTENT
+               for a, b in zip(bounds, bounds[1:])):
             kept.append(g)
     return sorted(kept)
 
