@@ -70,6 +70,7 @@ bench: setup apt $(BENCH_APT_STAMP)
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/ocr_quality.py
 	$(BIN)/python benchmarks/recolor_quality.py
+	$(BIN)/python benchmarks/colour_fidelity.py
 	$(BIN)/python benchmarks/restoration.py
 	$(BIN)/python benchmarks/restoration_repair.py
 	$(BIN)/python benchmarks/gan_quality.py
