@@ -90,3 +90,28 @@ def test_recolor_is_in_the_openapi_contract(client):
     body = schema["components"]["schemas"][operation["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].split("/")[-1]]
     assert {"file", "colors", "mask", "region", "text", "logos", "strength"} <= set(body["properties"])
     assert "RecolorOut" in schema["components"]["schemas"]
+
+
+def test_recolor_changes_the_main_material_and_keeps_colours(client):
+    """The teddy (a transparent PNG): the fur turns navy and the red bow tie stays; region all with keep=red
+    turns the whole bear but its bow tie; the answer names the region and the material."""
+    from pathlib import Path
+
+    data = (Path(__file__).resolve().parents[2] / "samples" / "teddy_bear.png").read_bytes()
+    original = decode(data)
+    bow, belly = (slice(345, 390), slice(215, 255)), (slice(480, 520), slice(280, 330))
+    r = client.post("/v1/recolor", files={"file": ("teddy.png", data, "image/png")}, data={"colors": "navy", "text": "false"})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["region"] == "material" and doc["material"]["name"] == "brown" and doc["keep_colors"] is None
+    out = decode(client.get(doc["variants"][0]["result"]["output"]["url"]).content)
+    assert np.array_equal(out[bow], original[bow]) and not np.array_equal(out[belly], original[belly])
+    r = client.post("/v1/recolor", files={"file": ("teddy.png", data, "image/png")},
+                    data={"colors": "navy", "text": "false", "region": "all", "keep": ["red", "white"]})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["region"] == "all" and doc["keep_colors"] == ["red", "white"]
+    out = decode(client.get(doc["variants"][0]["result"]["output"]["url"]).content)
+    assert np.array_equal(out[bow], original[bow]) and not np.array_equal(out[belly], original[belly])
+    r = client.post("/v1/recolor", files={"file": ("teddy.png", data, "image/png")}, data={"colors": "navy", "keep": "nvay"})
+    assert r.status_code == 400 and "Did you mean: navy" in r.text
