@@ -38,6 +38,19 @@ def test_classify_a_real_photo_with_json_and_explain(tmp_path):
     assert sheet.std() > 10
 
 
+def test_classify_answers_unknown_for_a_coffee_cup_and_keeps_the_boot(tmp_path):
+    done = cli("classify", str(SAMPLES / "coffee_cup.jpg"), str(SAMPLES / "boot_on_deck.jpg"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    cup, boot = sorted(report["results"], key=lambda r: r["input"], reverse=True)
+    assert cup["label"] == "unknown" and cup["in_taxonomy"] is False and cup["score"] < cup["threshold"]
+    assert cup["top_k"][0]["label"] != "unknown"  # the nearest categories stay listed, for information
+    assert boot["in_taxonomy"] is True and boot["label"] == boot["top_k"][0]["label"] == "Ankle boot"
+    assert report["model"]["ood_threshold"] == cup["threshold"]
+    human = cli("classify", str(SAMPLES / "coffee_cup.jpg"))
+    assert human.returncode == 0 and "coffee_cup.jpg: unknown: not one of the model's 10 categories" in human.stdout
+
+
 def test_classify_reports_a_bad_file_and_exits_1(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_text("not an image")
@@ -65,7 +78,9 @@ def test_train_classifier_on_a_tiny_three_category_folder(tmp_path):
             pixels = np.clip(pixels + rng.integers(-15, 15, pixels.shape), 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(data / name / f"{i}.{('jpg', 'png', 'webp')[i % 3]}")
     out = tmp_path / "run"
-    done = cli("train", "classifier", "--data", str(data), "--epochs", "1", "--batch-size", "8", "-o", str(out), "--json")
+    # --outlier-weight 0: no outlier exposure here (tests/train/test_classifier_outliers.py covers it)
+    done = cli("train", "classifier", "--data", str(data), "--epochs", "1", "--batch-size", "8", "--outlier-weight", "0",
+               "-o", str(out), "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["class_names"] == ["mugs", "plants", "vases"]
@@ -85,7 +100,7 @@ def test_train_classifier_on_a_tiny_three_category_folder(tmp_path):
     # A second cycle starts from the first run's weights, not from scratch ...
     start = load_model(out / "best.safetensors")
     second = cli("train", "classifier", "--data", str(data), "--epochs", "1", "--batch-size", "8", "--lr", "0.0",
-                 "--init", str(out / "best.safetensors"), "-o", str(tmp_path / "run2"), "--json")
+                 "--outlier-weight", "0", "--init", str(out / "best.safetensors"), "-o", str(tmp_path / "run2"), "--json")
     assert second.returncode == 0, second.stderr
     cycled = load_model(tmp_path / "run2" / "best.safetensors")
     conv = "stem.0.weight"  # with lr 0 the weights stay the first run's (a fresh start would be random)

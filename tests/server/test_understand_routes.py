@@ -53,6 +53,9 @@ def test_classify_with_grad_cam_stored_as_a_result(client):
     body = r.json()
     assert len(body["top_k"]) == 2 and body["top_k"][0]["probability"] >= body["top_k"][1]["probability"]
     assert body["top_k"][0]["label"] in body["model"]["classes"]
+    # the "unknown" decision: a category when the score reaches the model's threshold, else unknown
+    assert body["in_taxonomy"] == (body["score"] >= body["threshold"]) and body["threshold"] == body["model"]["ood_threshold"]
+    assert body["label"] == (body["top_k"][0]["label"] if body["in_taxonomy"] else "unknown")
     heat = body["explain"]
     assert heat["kind"] == "classify-explain" and heat["output"]["format"] == "png" and heat["steps"][0]["op"] == "grad_cam"
     png = client.get(heat["output"]["url"])

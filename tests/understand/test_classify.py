@@ -14,10 +14,16 @@ from product_studio.item import ImageItem
 from product_studio.train.datasets import FASHION_MNIST_DIR, ArrayDataset, load_fashion_mnist
 from product_studio.train.metrics import accuracy, predict_logits
 from product_studio.understand.classify import (
+    UNKNOWN,
+    classifier_info,
     classify_image,
     classify_item,
+    classify_product,
+    decide,
     grad_cam,
     load_default_classifier,
+    ood_scores,
+    ood_settings,
     to_fashion_mnist,
 )
 
@@ -89,3 +95,50 @@ def test_grad_cam_points_at_the_product():
     product = images[0] > 30
     assert heat[product].mean() > heat[~product].mean()
     assert torch.get_num_threads() <= 2
+
+
+# ---- "unknown": products outside the categories ---------------------------------------------------------
+
+LAPTOP = Path("/usr/share/openclipart/png/computer/hardware/laptop_01.png")  # openclipart: evaluation only
+
+
+def test_the_shipped_classifier_carries_its_unknown_threshold():
+    model = load_default_classifier()
+    settings = ood_settings(model)
+    assert settings is not None and settings["score"] == "max_softmax_flip"
+    assert 0.1 < settings["threshold"] < 1 and settings["val_kept"] >= 0.98
+    assert classifier_info(model)["ood_threshold"] == settings["threshold"]
+
+
+def test_the_coffee_cup_sample_is_unknown_not_a_bag():
+    result = classify_product(load_image(SAMPLES / "coffee_cup.jpg"))
+    assert result.label == UNKNOWN and result.in_taxonomy is False
+    assert result.score < result.threshold and "not one of the model's 10 categories" in result.note
+    assert result.to_dict()["in_taxonomy"] is False and len(result.top_k) == 3  # the nearest categories, for information
+
+
+@pytest.mark.skipif(not LAPTOP.exists(), reason="Debian package openclipart-png not installed")
+def test_a_laptop_is_unknown():
+    result = classify_product(load_image(LAPTOP))
+    assert result.label == UNKNOWN and not result.in_taxonomy
+
+
+@needs_fmnist
+def test_fashion_mnist_test_images_stay_known():
+    images, labels = load_fashion_mnist("test")
+    model = load_default_classifier()
+    scores = ood_scores(model, torch.from_numpy(images[:500, None]).float() / 255)
+    threshold = ood_settings(model)["threshold"]
+    assert float((scores >= threshold).float().mean()) >= 0.96  # 98% on the whole test set (benchmarks/classifier_ood.py)
+    first = decide(model, classify_image(images[0], top_k=3), float(scores[0]))
+    assert first.in_taxonomy and first.label == "Ankle boot" and labels[0] == 9
+
+
+def test_a_model_without_a_threshold_falls_back_to_the_top_probability():
+    class Bare:
+        class_names = ["a", "b"]
+        metadata: dict = {}
+
+    assert decide(Bare(), [("a", 0.9), ("b", 0.1)], 0.9).label == "a"
+    doubtful = decide(Bare(), [("a", 0.45), ("b", 0.4)], 0.45)
+    assert doubtful.label == UNKNOWN and doubtful.threshold is None and "retrain" in doubtful.note

@@ -290,7 +290,6 @@ def test_an_unknown_category_never_enters_a_title_and_the_listing_says_so():
     assert "Mug" in seller["en"].title and "马克杯" in seller["zh"].title and not seller["en"].warnings
 
 
-@pytest.mark.slow
 def test_describe_on_the_coffee_cup_sample_does_not_write_bag():
     from pathlib import Path
 

@@ -43,7 +43,12 @@ class Category(BaseModel):
 class ClassifyOut(BaseModel):
     input_name: str
     model: dict[str, Any] = Field(description="the classifier: model name, weights file, class names")
-    top_k: list[Category] = Field(description="best first")
+    label: str = Field(description='the answer: a category, or "unknown" when the product is none of the categories')
+    in_taxonomy: bool = Field(description="false: the product is none of the model's categories (label is unknown)")
+    score: float = Field(description="in-category score (largest softmax probability, flip TTA); unknown below threshold")
+    threshold: float | None = Field(description="the model's unknown threshold (null: none stored, 0.5 on the top probability)")
+    note: str | None = Field(None, description="why the answer is unknown, in words")
+    top_k: list[Category] = Field(description="best first (the nearest categories, also when the label is unknown)")
     explain: ResultOut | None = Field(
         None, description="with explain=true: a stored result whose output is the Grad-CAM heat map PNG (photo | 28x28 input)"
     )
@@ -61,7 +66,7 @@ async def classify(
     data, name = await read_upload(file)
 
     def work() -> dict[str, Any]:
-        from ...understand.classify import classifier_info, classify_item, explain_item, load_default_classifier
+        from ...understand.classify import classifier_info, classify_product, explain_item, load_default_classifier
 
         start = time.perf_counter()
         model = load_default_classifier()
@@ -70,13 +75,8 @@ async def classify(
             from ...vision.segmentation import segment_product
 
             item = item.replace(alpha=segment_product(item.pixels))
-        top = classify_item(item, top_k=top_k, model=model, cut_out=cut_out)
-        out: dict[str, Any] = {
-            "input_name": name,
-            "model": classifier_info(model),
-            "top_k": [{"label": label, "probability": p} for label, p in top],
-            "explain": None,
-        }
+        found = classify_product(item, top_k=top_k, model=model, cut_out=cut_out)
+        out: dict[str, Any] = {"input_name": name, "model": classifier_info(model), **found.to_dict(), "explain": None}
         if explain:
             explain_start = time.perf_counter()
             with tempfile.TemporaryDirectory(prefix="studio-explain-") as tmp:  # 0700, removed at once
