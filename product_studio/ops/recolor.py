@@ -39,6 +39,12 @@ What is left alone (``prepare_recolor``):
   than half the threshold from its inside to a ring 2-3 px outside it). Shading is gradual
   and fails the edge test; a sole or a stripe touching the outline is part of the product.
 
+What is recoloured (``region``, ``prepare_recolor``): by default ("auto") the product's main
+coloured material (``material_region``: the most common Lab hue and saturation C*/(L*+16), which
+shading leaves alone; whites, blacks, greys, metal, skin and parts of another colour stay), or
+exactly the user's mask when one is given; a product without a coloured material is an
+OperationError, never tinted. ``keep_colors`` leaves colours and their shades alone in any region.
+``region="all"`` recolours the whole product.
 ``region="dominant"`` recolours only the product's largest colour: the product's colours are
 clustered and named (``vision.colors.dominant_colors``), each pixel goes to the nearest
 cluster (lightness at half weight), and the largest cluster wins together with the clusters of
