@@ -10,6 +10,7 @@ import shutil
 import struct
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from product_studio.batch.local import clean_partial_files
@@ -52,6 +53,7 @@ def test_damaged_exif_is_a_note_in_the_metadata_not_a_warning(recwarn):
     assert not [w for w in recwarn if "Truncated" in str(w.message)]
 
 
+@pytest.mark.slow  # the CLI several times in subprocesses
 def test_a_batch_names_every_failure_keeps_a_users_part_file_and_prints_no_pillow_warning(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -62,7 +64,9 @@ def test_a_batch_names_every_failure_keeps_a_users_part_file_and_prints_no_pillo
     out = tmp_path / "out"
     out.mkdir()
     (out / ".notes.part").write_text("my notes")
-    result = cli("process", str(src), "-o", str(out), "-j", "1", "--json", "-q")
+    recipe = tmp_path / "r.yaml"  # enlarge only what is below 100 px: a 1x1 pixel cannot be
+    recipe.write_text("name: at-least-100\nsteps:\n  - op: upscale\n    min_side: 100\noutput:\n  format: jpeg\n")
+    result = cli("process", str(src), "-o", str(out), "-r", str(recipe), "-j", "1", "--json", "-q")
     doc = json.loads(result.stdout)
     names = {Path(r["input"]).name: r for r in doc["results"]}
     assert sorted(names) == ["coffee_cup.jpg", "exif.jpg", "tiny.png"]  # the link once, under the real name

@@ -16,6 +16,14 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 @pytest.fixture()
+def small(tmp_path) -> str:
+    """A quick recipe (the outputs' content does not matter here, only which files are read and written)."""
+    recipe = tmp_path / "small.yaml"
+    recipe.write_text("name: small\nsteps:\n  - op: resize\n    max_side: 64\noutput:\n  format: jpeg\n")
+    return str(recipe)
+
+
+@pytest.fixture()
 def photos(tmp_path) -> Path:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -28,28 +36,29 @@ def images_below(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.jpg"))
 
 
-def test_an_output_folder_inside_the_inputs_is_never_processed_again(photos):
+@pytest.mark.slow  # the CLI several times in subprocesses
+def test_an_output_folder_inside_the_inputs_is_never_processed_again(photos, small):
     ready = photos / "ready"
-    first = cli("process", str(photos), "-o", str(ready), "-q", "-j", "1")
-    assert first.returncode == 0, first.stderr
-    second = cli("process", str(photos), "-o", str(ready), "-q", "-j", "1", "--json")
-    assert second.returncode == 0, second.stderr
+    first = cli("process", str(photos), "-o", str(ready), "-r", small, "-q", "-j", "1")
+    assert "2/2 processed, 0 failed" in first.stdout, first.stderr  # (64 px outputs: exit 1, they do not pass the preset)
+    second = cli("process", str(photos), "-o", str(ready), "-r", small, "-q", "-j", "1", "--json")
     doc = json.loads(second.stdout)
-    assert doc["summary"]["inputs"] == 2 and doc["summary"]["skipped"] == 2  # the two photos, nothing else
+    assert doc["summary"]["inputs"] == 2 and doc["summary"]["skipped"] == 2, second.stderr  # the two photos, nothing else
     assert f"skipped {ready}/ (the output folder" in second.stderr
     assert images_below(ready) == [
         "coffee_cup.jpg", "report_files/coffee_cup.after.jpg", "report_files/coffee_cup.before.jpg",
         "report_files/teddy_bear.after.jpg", "report_files/teddy_bear.before.jpg", "teddy_bear.jpg",
     ]
     # and another output folder beside it does not take the first one's outputs as photos either
-    third = cli("process", str(photos), "-o", str(photos / "ready2"), "-q", "-j", "1", "--json")
+    third = cli("process", str(photos), "-o", str(photos / "ready2"), "-r", small, "-q", "-j", "1", "--json")
     assert json.loads(third.stdout)["summary"]["inputs"] == 2, third.stderr
     assert "an output folder of product-studio" in third.stderr
 
 
-def test_check_on_an_output_folder_checks_its_images_not_the_thumbnails(photos, tmp_path):
+@pytest.mark.slow  # the CLI several times in subprocesses
+def test_check_on_an_output_folder_checks_its_images_not_the_thumbnails(photos, small, tmp_path):
     ready = tmp_path / "ready"
-    assert cli("process", str(photos), "-o", str(ready), "-q", "-j", "1").returncode == 0
+    assert "2/2 processed, 0 failed" in cli("process", str(photos), "-o", str(ready), "-r", small, "-q", "-j", "1").stdout
     result = cli("check", str(ready), "--json", "-q")
     doc = json.loads(result.stdout)
     assert sorted(Path(r["input"]).name for r in doc["results"]) == ["coffee_cup.jpg", "teddy_bear.jpg"]

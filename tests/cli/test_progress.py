@@ -69,6 +69,7 @@ def run_on_a_terminal(args: list[str], timeout: float = 300) -> tuple[int, str]:
     return proc.wait(timeout=60), shown.decode(errors="replace")
 
 
+@pytest.mark.slow  # the CLI several times in subprocesses
 def test_index_shows_a_bar_for_measuring_then_embedding(tmp_path):
     for name in ("coffee_cup.jpg", "teddy_bear.png"):
         shutil.copy(SAMPLES / name, tmp_path / name)

@@ -14,6 +14,8 @@ import torch
 
 from product_studio.errors import TrainingInterrupted
 
+pytestmark = pytest.mark.slow  # trains a tiny model three times (as test_trainer.py does)
+
 sys.path.insert(0, str(Path(__file__).parent))
 from test_trainer import make_trainer  # noqa: E402 - the tiny task those tests train
 
