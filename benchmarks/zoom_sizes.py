@@ -17,7 +17,10 @@ shrink of a sample (the x4 cap). Then the summary line each recipe would print.
 enlarged back by Lanczos and by the learned path ``fit_to_canvas`` takes (the x2 or x4 network,
 then area-averaged to the size): PSNR against the original, per k.
 
-    python benchmarks/zoom_sizes.py [--preset amazon-main] [--tiny] [--quality]
+``--big 16`` runs instead on process_throughput.py's inputs (16 JPEGs of 3000x3000 made from the samples):
+what the learned enlargement costs on the README's throughput figure.
+
+    python benchmarks/zoom_sizes.py [--preset amazon-main] [--tiny] [--quality] [--big 16]
 """
 
 from __future__ import annotations
@@ -135,7 +138,20 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true", help="add the learned-vs-Lanczos table on held-out photos")
     parser.add_argument("--factors", default="1.1,1.25,1.5,2,3,4")
     parser.add_argument("--max-side", type=int, default=768)
+    parser.add_argument("--big", type=int, default=0, help="use this many of process_throughput.py's 3000x3000 JPEGs")
     args = parser.parse_args()
+    if args.big:
+        import tempfile
+
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from process_throughput import make_inputs
+
+        import atexit
+        import shutil
+
+        args.inputs = Path(tempfile.mkdtemp(prefix="zoom_sizes_"))
+        atexit.register(shutil.rmtree, args.inputs, True)
+        make_inputs(args.inputs, args.big, 3000)
 
     tune_worker_process()
     import torch
