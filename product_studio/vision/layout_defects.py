@@ -22,19 +22,25 @@ Borders (``find_border``), per edge, walking inward from it up to ``BORDER_DEPTH
   on white and filling more than ``STEP_SHARE`` of the canvas looks the same and is flagged too; a box
   at the usual fill (85-90%) or of another shape is not.
 
+- over a photograph nothing is uniform from the edge in, and a reduced copy blurs a 1 px line into the
+  picture: when nothing else is found, thin lines are looked for at full size (``_thin_lines``: uniform
+  along the middle of the side, differing from the lines 2 px outside and inside), and a rectangle
+  drawn inside the image is such lines at one depth on three edges or four.
+
 A product that touches the edge makes the first line non-uniform (no border on that edge); the white
 background of a product shot is one open run ending where the product starts (no border).
 
 Collages (``find_collage``): gutters and divider lines are interior straight lines that are
 uniform along ``GUTTER_SHARE`` (97%) of the full length, at most ``GUTTER_MAX`` of the side wide,
 with panels on both sides whose edge is straight: the line next to the gutter differs from the
-gutter's colour along ``PANEL_EDGE_SHARE`` of its length. A product's own straight edges (a box, a
-phone) do not qualify: they do not run the full length of the image. Product-on-white panels
+gutter's colour along ``PANEL_EDGE_SHARE`` of its length, and panels alike in size along each axis
+(``PANEL_RATIO``). A product's own straight edges (a box, a phone) do not qualify: they do not run
+the full length of the image. Product-on-white panels
 separated only by white space leave no straight line: they are several items
 (``vision.item_count``), not a collage here. Panels narrower than ``PANEL_MIN`` of the side are
 not counted, so a line near an edge is left to the border detector.
 
-About 30 ms for a 2000x2000 image (one resize to 640 px, four medians over it).
+About 0.1 s of one core for a 2000x2000 image: borders, collage and items together.
 
     >>> border = find_border(pixels)                          # doctest: +SKIP
     >>> border.found, border.edges, border.boxes
@@ -73,7 +79,11 @@ PANEL_EDGE_MIN = 0.6  # ... on one side, and along at least this share on the ot
 WHITE_GUTTER_MAX = 0.04  # a white gutter is at most this wide (a wider white gap is space between items)
 PANEL_MIN = 0.15  # the smallest panel, as a share of the side
 PANEL_CONTENT = 0.1  # a panel: more than this share of its lines cross something (not empty space)
+PANEL_RATIO = 0.45  # the smallest panel along an axis is at least this share of the largest
 WHITE_FRAME_SPREAD = 0.01  # a white frame is as deep on all four edges, within this share of the side
+DRAWN_STRIDE = 4  # thin lines over a photograph: measured at full size on every 4th pixel along the line ...
+DRAWN_CHANGED = 0.6  # ... differing from the lines 2 px outside and inside along this share ...
+DRAWN_SPREAD = 0.005  # ... at one depth (within this share of the side) on three edges or four
 
 Edge = Literal["top", "bottom", "left", "right"]
 EDGES: tuple[Edge, ...] = ("top", "bottom", "left", "right")
@@ -199,6 +209,19 @@ def _step_share(line: np.ndarray, colour: np.ndarray, depth: int) -> float:
     return 1.0 - _share_near(inner, colour)
 
 
+def _edge_profile(lines: np.ndarray, depth_max: int, *, stride: int = ALONG_STRIDE) -> LineProfile:
+    """The profile of the first ``depth_max + 1`` lines from an edge, each measured between the depths it
+    lies at from the two edges it meets (line d over [d, L - d]): a rectangle drawn d px inside the
+    image leaves d px at each end of its sides to whatever is outside it."""
+    n, length = min(depth_max + 1, len(lines)), lines.shape[1]
+    colour, uniform = np.empty((n, 3), np.int16), np.empty(n)
+    for d in range(n):
+        seg = lines[d, d : length - d : stride] if length - 2 * d > 10 else lines[d, ::stride]
+        colour[d] = np.median(seg, axis=0)
+        uniform[d] = _share_near(seg, colour[d])
+    return LineProfile(colour, uniform)
+
+
 def _edge_border(lines: np.ndarray, profile: LineProfile, depth_max: int) -> _EdgeRuns:
     """The border along one edge, from its lines ordered inward and their profile (same order)."""
     colour, uniform = profile.colour, profile.uniform
@@ -240,33 +263,63 @@ def _edge_border(lines: np.ndarray, profile: LineProfile, depth_max: int) -> _Ed
     return _EdgeRuns(e, "frame" if e == f else "band", step, white_step)
 
 
+def _thin_lines(pixels: np.ndarray, edge: Edge) -> list[int]:
+    """Depths (full-size px) of the thin lines drawn along ``edge``: a line uniform along its inner span
+    that differs from the lines two px outside and inside it (over a photograph, where nothing is
+    uniform from the edge in, and where a reduced copy would blur a 1 px line into the picture)."""
+    lines = _lines_from(pixels, edge)
+    depth_max = int(len(lines) * BORDER_DEPTH)
+    # every line between the depths it could lie at on the other edges: the middle of the side
+    middle = lines[: depth_max + 3, depth_max : lines.shape[1] - depth_max : DRAWN_STRIDE]
+    profile = line_profile(np.ascontiguousarray(middle), axis="rows", stride=1)
+    return [d for d in range(2, depth_max)
+            if profile.uniform[d] >= UNIFORM_SHARE and _differs(profile.colour[d], profile.colour[d - 2]) > SPLIT_TOLERANCE
+            and _changed(lines[d - 2, ::DRAWN_STRIDE], lines[d, ::DRAWN_STRIDE]) >= DRAWN_CHANGED
+            and _changed(lines[d, ::DRAWN_STRIDE], lines[d + 2, ::DRAWN_STRIDE]) >= DRAWN_CHANGED]
+
+
+def _drawn_rectangle(pixels: np.ndarray, scale: float) -> dict[str, _EdgeRuns]:
+    """Edges with a rectangle drawn inside the image: thin lines at one depth on at least three edges.
+    The depths returned are in reduced px (``scale``), one past the deepest line agreed on."""
+    found = {edge: _thin_lines(pixels, edge) for edge in EDGES}
+    slack = max(2, round(DRAWN_SPREAD * min(pixels.shape[:2])))
+    best: dict[str, int] = {}
+    for depth in sorted({d for ds in found.values() for d in ds}, reverse=True):  # the deepest first
+        near = {e: max(d for d in ds if abs(d - depth) <= slack) for e, ds in found.items()
+                if any(abs(d - depth) <= slack for d in ds)}
+        if len(near) >= 3:
+            best = near
+            break
+    return {e: _EdgeRuns(int(np.ceil((d + 1) / scale)), "line", 2 * SPLIT_TOLERANCE, 0) for e, d in best.items()}
+
+
 def find_border(pixels: np.ndarray, *, max_side: int = WORK_SIDE) -> BorderFinding:
     """Frames, lines and bands added along the edges of ``pixels`` (RGB HxWx3 uint8): see the module
     docstring. Depths and boxes are in px of ``pixels``."""
     small, scale = reduce_image(pixels, max_side=max_side)
     h, w = small.shape[:2]
     H, W = pixels.shape[:2]
-    rows, cols = line_profile(small, axis="rows"), line_profile(small, axis="columns")
     edges: dict[str, int] = {}
     kinds: dict[str, str] = {}
     contrasts = []
     found = {}
     for edge in EDGES:
-        profile = rows if edge in ("top", "bottom") else cols
-        forward = edge in ("top", "left")
-        ordered = profile if forward else LineProfile(profile.colour[::-1], profile.uniform[::-1])
-        side = h if edge in ("top", "bottom") else w
-        found[edge] = _edge_border(_lines_from(small, edge), ordered, int(side * BORDER_DEPTH))
+        lines = _lines_from(small, edge)
+        depth_max = int(len(lines) * BORDER_DEPTH)
+        found[edge] = _edge_border(lines, _edge_profile(lines, depth_max), depth_max)
     white = [found[e].white_step for e in EDGES if found[e].white_step and not found[e].depth]
     if len(white) == 4 and max(white) - min(white) <= max(2, WHITE_FRAME_SPREAD * min(h, w)):
         # a white frame around content that starts along a straight line at one depth on all four edges
         found = {e: _EdgeRuns(r.white_step, "frame", 255 - int(np.median(_lines_from(small, e)[r.white_step])), 0)
                  for e, r in found.items()}
+    if not any(r.depth for r in found.values()):
+        found.update(_drawn_rectangle(pixels, scale))
     for edge in EDGES:
         depth, kind, contrast, _ = found[edge]
         if depth:
             full = H if edge in ("top", "bottom") else W
-            edges[edge] = min(full // 2, int(np.ceil(depth * scale)))
+            # one reduced line more: the border's last line blurs into the next one at the reduced size
+            edges[edge] = min(full // 2, int(np.ceil((depth + 1) * scale)))
             kinds[edge] = kind
             contrasts.append(contrast)
     boxes = []
@@ -326,6 +379,10 @@ def _keep_panels(gutters: list[tuple[int, int, float]], uniform: np.ndarray) -> 
         if all(b[0] - a[1] >= PANEL_MIN * n and (~uniform[a[1] : b[0]]).mean() > PANEL_CONTENT
                for a, b in zip(bounds, bounds[1:])):
             kept.append(g)
+    bounds = [0, *[x for k in sorted(kept) for x in k[:2]], n]
+    sizes = [b - a for a, b in zip(bounds[::2], bounds[1::2])]
+    if kept and min(sizes) < PANEL_RATIO * max(sizes):  # a grid's panels are alike; a horizon at 70% is not a gutter
+        return []
     return sorted(kept)
 
 
