@@ -12,12 +12,15 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartParser
 
@@ -45,6 +48,75 @@ Limits: request bodies over `max_upload_bytes` → 413 (counted on the stream), 
 → 413 (checked before decoding), more than `max_concurrency` image requests at once → 429 with
 Retry-After, work over `request_timeout_s` → 504. With API keys set, send `X-API-Key: <key>` or
 `Authorization: Bearer <key>` (headers only: a key in the URL is refused)."""
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: one line that says what went wrong and what to do (validation errors: one
+    ``field: problem`` per field, joined with ``; ``)."""
+
+    detail: str
+
+
+# What each error status means here; which operation may answer which is decided in ``_error_statuses``.
+ERROR_STATUSES = {
+    400: "bad usage: an unknown preset, a recipe that is not valid, options that do not fit together",
+    401: "missing or wrong API key (send it in the X-API-Key or Authorization: Bearer header)",
+    403: "not allowed on this server (URL fetching is off, or the URL points at a non-public address)",
+    404: "no such result, job, preset or index",
+    413: "too large: the request body, the image's pixels, the recipe's output or steps, the job's files",
+    415: "not a supported image format (judged by its bytes)",
+    422: "a field is missing or invalid, or the image is damaged",
+    429: "busy: too many requests or jobs at once; retry after the Retry-After header's seconds",
+    500: "internal error; the server log has the details",
+    503: "a service the route needs is unusable (the search index)",
+    504: "the work took longer than the server's request_timeout_s",
+}
+
+
+def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an operation can answer, from what it takes: a key (401), a body (400, 413, 422),
+    an uploaded image (415), a path id (404), image work in a CPU slot (413, 415, 429, 504)."""
+    statuses = {500}
+    if path.startswith("/v1/") and path != "/v1/health":
+        statuses.add(401)
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses |= {400, 422}
+    if operation.get("requestBody"):
+        statuses.add(413)
+    if "{" in path or path in ("/v1/search", "/v1/feedback"):
+        statuses.add(404)
+    if method == "post" and path.startswith("/v1/") and path != "/v1/feedback":
+        statuses |= {413, 415, 429, 504}
+    if path == "/v1/jobs" and method == "post":
+        statuses.discard(504)  # queued, not run in the request
+    if path == "/v1/generate":
+        statuses.discard(415)  # makes images, takes none
+    if path == "/v1/process/json":
+        statuses.add(403)
+    if path == "/v1/search":
+        statuses.add(503)
+    return statuses
+
+
+def _openapi_with_errors(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, made true about errors: every operation lists the error statuses it can answer,
+    each with the one error body the server sends (``ErrorOut``), 422 included (FastAPI would promise a
+    list of ValidationError objects; the server answers one line)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorOut"] = ErrorOut.model_json_schema()
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in sorted(_error_statuses(path, method, operation)):
+                responses[str(status)] = {"description": ERROR_STATUSES[status], "content": error}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None)
     app.state.studio = studio
     app.state.settings = settings
+    app.openapi = lambda: _openapi_with_errors(app)  # type: ignore[method-assign]
 
     @app.exception_handler(StudioError)
     async def studio_error(_request: Request, exc: StudioError) -> JSONResponse:
