@@ -18,9 +18,9 @@ Borders (``find_border``), per edge, walking inward from it up to ``BORDER_DEPTH
   with text on it is followed through the text rows while its colour still holds half the line.
 
 - a white run ending at such a straight step is a frame only when it does so on all four edges at
-  the same depth (``WHITE_FRAME_SPREAD``): a white frame around a photograph. A square box centred
-  on white and filling more than ``STEP_SHARE`` of the canvas looks the same and is flagged too; a box
-  at the usual fill (85-90%) or of another shape is not.
+  the same depth (``WHITE_FRAME_SPREAD``) and the content there is textured, not one colour: a white
+  mat around a photograph. A square box (or a framed picture) centred on white has straight edges of
+  one colour and is not flagged; a white mat around a photograph whose edge row is plain sky is missed.
 
 - over a photograph nothing is uniform from the edge in, and a reduced copy blurs a 1 px line into the
   picture: when nothing else is found, thin lines are looked for at full size (``_thin_lines``: uniform
@@ -235,7 +235,7 @@ def _edge_border(lines: np.ndarray, profile: LineProfile, depth_max: int) -> _Ed
     runs = list(zip([0, *cuts], [*cuts, f]))
     first = runs[0][1]
     white_step = 0
-    if (_is_white(colour[0]) and _flat(colour[:first]) and first < depth_max
+    if (_is_white(colour[0]) and _flat(colour[:first]) and first < depth_max and uniform[first] < UNIFORM_SHARE
             and _step_share(lines[first], colour[0], first) >= STEP_SHARE):
         white_step = first  # a white frame only when all four edges agree (find_border)
     depth, kind, contrast = 0, "", 0
