@@ -631,7 +631,8 @@ class _StopRequest:
         import signal
         import threading
 
-        if threading.current_thread() is threading.main_thread():
+        # not where Ctrl-C is ignored on purpose (a job started in the background with `&`, nohup)
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

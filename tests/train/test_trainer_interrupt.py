@@ -63,3 +63,22 @@ def test_a_second_ctrl_c_interrupts_at_once(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         trainer.fit()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_where_ctrl_c_is_ignored_on_purpose_it_stays_ignored(tmp_path):
+    """A run started in the background (`&`: SIGINT ignored) is not stopped by a Ctrl-C meant for the shell."""
+    trainer = make_trainer(tmp_path)
+    default_step = trainer.step_fn
+
+    def ctrl_c(t, batch):
+        if t.step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return default_step(t, batch)
+
+    trainer.step_fn = ctrl_c
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert trainer.fit().steps == 12
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
