@@ -36,7 +36,7 @@ def test_the_summary_counts_advice_and_warnings(tmp_path):
     cutout(photos / "mid.png", 300, 270)  # x4 -> 1227 px: below 1600 recommended, zoom works
     cutout(photos / "small.png", 220, 200)  # x4 -> 909 px: below 1000 zoom too
     out = tmp_path / "ready"
-    result = runner.invoke(app, ["process", str(photos), "-o", str(out), "--preset", "amazon-main", "-q"])
+    result = runner.invoke(app, ["process", str(photos), "-o", str(out), "--preset", "amazon-main", "--workers", "1", "-q"])
     assert result.exit_code == 0, result.output  # advice and warnings are not failures
     line = result.stdout.strip().splitlines()[-1]
     assert line.startswith("3/3 processed, 0 failed, 3/3 pass amazon-main, 2 with advice: "
