@@ -97,8 +97,9 @@ class FileResult:
 
     @property
     def warnings(self) -> list[str]:
-        """What the steps warned about (an enlargement past x4, a target size not reached ...)."""
-        return list((self.facts or {}).get("warnings") or [])
+        """What the steps warned about (an enlargement past x4, a target size not reached ...); a result
+        a resumed run read from the manifest has them from its compliance."""
+        return list((self.facts or {}).get("warnings") or (self.compliance or {}).get("warnings") or [])
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -251,6 +252,9 @@ def _process_file(
         result.steps = outcome.steps
         result.facts = outcome.facts or None
         result.compliance = outcome.compliance
+        if outcome.compliance is not None and outcome.facts.get("warnings"):
+            # kept with the compliance, which the manifest records: a resumed run still reports them
+            result.compliance = {**outcome.compliance, "warnings": list(outcome.facts["warnings"])}
         if thumbnails:
             result.thumb_before, result.thumb_after = _write_thumbnails(outcome.source, outcome.item, out_dir, Path(out_rel))
         result.status = "done"

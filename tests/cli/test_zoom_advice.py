@@ -62,3 +62,8 @@ def test_the_summary_counts_advice_and_warnings(tmp_path):
     html = (out / "report.html").read_text()
     assert "2 with advice: below 1600 px recommended (2), below 1000 px zoom (1)" in html
     assert "2 with warnings" in html and html.count("warning: the product is") == 2
+
+    # a rerun skips the finished inputs and still counts their advice and warnings (kept in the manifest)
+    again = runner.invoke(app, ["process", str(photos), "-o", str(out), "--preset", "amazon-main", "-q"])
+    assert again.exit_code == 0 and "skipped 3 input(s)" in again.output
+    assert "2 with advice: below 1600 px recommended (2), below 1000 px zoom (1); 2 with warnings;" in again.stdout
