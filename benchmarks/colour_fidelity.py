@@ -18,8 +18,9 @@ at about 243, as a camera would: a white balance SHOULD bring the product back t
 The recipe (default: the amazon-main preset's) runs step by step on the decoded source exactly as
 ``pipeline.process`` runs it (``pipeline.decode``, ``apply_op`` per step, ``encode_image``), and
 again without its ``enhance`` steps. After every step the product's mean colour (mean sRGB over
-its interior: the true alpha eroded by 2 px, carried through the geometric steps with the item's
-own alpha) is compared with its true colour (the same mean on the original RGBA) by CIELAB dE76.
+its interior -- the true alpha eroded by 2 px -- that the cut-out keeps) is compared by CIELAB dE76
+with its true colour, the original RGBA's mean over the same pixels (the original and the masks
+are carried through the geometric steps with the item's own alpha).
 The table gives the median over the products of each delivery; ``out`` is the encoded output
 file decoded again. The last lines give the goal figures: enhance's extra shift over the recipe
 without it, cut-out vs white, and for the cast share of the dE that the recipe with enhance removes.
@@ -146,11 +147,10 @@ def products(limit: int | None) -> list[Product]:
         rgba = read_rgba(CLIPART / rel) if (CLIPART / rel).exists() else None
         if rgba is not None:
             found.append(Product(Path(rel).stem, "clipart", rgba))
-    teddy = load_image(TEDDY)
-    found.append(Product("teddy_bear", "sample", resize_rgba(teddy.rgba())))
     if limit:
-        found = found[:: max(1, len(found) // limit)][:limit]
-    return found
+        found = found[:: max(1, len(found) // max(1, limit - 1))][: max(0, limit - 1)]
+    teddy = load_image(TEDDY)
+    return [*found, Product("teddy_bear", "sample", resize_rgba(teddy.rgba()))]
 
 
 def deliver(rgba: np.ndarray, how: str, cast: tuple[float, float, float]) -> np.ndarray:
@@ -182,29 +182,33 @@ def mean_lab(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return srgb_to_lab(mean)  # no rounding: a step moves it by less than a code
 
 
-def run_steps(data: bytes, recipe: Recipe, mask: np.ndarray, truth: np.ndarray) -> list[float]:
+def run_steps(data: bytes, recipe: Recipe, rgba: np.ndarray, mask: np.ndarray) -> list[float]:
     """dE76 of the product's mean colour after each step of ``recipe``, then of the encoded output.
 
-    The mean is over the true interior that the cut-out keeps (alpha >= 250 once there is one): a
-    part the segmentation drops turns white, which is the cut-out's error, not a colour shift."""
+    The mean is over the true interior that the cut-out keeps (alpha >= 250 once there is one),
+    and the true colour is the original's mean over the same pixels: a part the segmentation drops
+    is the cut-out's error, not a colour shift. The original and the masks are carried through
+    the geometric steps with the product's own alpha, so they stay in register with it."""
     limits = Limits()
     item = decode(data, "product.png", limits)
+    truth = ImageItem(pixels=np.ascontiguousarray(rgba[..., :3]))
     # Channel 0: the true interior; 1: what the cut-out keeps (alpha >= 250; all until there is an
-    # alpha). Inverted, as the geometric steps pad with white; moved like the product.
+    # alpha). Inverted, as the geometric steps pad with white.
     carried = ImageItem(pixels=np.dstack([255 - mask, np.zeros_like(mask), np.zeros_like(mask)]))
     shifts = []
     for step in recipe.steps:
         if step.op not in GEOMETRY_FREE:
             carried = apply_op(carried.replace(alpha=item.alpha), step.op, step.options)
+            truth = apply_op(truth.replace(alpha=item.alpha), step.op, step.options)
         item = apply_op(item, step.op, step.options)
         if item.alpha is not None:
             carried.pixels[..., 1] = np.where(item.alpha >= 250, 0, 255)
         where = 255 - np.maximum(carried.pixels[..., 0], carried.pixels[..., 1])
-        shifts.append(float(np.linalg.norm(mean_lab(item.pixels, where) - truth)))
+        shifts.append(float(np.linalg.norm(mean_lab(item.pixels, where) - mean_lab(truth.pixels, where))))
     out = recipe.output
     encoded, _ = encode_image(item, format=out.format, quality=out.quality, max_bytes=out.max_bytes)
     decoded = load_image(encoded)
-    shifts.append(float(np.linalg.norm(mean_lab(decoded.pixels, where) - truth)))
+    shifts.append(float(np.linalg.norm(mean_lab(decoded.pixels, where) - mean_lab(truth.pixels, where))))
     return shifts
 
 
@@ -229,11 +233,10 @@ def main() -> None:
     for k, product in enumerate(items):
         cast_name = list(CASTS)[k % len(CASTS)]
         mask = interior(product.rgba[..., 3])
-        truth = mean_lab(product.rgba[..., :3], mask)
         for how in DELIVERIES:
             data = png_bytes(deliver(product.rgba, how, CASTS[cast_name]))
             for label, r in (("with enhance", recipe), ("without", plain)):
-                shifts = run_steps(data, r, mask, truth)
+                shifts = run_steps(data, r, product.rgba, mask)
                 rows.setdefault((how, label), []).append(shifts)
                 per_product[(product.name, how, label)] = shifts[-1]
         print(f"  {product.part:>8} {product.name:<28} out dE76 with/without enhance: "

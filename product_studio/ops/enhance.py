@@ -70,12 +70,13 @@ MAX_CHROMA_GAIN = 2.0
 # Product vs backdrop (``estimate_backdrop``), on a copy whose longer side is at most BACKDROP_SIDE:
 # the border ring is BORDER_SHARE of the shorter side; a backdrop is the pixels within BACKDROP_DE
 # (CIELAB dE76) of the ring's median colour and connected to the ring; at least BORDER_AGREEMENT
-# of the ring must be such pixels (else the border is a cluttered scene), and the backdrop must
+# of the ring must be such pixels (at least half: a product may touch the frame; else the border
+# is a cluttered scene), and the backdrop must
 # cover BACKDROP_MIN_SHARE..BACKDROP_MAX_SHARE of the image.
 BACKDROP_SIDE = 256
 BORDER_SHARE = 0.03
 BACKDROP_DE = 12.0
-BORDER_AGREEMENT = 0.8
+BORDER_AGREEMENT = 0.5
 BACKDROP_MIN_SHARE = 0.05
 BACKDROP_MAX_SHARE = 0.98
 # A backdrop is a white-balance reference when it is light (L* >= REFERENCE_MIN_L) and not a
@@ -88,7 +89,7 @@ WHITE_MIN_L = 88.0  # about half a stop under white; a darker sweep is a grey on
 BACKDROP_CLIPPED = 254
 # Near-neutral pixels of a scene: in linear light, every channel within NEUTRAL_SPREAD (relative) of
 # the estimated illuminant's proportions, the brightest channel above NEUTRAL_DARK (noise) and
-# below WB_CLIPPED; NEUTRAL_ROUNDS refinements; at least NEUTRAL_MIN_SHARE of the product.
+# below WB_CLIPPED; NEUTRAL_ROUNDS refinements; at least NEUTRAL_MIN_SHARE of the scene.
 NEUTRAL_SPREAD = 0.08
 NEUTRAL_DARK = 30
 NEUTRAL_ROUNDS = 3
@@ -480,6 +481,17 @@ def _product_contrast(lightness: np.ndarray, seen: np.ndarray, weights: np.ndarr
     return cv2.add(lightness, delta, dtype=cv2.CV_8U)
 
 
+def _keep_mean(changed: np.ndarray, before: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``changed`` less its mean RGB change over the product: detail added on L with a and b kept
+    still moves the mean a little (sRGB is not linear in L, and codes clip)."""
+    total = float(weights.sum())
+    if total <= 0:
+        return changed
+    diff = cv2.subtract(changed, before, dtype=cv2.CV_32F)
+    shift = np.array([cv2.sumElems(diff[..., c] * weights)[0] for c in range(3)], np.float32) / total
+    return cv2.convertScaleAbs(changed.astype(np.float32) - shift) if np.abs(shift).max() >= 0.25 else changed
+
+
 def _enhance_product(pixels, strength, weights, backdrop, alpha, *, white_balance, exposure, contrast, sharpen):
     out = pixels
     if white_balance or exposure:
@@ -498,7 +510,7 @@ def _enhance_product(pixels, strength, weights, backdrop, alpha, *, white_balanc
         planes = _split_lab(out)
         seen = _seen(planes[0], weights) if alpha is not None else planes[0]
         planes[0] = _product_contrast(planes[0], seen, weights, strength)
-        out = cv2.copyTo(_merge_lab(planes), product, out.copy())  # no LAB round trip off the product
+        out = cv2.copyTo(_keep_mean(_merge_lab(planes), out, weights), product, out.copy())  # no LAB round trip off the product
     if sharpen:
         luma = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
         out = _sharpen(out, strength, 1.5, 2, luma=_seen(luma, weights) if alpha is not None else luma)

@@ -420,7 +420,7 @@ def test_a_scene_is_balanced_on_its_near_neutral_pixels():
     # A cluttered scene (no even border): grey patches under a mild warm light next to saturated
     # colours; the greys come back to grey, and the reds and greens do not drag the estimate.
     rng = np.random.default_rng(6)
-    cells = rng.choice([0, 1, 2], size=(8, 8), p=[0.5, 0.25, 0.25])
+    cells = rng.choice([0, 1, 2], size=(8, 8), p=[0.4, 0.3, 0.3])
     colours = np.array([[150, 150, 150], [200, 40, 30], [40, 160, 60]], float)
     scene = np.kron(colours[cells], np.ones((12, 12, 1))) + rng.normal(0, 2, (96, 96, 3))
     scene = np.clip(scene, 0, 255).astype(np.uint8)
