@@ -115,6 +115,12 @@ def _openapi_with_errors(app: FastAPI) -> dict[str, Any]:
                 responses[str(status)] = {"description": ERROR_STATUSES[status], "content": error}
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+    for name, body in components.items():  # a single uploaded file is never empty (400 "the uploaded file is empty")
+        if name.startswith("Body_"):  # (a job's files may be: an empty one is reported as that file's failure)
+            for field in body.get("properties", {}).values():
+                for part in (field, *field.get("anyOf", ())):
+                    if part.get("format") == "binary" or part.get("contentMediaType") == "application/octet-stream":
+                        part["minLength"] = 1
     app.openapi_schema = schema
     return schema
 

@@ -30,6 +30,8 @@ def test_every_error_status_is_documented_with_the_error_body(keyed):
     schema = keyed.get("/openapi.json").json()
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     assert schema["components"]["schemas"]["ErrorOut"]["properties"]["detail"]["type"] == "string"
+    # an empty upload is refused (400), so the document does not allow one
+    assert schema["components"]["schemas"]["Body_process_v1_process_post"]["properties"]["file"]["minLength"] == 1
     for path, method, operation in _operations(schema):
         responses = operation["responses"]
         errors = {int(code) for code in responses if int(code) >= 400}
