@@ -427,11 +427,15 @@ class LayoutInspection:
     - ``items``: ``vision.item_count.count_items`` in the collage's largest panel inside the border
       (what a fix keeps), boxes in px of the whole image.
 
-    pixels: RGB HxWx3 uint8; alpha: HxW uint8 product mask when known (a cut-out).
+    pixels: RGB HxWx3 uint8; alpha: HxW uint8 product mask when known (a cut-out: the pixels are judged
+    composited on white, and the items are the alpha's components).
     """
 
     def __init__(self, pixels: np.ndarray, alpha: np.ndarray | None = None) -> None:
         check_rgb(pixels)
+        if alpha is not None:  # judged as shown on a white page: what lies under alpha 0 is not seen
+            a = alpha.astype(np.float32)[..., None] * (1.0 / 255.0)
+            pixels = (pixels * a + 255.0 * (1.0 - a) + 0.5).astype(np.uint8)
         self.pixels, self.alpha = pixels, alpha
 
     @cached_property

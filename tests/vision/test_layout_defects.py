@@ -132,3 +132,12 @@ def test_bad_input_is_refused_with_the_contract() -> None:
         find_border(np.zeros((10, 10), np.uint8))
     with pytest.raises(UsageError, match="uint8"):
         find_collage(np.zeros((10, 10, 3), np.float32))
+
+
+def test_a_cut_out_is_judged_on_white_not_on_what_lies_under_alpha_0() -> None:
+    pixels = np.zeros((400, 400, 3), np.uint8)  # black under the transparent part
+    alpha = np.zeros((400, 400), np.uint8)
+    alpha[100:300, 120:280] = 255
+    pixels[100:300, 120:280] = (200, 30, 30)
+    layout = LayoutInspection(pixels, alpha)
+    assert not layout.border.found and not layout.collage.found and layout.items.count == 1
