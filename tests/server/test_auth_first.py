@@ -69,7 +69,9 @@ def test_an_unauthenticated_upload_is_refused_before_its_body_is_read(tmp_path):
                 answer, sent = _upload_without_reading_the_answer_first(live.port, _head(path, BODY, key), BODY)
                 assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
                 assert b"missing or wrong API key" in answer and b"www-authenticate: bearer" in answer.lower()
-                assert sent < 2_000_000, f"{path}: the server took {sent:,} of {BODY:,} bytes before answering 401"
+                # what the kernel's socket buffers on loopback take in before the answer is seen (a few MB under
+                # load); a server that reads the body takes all 20 MB
+                assert sent < 8_000_000, f"{path}: the server took {sent:,} of {BODY:,} bytes before answering 401"
         with httpx.Client(base_url=live.url) as c:  # the server is fine and a keyed request still works
             assert c.get("/v1/health").status_code == 200
             assert c.get("/v1/presets", headers={"X-API-Key": KEY}).status_code == 200
