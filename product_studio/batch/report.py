@@ -56,7 +56,8 @@ def neutralise_cell(value: object) -> object:
 def relative_href(path: str) -> str:
     """A link to a file beside the report as a relative URL: ``./`` and percent-encoded, so no file
     name (``javascript:alert(1).jpg``, ``#``, ``?``, quotes) can become a scheme, a query or markup."""
-    return "./" + quote(path.lstrip("/"), safe="/")
+    encoded = quote(path.lstrip("/"), safe="/")
+    return encoded if encoded.startswith("../") else "./" + encoded
 
 
 def advice_phrase(summary: dict) -> str:
