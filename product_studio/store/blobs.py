@@ -114,7 +114,7 @@ class BlobStore:
         folder = self.folder(owner_id)
         if not folder.exists():
             return False
-        shutil.rmtree(folder)
+        shutil.rmtree(folder, onerror=_gone_is_fine)  # another server process may sweep the same folder
         with contextlib.suppress(OSError):  # the <xx> level, once empty
             folder.parent.rmdir()
         return True
@@ -165,6 +165,11 @@ class BlobStore:
             else:
                 report.encrypted += 1
         return report
+
+
+def _gone_is_fine(_function, _path, exc_info) -> None:
+    if not issubclass(exc_info[0], FileNotFoundError):
+        raise exc_info[1]
 
 
 def _blob_name(path: Path) -> str:
