@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...errors import CorruptImageError, ImageTooLargeError, UsageError
 from ...imageio import image_size
 from ...ops.registry import get_op
+from ...marketplaces import list_presets
 from ...marketplaces.presets import default_preset_name
 from ...recipe import Recipe
 from ...store import new_id
@@ -29,7 +30,8 @@ from ..work import Studio, result_dict
 
 router = APIRouter(prefix="/v1", tags=["images"], dependencies=[Depends(require_api_key)])
 
-PRESET_FIELD = Form(default_preset_name(), description="marketplace preset (GET /v1/presets); the output is checked against it")
+PRESET_FIELD = Form(default_preset_name(), description="marketplace preset (GET /v1/presets); the output is checked against it",
+                    json_schema_extra={"enum": list_presets()})  # the document names the shipped presets (400 for another)
 RECIPE_FIELD = Form(None, description="optional Recipe as a JSON string (the schema of POST /v1/process/json's `recipe`, "
                                       "the same as the CLI's YAML); default: the preset's recipe, tuned by feedback")
 
@@ -71,7 +73,7 @@ class ProcessJSON(BaseModel):
     image_base64: str | None = Field(None, description="the image file's bytes, base64")
     image_url: str | None = Field(None, description="http(s) URL to fetch; refused (403) unless allow_url_fetch is on")
     name: str = Field("image", description="a name for reports and errors")
-    preset: str = default_preset_name()
+    preset: str = Field(default_preset_name(), json_schema_extra={"enum": list_presets()})
     recipe: Recipe | None = Field(None, description="the Recipe (same schema as the CLI's YAML); default: the preset's")
 
 
