@@ -49,7 +49,7 @@ from product_studio.limits import Limits
 from product_studio.marketplaces import load_preset
 from product_studio.ops import apply_op
 from product_studio.pipeline import decode
-from product_studio.recipe import Recipe
+from product_studio.recipe import Recipe, Step
 
 STAMPS = Path("/usr/share/tuxpaint/stamps")
 SKIPPED = ("cartoon", "symbols")
@@ -126,7 +126,9 @@ def resize_rgba(rgba: np.ndarray) -> np.ndarray:
 
 def is_photograph(rgba: np.ndarray) -> bool:
     opaque = rgba[..., 3] > 200
-    return min(rgba.shape[:2]) >= 96 and opaque.sum() >= 4000 and len(np.unique(rgba[opaque][:, :3] // 4, axis=0)) >= 3000
+    if min(rgba.shape[:2]) < 96 or opaque.sum() < 4000:
+        return False
+    return len(np.unique(rgba[opaque][:, :3] // 4, axis=0)) >= 3000
 
 
 def products(limit: int | None) -> list[Product]:
@@ -221,6 +223,8 @@ def main() -> None:
 
     recipe = load_preset(args.preset).recipe()
     plain = recipe.model_copy(update={"steps": [s for s in recipe.steps if s.op != "enhance"]})
+    full = recipe.model_copy(update={"steps": [Step(**{**s.resolved(), "strength": 1.0}) if s.op == "enhance" else s
+                                               for s in recipe.steps]})
     names = [s.op for s in recipe.steps] + ["out"]
     plain_names = [s.op for s in plain.steps] + ["out"]
     items = [p for p in products(args.limit) if args.part == "all" or p.part in (args.part, "clipart", "sample")]
@@ -235,7 +239,8 @@ def main() -> None:
         mask = interior(product.rgba[..., 3])
         for how in DELIVERIES:
             data = png_bytes(deliver(product.rgba, how, CASTS[cast_name]))
-            for label, r in (("with enhance", recipe), ("without", plain)):
+            runs = [("with enhance", recipe), ("without", plain)] + ([("enhance 1.0", full)] if how == "cast" else [])
+            for label, r in runs:
                 shifts = run_steps(data, r, product.rgba, mask)
                 rows.setdefault((how, label), []).append(shifts)
                 per_product[(product.name, how, label)] = shifts[-1]
@@ -252,7 +257,7 @@ def main() -> None:
     print("-" * len(header))
     medians = {}
     for (how, label), values in rows.items():
-        columns = names if label == "with enhance" else plain_names
+        columns = plain_names if label == "without" else names
         med = [statistics.median(v[i] for v in values) for i in range(len(columns))]
         medians[(how, label)] = med[-1]
         cells = dict(zip(columns, med))
@@ -265,8 +270,11 @@ def main() -> None:
     gap = medians[("cut-out", "with enhance")] - medians[("white", "with enhance")]
     print(f"cut-out vs white, recipe with enhance: {gap:+.2f} dE76 (goal: about 0)")
     cast_with, cast_without = medians[("cast", "with enhance")], medians[("cast", "without")]
+    cast_full = medians[("cast", "enhance 1.0")]
     print(f"cast    : median dE76 {cast_without:.2f} without enhance -> {cast_with:.2f} with it "
-          f"({100 * (1 - cast_with / cast_without):.0f}% of the shift removed)")
+          f"({100 * (1 - cast_with / cast_without):.0f}% of the shift removed); "
+          f"{cast_full:.2f} with enhance at strength 1 "
+          f"({100 * (1 - cast_full / cast_without):.0f}%)")
 
 
 if __name__ == "__main__":

@@ -315,7 +315,9 @@ def local_contrast(pixels: np.ndarray, *, strength: float = 1.0, clip_limit: flo
 # Sharpening (unsharp mask on luminance, with a threshold)
 
 
-def _sharpen(pixels: np.ndarray, amount: float, radius: float, threshold: int, *, luma: np.ndarray | None = None) -> np.ndarray:
+def _sharpen(
+    pixels: np.ndarray, amount: float, radius: float, threshold: int, *, luma: np.ndarray | None = None
+) -> np.ndarray:
     """``luma``: the luminance to take the detail from (a cut-out as seen on white), default ``pixels``'."""
     luma = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY) if luma is None else luma
     blurred = cv2.GaussianBlur(luma, (0, 0), sigmaX=radius, borderType=cv2.BORDER_REFLECT)
@@ -408,7 +410,8 @@ def _backdrop_gains(pixels: np.ndarray, backdrop: np.ndarray) -> tuple[np.ndarra
     illuminant = np.median(linear, axis=0)
     if np.any(illuminant <= 1e-6):
         return None
-    lightness, a, b = cv2.cvtColor(_srgb_encode(illuminant).astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab)[0, 0]
+    colour = _srgb_encode(illuminant).astype(np.float32).reshape(1, 1, 3)
+    lightness, a, b = cv2.cvtColor(colour, cv2.COLOR_RGB2Lab)[0, 0]
     if lightness < REFERENCE_MIN_L or math.hypot(a, b) > REFERENCE_MAX_CHROMA:
         return None
     gains = np.clip(illuminant.mean() / illuminant, 1.0 / WB_MAX_GAIN, WB_MAX_GAIN)
@@ -510,7 +513,8 @@ def _enhance_product(pixels, strength, weights, backdrop, alpha, *, white_balanc
         planes = _split_lab(out)
         seen = _seen(planes[0], weights) if alpha is not None else planes[0]
         planes[0] = _product_contrast(planes[0], seen, weights, strength)
-        out = cv2.copyTo(_keep_mean(_merge_lab(planes), out, weights), product, out.copy())  # no LAB round trip off the product
+        # the LAB round trip only on the product: the rest stays exactly as it was
+        out = cv2.copyTo(_keep_mean(_merge_lab(planes), out, weights), product, out.copy())
     if sharpen:
         luma = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
         out = _sharpen(out, strength, 1.5, 2, luma=_seen(luma, weights) if alpha is not None else luma)
@@ -577,7 +581,9 @@ def enhance(
 
 class EnhanceOptions(OpOptions):
     strength: float = Field(0.5, ge=0.0, le=1.0, description="0 = unchanged, 1 = full effect of every stage")
-    white_balance: bool = Field(True, description="remove a colour cast measured on a light neutral backdrop (a scene: on its neutral pixels)")
+    white_balance: bool = Field(
+        True, description="remove a colour cast measured on a light neutral backdrop (a scene: on its neutral pixels)"
+    )
     exposure: bool = Field(True, description="make a near-white backdrop white; levels on a scene with no product")
     contrast: bool = Field(True, description="local contrast (CLAHE detail on lightness)")
     sharpen: bool = Field(True, description="thresholded unsharp mask on luminance")
