@@ -168,6 +168,7 @@ def process(
     name: str | None = None,
     budget: bool = True,
     cancel: threading.Event | None = None,
+    preset: Any = None,
 ) -> Outcome:
     """Decode ``source`` within ``limits``, run ``recipe``'s steps, encode as ``recipe.output`` says and
     check the encoded output against ``recipe.preset``.
@@ -178,6 +179,12 @@ def process(
         (FileTimeout), as it is when ``cancel`` is set.
     budget: work on at most SOURCE_LIMIT_FACTOR x the planned output's longer side (a 6000 px photo
         for a 2000 px canvas is decoded at 1/2 scale and area-averaged to 4000 px first).
+    preset: the preset (a name or a ``Preset``) to fix and check against; default ``recipe.preset``.
+        With one, the rules that fail and have a fix are fixed (``marketplaces.checks.fix_failures``):
+        borders and collages cropped before the steps (so the recipe's cut-out and fit_to_canvas
+        re-fit what is left), overlays and watermarks inpainted after them,
+        logged as the step ``fix_compliance``, and the output is checked again; ``compliance["fixes"]``
+        says what was done and, for what could not be fixed, why.
     """
     limits = limits or Limits.from_env()
     start = time.perf_counter()
@@ -193,15 +200,44 @@ def process(
         plan_recipe(recipe, size, limits)
     item = decode(data, label, limits, max_side=max_side)
     input_size = tuple(item.metadata.get("source_size") or (item.width, item.height))
-    final = _run_steps(item, recipe, limits, start, cancel)
+    chosen = preset if preset is not None else recipe.preset
+    fixes: list[dict[str, Any]] = []
+    work = item
+    if chosen:  # borders and collages are cropped before the steps, which cut out and re-fit what is left
+        work, fixes = _fix_compliance(item, chosen, stage="source")
+    final = _run_steps(work, recipe, limits, start, cancel)
+    if chosen:
+        final, late = _fix_compliance(final, chosen, stage="output")
+        fixes += late
+        if fixes:
+            final.metadata["compliance_fixes"] = fixes
+        _check_time(limits, start, cancel)
     out = recipe.output
     encoded, quality = encode_image(final, format=out.format, quality=out.quality, max_bytes=out.max_bytes)
-    compliance = check_output(encoded, recipe.preset, name=label, limits=limits) if recipe.preset else None
+    compliance = check_output(encoded, chosen, name=label, limits=limits) if chosen else None
+    if compliance is not None:
+        compliance["fixes"] = fixes
     return Outcome(
         source=item, item=final, data=encoded, format=out.format, quality=quality, content_hash=digest,
         input_size=(int(input_size[0]), int(input_size[1])), compliance=compliance,
         seconds=round(time.perf_counter() - start, 4),
     )
+
+
+def _fix_compliance(item: ImageItem, preset: Any, *, stage: str) -> tuple[ImageItem, list[dict[str, Any]]]:
+    """The preset's fixes for what fails (``marketplaces.checks.fix_failures``) at ``stage`` ("source":
+    before the steps, "output": after them), logged as one step when any ran."""
+    from .item import StepRecord, Timer
+    from .marketplaces.checks import fix_failures
+
+    with Timer() as timer:
+        fixed, fixes = fix_failures(item, preset, stage=stage)
+    if fixes:
+        fixed = fixed.replace() if fixed is item else fixed
+        fixed.metadata["compliance_fixes"] = fixes
+        fixed.log.append(StepRecord(op="fix_compliance", params={"rules": [f["rule"] for f in fixes], "stage": stage},
+                                    seconds=round(timer.seconds, 4)))
+    return fixed, fixes
 
 
 def _run_steps(item: ImageItem, recipe: Recipe, limits: Limits, start: float, cancel: threading.Event | None) -> ImageItem:

@@ -17,7 +17,10 @@ HELP = help_text(
     """Check images against a marketplace preset, rule by rule, with the measured values.
 
     Background whiteness, product fill, sides, aspect, megapixels, file size, format and colour mode are measured on
-    the pixels and the file; prohibited content (text, logos, watermarks ...) is listed for manual review.
+    the pixels and the file; promotional text, badges and watermarks are found on the pixels (text printed on the
+    product is allowed), as are borders, collages and several products; prohibited content no rule measures (logos,
+    props ...) is listed for manual review. --fix crops borders, keeps a collage's largest panel (with a warning) and
+    removes overlays; several products cannot be fixed and stay reported with the reason.
 
     Examples:
 
@@ -55,7 +58,7 @@ def check(
     from ..imageio import load_image, safe_output_path
     from ..limits import Limits
     from ..marketplaces import check_image, load_preset
-    from ..pipeline import check_output, process
+    from ..pipeline import process
     from .batch_run import output_name
 
     chosen = load_preset(preset)
@@ -74,16 +77,16 @@ def check(
     def fixed_copy(data: bytes, f: Any) -> dict[str, Any]:
         """The preset's recipe on a failing image (pipeline.process: within the limits, checked again)."""
         try:
-            made = process(data, recipe, limits, name=str(f.path))
+            made = process(data, recipe, limits, name=str(f.path), preset=chosen)  # fixes what the rules can, checks again
             target = safe_output_path(output, output_name(f.relative, recipe.output.format, "", used_outputs))
             storage.put_output(target, made.data, overwrite=overwrite, protect=protect)
         except StudioError as exc:
             if json_output:
                 info(f"error: fixing {f.path}: {exc}")
             return {"output": None, "passed": False, "error": str(exc), "report": None}
-        report = check_output(made.data, chosen, name=str(target), limits=limits)
+        report = made.compliance
         return {"output": str(target), "bytes": len(made.data), "quality": made.quality, "passed": report["passed"],
-                "error": None, "report": report}
+                "error": None, "report": report, "fixes": report.get("fixes", [])}
 
     def work(f: Any) -> dict[str, Any]:
         data = storage.read_input(f.path)
@@ -150,6 +153,8 @@ def _print_entry(entry: dict[str, Any]) -> None:
         typer.echo(f"  fix failed: {fixed['error']}")
         return
     typer.echo(f"  fixed -> {fixed['output']} ({fixed['bytes']:,} bytes)")
+    for done in fixed.get("fixes", []):
+        typer.echo(f"  {done['rule']}: {done['note']}")
     _print_report(fixed["output"], fixed["report"], indent="  ")
 
 

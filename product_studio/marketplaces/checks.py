@@ -2,7 +2,9 @@
 
 ``check_image`` runs every rule the preset sets (``rules.py``: one registered function per rule,
 in report order) and gathers the results in a ``ComplianceReport``; ``check_file`` reads the file
-first so the file rules (format, bytes, colour mode) are measured too.
+first so the file rules (format, bytes, colour mode) are measured too. ``fix_failures`` runs the
+fixes of the rules that fail (a rule's ``fix``: overlays inpainted, borders cropped ...);
+``pipeline.process`` calls it after a recipe's steps and checks the output again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from ..imageio import load_image, read_bytes
 from ..item import ImageItem
 from ..recipe import run_recipe
 from .presets import Preset, load_preset
-from .rules import RULES, RuleResult, Subject, rules_for
+from .rules import RULES, FixStage, RuleResult, Subject, rules_for
+
+MAX_FIX_ROUNDS = 2  # a fix may leave something another round finds (a watermark's remnant); then stop
 
 
 @dataclass
@@ -113,3 +117,32 @@ def fix_image(item: ImageItem, preset: Preset | str) -> ImageItem:
     """Run the preset's default recipe on ``item``; save the result with ``preset.recipe().output``."""
     p = load_preset(preset) if not isinstance(preset, Preset) else preset
     return run_recipe(item, p.recipe())
+
+
+def fix_failures(item: ImageItem, preset: Preset | str, *, stage: FixStage = "output") -> tuple[ImageItem, list[dict[str, Any]]]:
+    """Repair what the preset's fixable rules find wrong with ``item``; the fixed item and what was done.
+
+    Each rule that has a ``fix`` is measured on the image as it is at that moment (a fix changes the
+    pixels the next rule sees), and its fix runs when it failed; up to ``MAX_FIX_ROUNDS`` rounds while
+    fixes change something. Each entry: {"rule", "fixed": bool, "note"} (and the fix's details); a rule
+    whose fix cannot help says why in its note and stays failed in the check that follows. ``stage``:
+    only the rules whose ``fix_stage`` it is ("source": before a recipe's steps; "output": after them).
+    """
+    p = load_preset(preset) if not isinstance(preset, Preset) else preset
+    fixable = [rule for rule in rules_for(p) if rule.fix is not None and rule.fix_stage == stage]
+    done: list[dict[str, Any]] = []
+    for _ in range(MAX_FIX_ROUNDS):
+        changed = False
+        subject = Subject(item, p)
+        for rule in fixable:
+            failed = [r for r in rule.check(subject) if r.passed is False and r.severity == "required"]
+            if not failed:
+                continue
+            fixed = rule.fix(item, failed[0])
+            done.append({"rule": rule.name, "fixed": fixed.item is not None, "note": fixed.note, **fixed.details})
+            if fixed.item is not None:
+                item, changed = fixed.item, True
+                subject = Subject(item, p)
+        if not changed:
+            break
+    return item, done

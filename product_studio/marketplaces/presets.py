@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import PresetError, RecipeError
 from ..recipe import Recipe
 from ..understand.listing_rules import TitleRule
-from .rules import RULES, rules_for
+from .rules import RULES, measured_by, rules_for
 
 FileFormat = Literal["jpeg", "png", "webp", "tiff", "bmp", "gif", "heif"]
 ColorMode = Literal["RGB", "CMYK", "grayscale"]
@@ -105,6 +105,18 @@ class Preset(BaseModel):
     )
     sources: dict[str, tuple[str, ...]] = Field(description="rule name (or target_side) -> where the rule comes from")
     default_recipe: dict[str, Any] = Field(alias="recipe", description="the Recipe that makes an image comply")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prohibitions_share_their_source(cls, data: Any) -> Any:
+        """A rule that measures a prohibited thing (``rules.PROHIBITED_BY``: text_overlay for "text" ...)
+        has the prohibition's sources unless the preset names its own."""
+        if not isinstance(data, dict) or not isinstance(data.get("sources"), dict) or "prohibited" not in data["sources"]:
+            return data
+        sources = dict(data["sources"])
+        for rule in {r for thing in data.get("prohibited") or () for r in measured_by(str(thing))}:
+            sources.setdefault(rule, sources["prohibited"])
+        return {**data, "sources": sources}
 
     @field_validator("formats", mode="before")
     @classmethod

@@ -14,7 +14,14 @@ preset. Every rule is measured on the pixels or the file, never guessed from a n
 - fill: the product's bounding box (``measure.product_box``) against the canvas:
   ``max(box_w / W, box_h / H)``; the share of the canvas covered by product pixels is reported next to it.
 - sides, aspect, megapixels, file bytes, format and colour mode from the decoded image and the file.
-- prohibited content (text, logos, watermarks ...) is listed as "manual review": passed is None.
+- prohibited content a rule measures (``PROHIBITED_BY``: a word in the preset's ``prohibited`` entry ->
+  the rule; "borders" -> ``border``, "collages" -> ``collage`` ...) is checked on the pixels by that
+  rule; what no rule measures (logos, text, props ...) is listed as "manual review": passed is None.
+
+A rule measured on the pixels reports what it found as ``details["boxes"]``: [x0, y0, x1, y1] ints in
+the checked image's pixels, which the report and the web page draw on the thumbnail. A rule may also
+have a ``fix`` (``Fix``): ``marketplaces.checks.fix_failures`` runs the fixes of the rules that failed,
+and ``pipeline.process`` checks again after it.
 
 A rule is "required" unless the preset lists it under ``advice``; "manual" rules are for a person.
 A new rule is one ``@register_rule`` function here, and a preset field or two in ``presets.py``.
@@ -27,6 +34,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+import numpy as np
+
 from ..item import ImageItem
 from .measure import border_whiteness, product_box
 
@@ -35,6 +44,7 @@ NOT_MEASURED_FILE = "not measured: no file given (check the saved file)"
 NO_PRODUCT = "no product found: the image is all white"
 
 Severity = Literal["required", "advice", "manual"]
+FixStage = Literal["source", "output"]
 
 # Pillow modes -> the colour model they hold.
 _MODE_FAMILY = {
@@ -47,7 +57,8 @@ _MODE_FAMILY = {
 
 @dataclass
 class RuleResult:
-    """One rule's outcome. passed: True/False when measured, None when not measured here."""
+    """One rule's outcome. passed: True/False when measured, None when not measured here.
+    confidence: how sure a detector is of ``passed`` (0..1); None for exact measurements."""
 
     name: str
     passed: bool | None
@@ -56,6 +67,7 @@ class RuleResult:
     message: str
     severity: Severity = "required"
     details: dict[str, Any] = field(default_factory=dict)
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +102,14 @@ class Subject:
         return border_whiteness(self.item.pixels, self.item.alpha)
 
     @cached_property
+    def layout(self) -> Any:
+        """Borders, collage panels and the items in the largest panel, each found when first asked for
+        (``vision.layout_defects.LayoutInspection``)."""
+        from ..vision.layout_defects import LayoutInspection
+
+        return LayoutInspection(self.item.pixels, self.item.alpha)
+
+    @cached_property
     def product(self) -> tuple[tuple[int, int, int, int] | None, float]:
         """(the product's box or None when all is white, the share of the canvas it covers)."""
         return product_box(self.item.pixels, self.item.alpha)
@@ -105,6 +125,17 @@ class Verdict:
     details: dict[str, Any] = field(default_factory=dict)
     expected: str | None = None
     name: str | None = None  # one rule may give several results ("prohibited: text", ...)
+    confidence: float | None = None  # a detector's certainty of ``passed``, 0..1
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """What a rule's fix made of an image: the new item (None: it could not be fixed) and what was done
+    or why not, in words ("removed 2 overlays: SALE, -30%"; "the text covers the product: not removed")."""
+
+    item: ImageItem | None
+    note: str
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,8 +147,13 @@ class Rule:
     summary: Callable[[Any], str]
     show: Callable[[Any, dict[str, Any]], str]
     severity: Literal["required", "manual"]
+    # fix(item, result) -> Fixed: repair the image a failed result describes (None: no automatic fix)
+    fix: Callable[[ImageItem, RuleResult], Fixed] | None = None
     # label(preset) -> what a failure is called in a summary line ("below 1000 px zoom"); None: the name
     label: Callable[[Any], str] | None = None
+    # when the fix runs: "output" (on the recipe's result) or "source" (before the recipe's steps: a
+    # border or a collage is cropped first, so the recipe's cut-out and fit_to_canvas re-fit what is left)
+    fix_stage: FixStage = "output"
 
     def failure_label(self, preset: Any) -> str:
         return self.label(preset) if self.label is not None else self.name.replace("_", " ")
@@ -132,7 +168,7 @@ class Rule:
         severity = self.severity_in(subject.preset)
         return [
             RuleResult(v.name or self.name, v.passed, v.measured, v.expected or self.expected(subject.preset), v.message,
-                       severity, dict(v.details))
+                       severity, dict(v.details), v.confidence)
             for v in (found if isinstance(found, list) else [found])
         ]
 
@@ -148,15 +184,19 @@ def register_rule(
     summary: Callable[[Any], str] | None = None,
     show: Callable[[Any, dict[str, Any]], str] = lambda value, details: str(value),
     severity: Literal["required", "manual"] = "required",
+    fix: Callable[[ImageItem, RuleResult], Fixed] | None = None,
     label: Callable[[Any], str] | None = None,
+    fix_stage: FixStage = "output",
 ) -> Callable[[Callable[[Subject], Verdict | list[Verdict]]], Callable[[Subject], Verdict | list[Verdict]]]:
-    """Register ``measure`` as the rule ``name``; reports list the rules in registration order. ``label``
-    names a failure in a summary line (``checks.failure_labels``: "2 with advice: below 1000 px zoom")."""
+    """Register ``measure`` as the rule ``name``; reports list the rules in registration order.
+    ``fix`` repairs an image the rule failed (``Fixed``); ``checks.fix_failures`` calls it. ``label``
+    names a failure in a summary line (``checks.failure_labels``: "2 with advice: below 1000 px zoom").
+    ``fix_stage`` says whether the fix runs on the source, before the recipe's steps, or on their output."""
 
     def register(measure: Callable[[Subject], Verdict | list[Verdict]]) -> Callable[[Subject], Verdict | list[Verdict]]:
         if name in RULES:
             raise ValueError(f"rule '{name}' is registered twice")
-        RULES[name] = Rule(name, measure, applies, expected, summary or expected, show, severity, label=label)
+        RULES[name] = Rule(name, measure, applies, expected, summary or expected, show, severity, fix, label, fix_stage)
         return measure
 
     return register
@@ -178,6 +218,26 @@ def format_measured(result: dict[str, Any]) -> str:
         return "-"
     rule = RULES.get(result["name"])
     return rule.show(value, result["details"]) if rule else str(value)
+
+
+# A preset's ``prohibited`` entry that contains one of these words (case-insensitive) is measured by the
+# rule; the entries no rule measures stay "manual review". One line per rule that measures a prohibition.
+PROHIBITED_BY: dict[str, tuple[str, ...]] = {
+    "border": ("border",),
+    "collage": ("collage", "inset image"),
+    "multiple_items": ("one product", "one subject", "several products", "multiple items"),
+}
+
+
+def measured_by(thing: str) -> list[str]:
+    """The rules that measure the prohibited ``thing`` (a preset's entry, e.g. "added text or artwork")."""
+    low = thing.lower()
+    return [rule for rule, words in PROHIBITED_BY.items() if any(word in low for word in words)]
+
+
+def _prohibits(rule: str) -> Callable[[Any], bool]:
+    """``applies`` for a rule that measures a prohibition: the preset prohibits one of its things."""
+    return lambda preset: any(rule in measured_by(thing) for thing in preset.prohibited)
 
 
 def _set(name: str) -> Callable[[Any], bool]:
@@ -323,6 +383,79 @@ def _centered(s: Subject) -> Verdict:
 
 
 # ---------------------------------------------------------------------------------------------
+# layout: borders, collages, several items (``vision.layout_defects``, ``vision.item_count``)
+
+
+def _edges_shown(value: Any, details: dict[str, Any]) -> str:
+    return "none" if not value else ", ".join(f"{e} {details['edges'][e]} px" for e in value)
+
+
+def _crop_border(item: ImageItem, result: RuleResult) -> Fixed:
+    """Crop the borders away (the box inside them); the recipe that follows re-fits the product."""
+    x0, y0, x1, y1 = result.details.get("inner") or [0, 0, item.width, item.height]
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return Fixed(None, "the border leaves no image inside it; nothing to crop to")
+    alpha = None if item.alpha is None else item.alpha[y0:y1, x0:x1]
+    cropped = item.replace(pixels=np.ascontiguousarray(item.pixels[y0:y1, x0:x1]), alpha=alpha)
+    return Fixed(cropped, f"cropped the border ({_edges_shown(result.measured, result.details)})", {"crop": [x0, y0, x1, y1]})
+
+
+@register_rule("border", applies=_prohibits("border"), expected=lambda p: "no frame, line or band added along the edges",
+               show=_edges_shown, fix=_crop_border, fix_stage="source")
+def _border(s: Subject) -> Verdict:
+    b = s.layout.border
+    details = {"boxes": b.boxes, "edges": b.edges, "kinds": b.kinds, "inner": b.inner}
+    if not b.found:
+        return Verdict(True, [], "ok", details, confidence=0.9)
+    kinds = " and ".join(sorted(set(b.kinds.values())))
+    return Verdict(False, list(b.edges), f"a {kinds} runs along the {', '.join(b.edges)} edge(s); crop it (check --fix)",
+                   details, confidence=b.confidence)
+
+
+def _keep_largest_panel(item: ImageItem, result: RuleResult) -> Fixed:
+    """Reduce a collage to its largest panel, with a warning: the panel kept may not be the main view."""
+    x0, y0, x1, y1 = result.details["largest_panel"]
+    alpha = None if item.alpha is None else item.alpha[y0:y1, x0:x1]
+    panel = item.replace(pixels=np.ascontiguousarray(item.pixels[y0:y1, x0:x1]), alpha=alpha)
+    rows, cols = result.details["grid"]
+    return Fixed(panel, f"warning: the {rows}x{cols} collage was reduced to its largest panel {[x0, y0, x1, y1]}; "
+                        "check that it shows the product's main view", {"crop": [x0, y0, x1, y1], "warning": True})
+
+
+@register_rule("collage", applies=_prohibits("collage"), expected=lambda p: "one picture, not panels in a grid",
+               show=lambda value, details: f"{value} panels ({details['grid'][0]}x{details['grid'][1]})" if value > 1 else "1 panel",
+               fix=_keep_largest_panel, fix_stage="source")
+def _collage(s: Subject) -> Verdict:
+    c = s.layout.collage
+    details = {"boxes": c.panels if c.found else [], "grid": list(c.grid), "gutters": c.gutters,
+               "largest_panel": c.largest_panel}
+    if not c.found:
+        return Verdict(True, 1, "ok", details, confidence=0.9)
+    return Verdict(False, len(c.panels), f"{len(c.panels)} panels in a {c.grid[0]}x{c.grid[1]} grid with gutters or "
+                   "divider lines; keep one picture (check --fix keeps the largest panel)", details, confidence=c.confidence)
+
+
+def _several_items_stay(item: ImageItem, result: RuleResult) -> Fixed:
+    """Several products cannot be made one by cropping or painting: the failure stays, with its reason."""
+    return Fixed(None, f"{result.measured} separate products: not fixable automatically (which one is the product "
+                       "for sale?); photograph it alone")
+
+
+@register_rule("multiple_items", applies=_prohibits("multiple_items"), expected=lambda p: "one product (a pair counts as one)",
+               show=lambda value, details: f"{value} item(s)" + (" (a pair)" if details.get("pair") else ""),
+               label=lambda p: "several items", fix=_several_items_stay)
+def _multiple_items(s: Subject) -> Verdict:
+    found = s.layout.items
+    details = {"boxes": found.boxes if found.count > 1 else [], "count": found.count, "items": found.boxes,
+               "areas": found.areas, "pair": found.pair, "mask": found.mask_source}
+    if found.count <= 1:
+        return Verdict(True, found.count, "ok", details, confidence=found.confidence)
+    return Verdict(False, found.count, f"{found.count} separate products; show one product alone (not fixable "
+                   "automatically: photograph it alone, or keep the image where the marketplace allows a set sold together)",
+                   details, confidence=found.confidence)
+
+
+# ---------------------------------------------------------------------------------------------
 # advice (unless a preset says otherwise: ``Preset.advice``)
 
 
@@ -347,8 +480,13 @@ def _zoom_side(s: Subject) -> Verdict:
 # what a person has to look at
 
 
-@register_rule("prohibited", applies=lambda p: bool(p.prohibited), expected=lambda p: "no " + ", ".join(p.prohibited),
-               summary=lambda p: "no " + ", ".join(p.prohibited) + " (manual review)", severity="manual")
+def _manual_things(preset: Any) -> list[str]:
+    """The preset's prohibited things that no rule measures (``PROHIBITED_BY``)."""
+    return [thing for thing in preset.prohibited if not measured_by(thing)]
+
+
+@register_rule("prohibited", applies=lambda p: bool(_manual_things(p)), expected=lambda p: "no " + ", ".join(_manual_things(p)),
+               summary=lambda p: "no " + ", ".join(_manual_things(p)) + " (manual review)", severity="manual")
 def _prohibited(s: Subject) -> list[Verdict]:
     return [Verdict(None, None, "not measured here: manual review", expected=f"no {thing}", name=f"prohibited: {thing}")
-            for thing in s.preset.prohibited]
+            for thing in _manual_things(s.preset)]

@@ -81,6 +81,7 @@ PANEL_MIN = 0.15  # the smallest panel, as a share of the side
 PANEL_CONTENT = 0.1  # a panel: more than this share of its lines cross something (not empty space)
 PANEL_RATIO = 0.45  # the smallest panel along an axis is at least this share of the largest
 WHITE_FRAME_SPREAD = 0.01  # a white frame is as deep on all four edges, within this share of the side
+WHITE_FRAME_MIN = 4  # ... and at least this many reduced px deep (a cut-out's 1 px transparent margin is no mat)
 DRAWN_STRIDE = 4  # thin lines over a photograph: measured at full size on every 4th pixel along the line ...
 DRAWN_CHANGED = 0.6  # ... differing from the lines 2 px outside and inside along this share ...
 DRAWN_SPREAD = 0.005  # ... at one depth (within this share of the side) on three edges or four
@@ -235,7 +236,7 @@ def _edge_border(lines: np.ndarray, profile: LineProfile, depth_max: int) -> _Ed
     runs = list(zip([0, *cuts], [*cuts, f]))
     first = runs[0][1]
     white_step = 0
-    if (_is_white(colour[0]) and _flat(colour[:first]) and first < depth_max and uniform[first] < UNIFORM_SHARE
+    if (_is_white(colour[0]) and _flat(colour[:first]) and WHITE_FRAME_MIN <= first < depth_max and uniform[first] < UNIFORM_SHARE
             and _step_share(lines[first], colour[0], first) >= STEP_SHARE):
         white_step = first  # a white frame only when all four edges agree (find_border)
     depth, kind, contrast = 0, "", 0

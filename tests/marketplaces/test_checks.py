@@ -194,7 +194,7 @@ def test_report_json_shape(tmp_path):
     assert doc["preset"] == "jd-main" and doc["passed"] is False and doc["source"].endswith("x.png")
     assert set(doc["failed"]) == {"format", "min_side", "aspect"}
     for rule in doc["rules"]:
-        assert set(rule) == {"name", "passed", "measured", "expected", "message", "severity", "details"}
+        assert set(rule) == {"name", "passed", "measured", "expected", "message", "severity", "details", "confidence"}
         assert rule["passed"] in (True, False, None)
 
 
