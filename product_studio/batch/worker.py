@@ -8,6 +8,7 @@ import ctypes.util
 import os
 import resource
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +32,20 @@ def tune_worker_process() -> None:
       threads fight those processes (measured: grabCut 32% slower).
     - glibc ``mallopt``: keep freed image buffers in the heap instead of returning them to the OS
       after every image (per-image mmap/munmap churn is costly on these machines).
+    - one torch (OpenMP) thread, for the models that still run on torch (the learned upscaler in
+      ``fit_to_canvas``): torch defaults to every core, so N workers would run N x cores threads.
+      ``OMP_NUM_THREADS`` covers a torch imported later; a torch already imported is set directly.
+      onnxruntime sessions open with one thread already (``runtime.inference_threads``).
     """
     global _TUNED
     if _TUNED:
         return
     cv2.setNumThreads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(max(1, int(os.environ["OMP_NUM_THREADS"]) if os.environ["OMP_NUM_THREADS"].isdigit() else 1))
     name = ctypes.util.find_library("c")
     if name:
         try:

@@ -77,3 +77,17 @@ def test_the_deadline_says_it_fired_even_when_the_timeout_comes_back_wrapped():
     with file_deadline(5) as quiet:
         pass
     assert not quiet.expired
+
+
+def test_a_tuned_worker_runs_torch_on_one_thread():
+    """N workers each running torch on every core would run N x cores threads (the learned upscaler
+    in fit_to_canvas runs on torch): a tuned worker uses one, whether torch comes before or after."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    for order in ("tune(); import torch", "import torch; tune()"):
+        code = f"from product_studio.batch.worker import tune_worker_process as tune\n{order}\nprint(torch.get_num_threads())"
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip() == "1", order
