@@ -106,9 +106,15 @@ def ensure_ray(address: str | None = None, *, num_cpus: int | None = None) -> bo
         kwargs["num_cpus"] = num_cpus
     try:
         ray.init(address=address or None, **kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
         where = address or os.environ.get("RAY_ADDRESS") or "a new local cluster"
-        raise RayEngineError(f"could not connect to the Ray cluster at {where}: {exc}; is `ray start --head` running there?") from None
+        hint = "is `ray start --head` running there?"
+        if os.environ.get("RAY_AUTH_MODE", "").lower() != "token" and (address or os.environ.get("RAY_ADDRESS")):
+            # Ray >= 2.5x starts clusters with token authentication; a client without the token
+            # only sees "failed to connect" (the reason is in Ray's log lines).
+            hint += (" A cluster started with token authentication (the default since Ray 2.5x) also needs"
+                     " RAY_AUTH_MODE=token and the head's token file (~/.ray/auth_token, or RAY_AUTH_TOKEN_PATH)")
+        raise RayEngineError(f"could not connect to the Ray cluster at {where}: {exc}; {hint}") from None
     return True
 
 
