@@ -19,8 +19,10 @@ import functools
 import hashlib
 import importlib.util
 import os
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -134,11 +136,30 @@ class LoadedModel:
     threads: int
     session: object  # onnxruntime.InferenceSession
     input_name: str
+    metadata: dict[str, str] = field(default_factory=dict)  # the ONNX file's metadata_props
 
     @property
     def label(self) -> str:
         """``name@<first 12 hex of the sha256>``, what a step's log names as its model."""
         return f"{self.name}@{self.sha256[:12]}"
+
+    @property
+    def model_name(self) -> str:
+        """The preset the file was exported from (its ``model`` metadata), else the file's stem."""
+        return self.metadata.get("model", self.name)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The exported model's config (its ``config`` metadata as a dict; ``{}`` when absent)."""
+        return json.loads(self.metadata.get("config", "{}"))
+
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        """Every output for ``inputs`` (float32 arrays, in the session's input order)."""
+        names = [i.name for i in self.session.get_inputs()]
+        if len(inputs) != len(names):
+            raise UsageError(f"{self.name} takes {len(names)} inputs ({', '.join(names)}); got {len(inputs)}")
+        feed = {n: np.ascontiguousarray(a, dtype=np.float32) for n, a in zip(names, inputs, strict=True)}
+        return self.session.run(None, feed)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -154,8 +175,44 @@ def load_u2netp(*, threads: int | None = None) -> LoadedModel:
     return _open_session("u2netp", str(u2netp_path()), threads or inference_threads())
 
 
-@functools.lru_cache(maxsize=8)
-def _open_session(name: str, path: str, threads: int) -> LoadedModel:
+def load_shipped(path: str | os.PathLike, *, threads: int | None = None, hint: str = "") -> LoadedModel:
+    """The onnxruntime session of a shipped ``.onnx`` (``path`` in the weights folder, e.g.
+    ``models.registry.WEIGHTS_DIR / "upscaler_x2.onnx"``), opened once per (file, thread count) and
+    cached. Its sha256 must match the folder's ``manifest.json``: a missing, unlisted or damaged file is
+    a ModelError naming the file and saying to reinstall (``hint`` is added, e.g. a classical method
+    to use instead)."""
+    path = Path(path)
+    if path.suffix != ".onnx":
+        raise UsageError(f"shipped models are '*.onnx' files; got {path.name!r}")
+    try:
+        entry = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))["weights"].get(path.name)
+    except (OSError, ValueError, KeyError):
+        entry = None
+    if entry is None or not path.is_file():
+        raise ModelError(
+            f"the model {path.name} is not installed in {path.parent}; reinstall product-studio"
+            f" (or export it with scripts/export_onnx.py){hint}",
+            path=str(path),
+        )
+    return _open_shipped(str(path), entry["sha256"], threads or inference_threads(), hint)
+
+
+@functools.lru_cache(maxsize=32)
+def _open_shipped(path: str, sha256: str, threads: int, hint: str) -> LoadedModel:
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise ModelError(
+            f"{Path(path).name}: sha256 mismatch: the file is {actual[:16]}..., the manifest says {sha256[:16]}...; "
+            f"the shipped model was modified or damaged: reinstall product-studio{hint}",
+            path=path,
+        )
+    return _open_session(Path(path).stem, path, threads, None)
+
+
+@functools.lru_cache(maxsize=32)
+def _open_session(name: str, path: str, threads: int, input_shape: tuple[int, ...] | None = (3, U2NETP_SIZE, U2NETP_SIZE)) -> LoadedModel:
+    """An onnxruntime session of ``path`` with ``threads`` intra-op threads; ``input_shape`` (C, H, W)
+    when the single input must have that shape (u2netp), None for any input."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -167,13 +224,14 @@ def _open_session(name: str, path: str, threads: int) -> LoadedModel:
     try:
         session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
+        how = f"Reinstall it with: {INSTALL_HINT}" if input_shape is not None else "Reinstall product-studio"
         raise ModelError(
-            f"could not open the model ({exc.__class__.__name__}: {exc}); the file may be damaged. Reinstall it with: {INSTALL_HINT}",
+            f"could not open the model {Path(path).name} ({exc.__class__.__name__}: {exc}); the file may be damaged. {how}",
             path=path,
         ) from None
     inputs = session.get_inputs()
     shape = list(inputs[0].shape)
-    if len(inputs) != 1 or shape[1:] != [3, U2NETP_SIZE, U2NETP_SIZE]:
+    if input_shape is not None and (len(inputs) != 1 or shape[1:] != list(input_shape)):
         raise ModelError(
             f"the model takes inputs {[(i.name, i.shape) for i in inputs]}, not 1x3x320x320; reinstall it with: {INSTALL_HINT}",
             path=path,
@@ -185,6 +243,7 @@ def _open_session(name: str, path: str, threads: int) -> LoadedModel:
         threads=threads,
         session=session,
         input_name=inputs[0].name,
+        metadata=dict(session.get_modelmeta().custom_metadata_map or {}),
     )
 
 

@@ -212,8 +212,10 @@ def ship_weights(source: str | Path, file_name: str, entry: dict[str, Any], *, f
     source = Path(source)
     if not source.is_file():
         raise UsageError(f"cannot ship {source}: no such file; train the model first")
-    if Path(file_name).name != file_name or not file_name.endswith(".safetensors"):
-        raise UsageError(f"shipped weight names are plain '*.safetensors' file names, not {file_name!r}")
+    if Path(file_name).name != file_name or not file_name.endswith((".safetensors", ".onnx")):
+        raise UsageError(f"shipped weight names are plain '*.safetensors' or '*.onnx' file names, not {file_name!r}")
+    if float16 and not file_name.endswith(".safetensors"):
+        raise UsageError("float16 copies are for safetensors files only")
     target = WEIGHTS_DIR / file_name
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     with open(WEIGHTS_DIR / ".manifest.lock", "w") as lock:
