@@ -1,5 +1,6 @@
 """Write a batch's report three ways: report.json (everything), report.csv (one row a file) and
-report.html (before/after thumbnails and each image's compliance, rule by rule)."""
+report.html (before/after thumbnails and each image's compliance, rule by rule; the boxes the rules
+found -- overlays, watermarks, borders ... -- drawn on the after thumbnail)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,21 @@ def neutralise_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def rule_boxes(compliance: dict | None) -> list[dict]:
+    """Every rule's ``details["boxes"]`` ([x0, y0, x1, y1] in the checked image's pixels) with the rule's
+    name and how it came out ("fail", "advice", "pass"), for drawing on the thumbnail."""
+    if not compliance:
+        return []
+    found = []
+    for rule in compliance.get("rules", []):
+        state = "pass" if rule.get("passed") is not False else ("advice" if rule.get("severity") == "advice" else "fail")
+        for box in (rule.get("details") or {}).get("boxes") or []:
+            if isinstance(box, (list, tuple)) and len(box) == 4:
+                x0, y0, x1, y1 = (int(v) for v in box)
+                found.append({"rule": rule["name"], "state": state, "x": x0, "y": y0, "w": max(1, x1 - x0), "h": max(1, y1 - y0)})
+    return found
 
 
 def relative_href(path: str) -> str:
@@ -113,6 +129,7 @@ def render_html(report: BatchReport, report_dir: str | Path | None = None) -> st
             "output_link": relative_href(rel_output) if rel_output else None, "output_text": rel_output or r.output,
             "before_link": relative_href(prefix + r.thumb_before) if r.thumb_before else "",
             "after_link": relative_href(prefix + r.thumb_after) if r.thumb_after else "",
+            "boxes": rule_boxes(r.compliance),
         })
     summary = report.summary()
     return _ENV.get_template("report.html").render(report=report, summary=summary, rows=rows,

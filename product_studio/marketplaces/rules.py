@@ -15,8 +15,8 @@ preset. Every rule is measured on the pixels or the file, never guessed from a n
   ``max(box_w / W, box_h / H)``; the share of the canvas covered by product pixels is reported next to it.
 - sides, aspect, megapixels, file bytes, format and colour mode from the decoded image and the file.
 - prohibited content a rule measures (``PROHIBITED_BY``: a word in the preset's ``prohibited`` entry ->
-  the rule; "borders" -> ``border``, "collages" -> ``collage`` ...) is checked on the pixels by that
-  rule; what no rule measures (logos, text, props ...) is listed as "manual review": passed is None.
+  the rule; "text", "badges" -> ``text_overlay``, "watermarks" -> ``watermark`` ...) is checked on the
+  pixels by that rule; what no rule measures (logos, props ...) is listed as "manual review": passed is None.
 
 A rule measured on the pixels reports what it found as ``details["boxes"]``: [x0, y0, x1, y1] ints in
 the checked image's pixels, which the report and the web page draw on the thumbnail. A rule may also
@@ -100,6 +100,13 @@ class Subject:
     @cached_property
     def whiteness(self) -> dict[str, Any]:
         return border_whiteness(self.item.pixels, self.item.alpha)
+
+    @cached_property
+    def text_scan(self) -> Any:
+        """The text on the image, each line judged overlay, watermark or product text (``vision.overlays``)."""
+        from ..vision.overlays import scan_text
+
+        return scan_text(self.item.pixels, alpha=self.item.alpha)
 
     @cached_property
     def layout(self) -> Any:
@@ -223,6 +230,8 @@ def format_measured(result: dict[str, Any]) -> str:
 # A preset's ``prohibited`` entry that contains one of these words (case-insensitive) is measured by the
 # rule; the entries no rule measures stay "manual review". One line per rule that measures a prohibition.
 PROHIBITED_BY: dict[str, tuple[str, ...]] = {
+    "text_overlay": ("text", "badge"),
+    "watermark": ("watermark",),
     "border": ("border",),
     "collage": ("collage", "inset image"),
     "multiple_items": ("one product", "one subject", "several products", "multiple items"),
@@ -380,6 +389,85 @@ def _centered(s: Subject) -> Verdict:
     return Verdict(ok, round(offset, 4), _ok(
         ok, f"the product is off centre by {offset:.1%} of the canvas; centre it (fit_to_canvas)"),
         {"dx": round(dx, 4), "dy": round(dy, 4), "box": list(box)})
+
+
+# ---------------------------------------------------------------------------------------------
+# text added over the image (``vision.overlays``: OCR lines judged by where they sit and how they are drawn)
+
+
+def _text_verdict(s: Subject, kind: str, what: str, remedy: str) -> Verdict:
+    scan = s.text_scan
+    found = scan.of_kind(kind)
+    plates = list(scan.plates) if kind == "overlay" else []
+    details: dict[str, Any] = {
+        "boxes": [f.rect for f in found] + [p["box"] for p in plates],
+        "text": [f.text for f in found],
+        "lines": [f.to_dict() for f in found],
+        "product_text": [f.text for f in scan.of_kind("product")],
+        "background": scan.background,
+        "seconds": round(scan.seconds, 3),
+    }
+    if plates:
+        details["plates"] = plates
+    if not found:
+        # how sure: no line at all is surer than lines judged to be something else
+        others = [f for f in scan.findings if f.kind != kind]
+        return Verdict(True, 0, "ok", details, confidence=0.95 if not others else 0.8)
+    confidence = max(f.confidence for f in found) * (0.95 if len(found) > 1 else 0.85)
+    shown = ", ".join(f'"{t}"' for t in dict.fromkeys(details["text"]))
+    return Verdict(False, len(found), f"{what}: {shown}; {remedy}", details, confidence=round(min(confidence, 0.99), 3))
+
+
+class _Line:
+    """An OCR line as ``ops.repair.text_mask`` takes it (text and four corners)."""
+
+    def __init__(self, text: str, box: list[list[float]]) -> None:
+        self.text, self.box = text, [tuple(p) for p in box]
+
+
+def _remove_text(item: ImageItem, result: RuleResult, what: str) -> Fixed:
+    """Remove the lines (and badge plates) a failed text rule found, with the inpainting of
+    ``repair --remove-text`` (``ops.repair``: the letters' mask, filled from their surroundings)."""
+    from ..ops.repair import inpaint, resolve_inpaint_method, text_mask
+    from ..vision.overlays import plate_mask
+
+    lines = [_Line(line["text"], line["corners"]) for line in result.details.get("lines", [])]
+    if not lines:
+        return Fixed(None, f"no {what} located to remove")
+    mask, _ = text_mask(item.pixels, lines=lines, grow=3)
+    plates = result.details.get("plates") or []
+    if plates:
+        np_mask = plate_mask(item.pixels, plates)
+        mask = mask | np_mask
+    removed = int((mask > 0).sum())
+    if not removed:
+        return Fixed(None, f"the {what}'s letters could not be told from what is under them; remove them by hand "
+                           "(product-studio repair --remove-text --match TEXT)")
+    if removed > 0.5 * mask.size:
+        return Fixed(None, f"the {what} covers most of the image; it cannot be removed without repainting the product")
+    method = resolve_inpaint_method("auto")
+    out = item.replace(pixels=inpaint(item.pixels, mask, method=method, radius=3))
+    texts = ", ".join(dict.fromkeys(line.text for line in lines))
+    return Fixed(out, f"removed {len(lines)} {what} line(s) ({texts}) by inpainting ({method})",
+                 {"inpainted_pixels": removed, "method": method})
+
+
+def _text_count(value: Any, details: dict[str, Any]) -> str:
+    return "none" if not value else f"{value} line(s): " + ", ".join(details.get("text", [])[:4])
+
+
+@register_rule("text_overlay", applies=_prohibits("text_overlay"),
+               expected=lambda p: "no text, prices or badges added over the image (text printed on the product is fine)",
+               show=_text_count, fix=lambda item, result: _remove_text(item, result, "overlay"))
+def _text_overlay(s: Subject) -> Verdict:
+    return _text_verdict(s, "overlay", "promotional text or a badge is added over the image",
+                         "remove it (check --fix, or repair --remove-text)")
+
+
+@register_rule("watermark", applies=_prohibits("watermark"), expected=lambda p: "no watermark",
+               show=_text_count, fix=lambda item, result: _remove_text(item, result, "watermark"))
+def _watermark(s: Subject) -> Verdict:
+    return _text_verdict(s, "watermark", "a watermark covers the image", "use the unmarked original, or remove it (check --fix)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -261,7 +261,50 @@
     return "review";   // not measured here: a person has to look
   }
 
-  function renderCompliance(compliance, { title = "Compliance" } = {}) {
+  /** Every rule's details.boxes ([x0, y0, x1, y1] in the checked image's pixels), with its rule and status. */
+  function ruleBoxes(compliance) {
+    const found = [];
+    for (const rule of (compliance && Array.isArray(compliance.rules) ? compliance.rules : [])) {
+      const boxes = rule.details && Array.isArray(rule.details.boxes) ? rule.details.boxes : [];
+      for (const box of boxes) {
+        if (Array.isArray(box) && box.length === 4 && box.every((v) => Number.isFinite(v))) {
+          found.push({ rule: rule.name, status: ruleStatus(rule), box });
+        }
+      }
+    }
+    return found;
+  }
+
+  /** The checked image with the rules' boxes drawn over it (an SVG in the image's own pixel space). */
+  function renderBoxes(compliance, image) {
+    const found = ruleBoxes(compliance);
+    if (!found.length || !image || !image.url) return null;
+    const width = image.width || (compliance && compliance.width);
+    const height = image.height || (compliance && compliance.height);
+    if (!width || !height) return null;
+    const SVG = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    svg.setAttribute("preserveAspectRatio", "none");
+    svg.setAttribute("class", "found-boxes");
+    for (const { rule, status, box } of found) {
+      const rect = document.createElementNS(SVG, "rect");
+      const [x0, y0, x1, y1] = box;
+      rect.setAttribute("x", x0); rect.setAttribute("y", y0);
+      rect.setAttribute("width", Math.max(1, x1 - x0)); rect.setAttribute("height", Math.max(1, y1 - y0));
+      rect.setAttribute("class", `found-box found-${status}`);
+      const tip = document.createElementNS(SVG, "title");
+      tip.textContent = rule;
+      rect.append(tip);
+      svg.append(rect);
+    }
+    const names = [...new Set(found.map((f) => f.rule))].join(", ");
+    return el("figure", { class: "found" },
+      el("div", { class: "found-frame" }, el("img", { src: image.url, alt: `Where the rules found something: ${names}` }), svg),
+      el("figcaption", {}, `Found: ${names}`));
+  }
+
+  function renderCompliance(compliance, { title = "Compliance", image = null } = {}) {
     const rules = (compliance && Array.isArray(compliance.rules) ? compliance.rules : [])
       .map((rule, index) => ({ rule, index, status: ruleStatus(rule) }))
       .sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.index - b.index);
@@ -298,6 +341,7 @@
     const review = rules.filter((r) => r.status === "review");
     const section = el("section", { class: "compliance", "aria-label": title },
       verdict,
+      renderBoxes(compliance, image),
       el("ul", { class: "rules" }, measured.map(row)));
     if (review.length) {
       section.append(el("details", { class: "review" },
@@ -767,7 +811,10 @@
           el("ol", {}, answer.steps.map((s) => el("li", {}, describeStep(s)))))
         : null;
       this.side.replaceChildren(
-        renderCompliance(answer.compliance, { title: `Compliance of ${this.file.name}` }),
+        renderCompliance(answer.compliance, {
+          title: `Compliance of ${this.file.name}`,
+          image: { url: output.url, width: out.width, height: out.height },
+        }),
         actions,
         createFeedback(answer.id, { label: "Rate this result" }),
         steps);
@@ -1100,5 +1147,5 @@
   });
 
   // For the browser test and for later features (e.g. loading an automatic defect mask).
-  window.productStudio = { api, createCompare, renderCompliance, createFeedback, get maskEditor() { return maskEditor; }, state };
+  window.productStudio = { api, createCompare, renderCompliance, ruleBoxes, createFeedback, get maskEditor() { return maskEditor; }, state };
 })();
