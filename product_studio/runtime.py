@@ -197,6 +197,25 @@ def load_shipped(path: str | os.PathLike, *, threads: int | None = None, hint: s
     return _open_shipped(str(path), entry["sha256"], threads or inference_threads(), hint)
 
 
+def open_onnx(path: str | os.PathLike, *, threads: int | None = None, family: str | None = None, hint: str = "") -> LoadedModel:
+    """An onnxruntime session of a model file the user gives (not sha-checked: it is not shipped).
+    ``family`` (e.g. ``"upscaler"``): the file's ``family`` metadata must say so, else a ModelError
+    ending with ``hint``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError("model file not found", path=str(path))
+    if path.suffix != ".onnx":
+        raise ModelError(f"not an ONNX model file; give a '*.onnx' exported with scripts/export_onnx.py{hint}", path=str(path))
+    model = _open_session(path.stem, str(path), threads or inference_threads(), None)
+    if family is not None and model.metadata.get("family") != family:
+        kind = family.replace("_", " ")
+        raise ModelError(
+            f"the file holds model {model.model_name!r}, which is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}{hint}",
+            path=str(path),
+        )
+    return model
+
+
 @functools.lru_cache(maxsize=32)
 def _open_shipped(path: str, sha256: str, threads: int, hint: str) -> LoadedModel:
     actual = file_sha256(path)

@@ -47,29 +47,26 @@ HONEST_ENLARGEMENT = 4  # the most a learned upscaler adds (the x4 network); pas
 
 
 def upscaler_weights(scale: int) -> str:
-    return f"upscaler_x{scale}.safetensors"
+    return f"upscaler_x{scale}.onnx"
 
 
 @functools.lru_cache(maxsize=8)
 def load_upscaler(scale: int, path: str | None = None):
-    """The x``scale`` network (eval mode), loaded once per process; ``path`` None = the shipped file."""
-    from ..models.registry import WEIGHTS_DIR, load_model, read_manifest
+    """The x``scale`` network as an onnxruntime session (``runtime.LoadedModel``), opened once per
+    process; ``path`` None = the shipped ``upscaler_x{scale}.onnx`` (sha256 checked), else an ``.onnx``
+    exported from a `product-studio train upscaler` run (scripts/export_onnx.py)."""
+    from ..models.registry import WEIGHTS_DIR
+    from ..runtime import load_shipped, open_onnx
 
     if scale not in SCALES:
         raise UsageError(f"scale must be 2 or 4; got {scale}")
     if path is None:
-        name = upscaler_weights(scale)
-        target = WEIGHTS_DIR / name
-        if name not in read_manifest().get("weights", {}) or not target.exists():
-            raise ModelError(
-                f"the upscaler weights {name} are not installed in {WEIGHTS_DIR}; reinstall product-studio, "
-                f"train them with scripts/train_upscaler.py --scale {scale} --ship, or use method 'bicubic'"
-            )
-        path = str(target)
-    model = load_model(Path(path), expect_family="upscaler",
-                       family_hint=f"give a file written by `product-studio train upscaler --scale {scale}`")
-    if model.config.scale != scale:
-        raise ModelError(f"{path} holds {model.model_name!r}, an x{model.config.scale} upscaler, not x{scale}", path=str(path))
+        model = load_shipped(WEIGHTS_DIR / upscaler_weights(scale),
+                             hint=f"; train it with scripts/train_upscaler.py --scale {scale} --ship, or use method 'bicubic'")
+    else:
+        model = open_onnx(path, family="upscaler", hint=f"; give a file written by `product-studio train upscaler --scale {scale}`")
+    if model.config.get("scale") != scale:
+        raise ModelError(f"{model.path} holds {model.model_name!r}, an x{model.config.get('scale')} upscaler, not x{scale}", path=str(model.path))
     return model
 
 
@@ -89,13 +86,11 @@ def upscale_image(
     model=None,
     max_tile_pixels: int = DEFAULT_MAX_TILE_PIXELS,
     progress: Callable[[int, int], None] | None = None,
-    bf16: bool | None = None,
 ) -> np.ndarray:
     """Enlarge RGB HxWx3 uint8 ``pixels`` by ``scale`` (2 or 4); returns RGB uint8 (H·s)x(W·s)x3.
 
-    bf16: run the network's convolutions in bfloat16; None (the default) where ``runtime.use_bf16``
-    says so (the CPU has bf16 instructions, or ``PRODUCT_STUDIO_BF16=1``). On the 6 held-out photos
-    it is 1.9x faster at x2 and 1.7x at x4 with the same PSNR (35.28 / 29.89 dB; docs/restoration.md)."""
+    The network runs on onnxruntime in float32 (``model``: a ``runtime.LoadedModel``, by default the
+    shipped one); torch is not imported."""
     check_rgb(pixels)
     if scale not in SCALES:
         raise UsageError(f"scale must be 2 or 4; got {scale}")
@@ -111,26 +106,18 @@ def upscale_image(
         return interpolate(pixels, scale, cv2.INTER_LANCZOS4)
     if method != "cnn":
         raise UsageError(f"unknown upscale method {method!r}; use cnn, bicubic or lanczos")
-    import torch
-
     from ..vision.tiling import run_tiled
-
-    from ..runtime import use_bf16
 
     if model is None:
         model = load_upscaler(scale)
-    elif model.config.scale != scale:
-        raise UsageError(f"the model upscales x{model.config.scale}, not x{scale}")
-    if bf16 is None:
-        bf16 = use_bf16()
+    elif model.config.get("scale") != scale:
+        raise UsageError(f"the model upscales x{model.config.get('scale')}, not x{scale}")
 
-    def network(tile: torch.Tensor) -> torch.Tensor:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            return model(tile).float()
+    def network(tile: np.ndarray) -> np.ndarray:
+        return model.run(tile)[0]
 
-    with torch.inference_mode():
-        out = run_tiled(pixels.astype(np.float32) / 255.0, network, scale=scale, max_tile_pixels=max_tile_pixels,
-                        overlap=UPSCALER_OVERLAP, progress=progress)
+    out = run_tiled(pixels.astype(np.float32) / 255.0, network, scale=scale, max_tile_pixels=max_tile_pixels,
+                    overlap=UPSCALER_OVERLAP, progress=progress)
     return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
 
 

@@ -65,9 +65,10 @@ def export_onnx(
     facts = dict(metadata or {})
     name, config = getattr(model, "model_name", None), getattr(model, "config", None)
     if name is not None and config is not None:
-        from ..models.registry import config_to_json
+        from ..models.registry import config_to_json, model_entry
 
         facts.setdefault("model", name)
+        facts.setdefault("family", model_entry(name).family)
         facts.setdefault("config", config_to_json(config))
     del graph.metadata_props[:]
     for key, value in sorted(facts.items()):

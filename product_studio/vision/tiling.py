@@ -2,8 +2,8 @@
 
     out = run_tiled(image, network, scale=2, max_tile_pixels=512 * 512, overlap=16)
 
-``image`` is a float32 HxWxC array; ``network`` maps a float32 1×C×h×w tensor to 1×C×(h·scale)×
-(w·scale). An image of at most ``max_tile_pixels`` pixels goes through in one piece. A larger one is
+``image`` is a float32 HxWxC array; ``network`` maps a float32 1×C×h×w numpy array to 1×C×(h·scale)×
+(w·scale) (an onnxruntime session's run, or a torch module wrapped in numpy; no torch here). An image of at most ``max_tile_pixels`` pixels goes through in one piece. A larger one is
 cut into core tiles that partition it; each core is run with ``overlap`` pixels of real context on
 every side (fewer at the image border) and only the core of the result is kept. A convolutional
 network's output at a pixel depends only on its receptive field, so with ``overlap`` at least the
@@ -17,11 +17,10 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
 from ..errors import UsageError
 
-Network = Callable[[torch.Tensor], torch.Tensor]
+Network = Callable[[np.ndarray], np.ndarray]
 
 
 def core_spans(length: int, core: int, align: int = 1) -> list[tuple[int, int]]:
@@ -31,7 +30,6 @@ def core_spans(length: int, core: int, align: int = 1) -> list[tuple[int, int]]:
     return [(start, min(length, start + core)) for start in range(0, length, core)]
 
 
-@torch.no_grad()
 def run_tiled(
     image: np.ndarray,
     network: Network,
@@ -57,9 +55,9 @@ def run_tiled(
             f"use at least {(2 * overlap + 16) ** 2}"
         )
     h, w, c = image.shape
-    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+    tensor = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)[None]
     if h * w <= max_tile_pixels:
-        out = network(tensor)[0].permute(1, 2, 0).numpy()
+        out = np.asarray(network(tensor))[0].transpose(1, 2, 0)
         if progress:
             progress(1, 1)
         return np.ascontiguousarray(out, dtype=np.float32)
@@ -78,9 +76,9 @@ def run_tiled(
         for x0, x1 in cols:
             tx0, tx1 = max(0, x0 - overlap), min(w, x1 + overlap)
             tx0 -= tx0 % align
-            piece = network(tensor[:, :, ty0:ty1, tx0:tx1])[0]
+            piece = np.asarray(network(np.ascontiguousarray(tensor[:, :, ty0:ty1, tx0:tx1])))[0]
             keep = piece[:, (y0 - ty0) * scale : (y1 - ty0) * scale, (x0 - tx0) * scale : (x1 - tx0) * scale]
-            out[y0 * scale : y1 * scale, x0 * scale : x1 * scale] = keep.permute(1, 2, 0).numpy()
+            out[y0 * scale : y1 * scale, x0 * scale : x1 * scale] = keep.transpose(1, 2, 0)
             done += 1
             if progress:
                 progress(done, total)
