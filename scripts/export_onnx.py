@@ -40,7 +40,7 @@ def held_out_tensors(sizes=((64, 96), (72, 56))):
 
 
 def upscaler_inputs(model):
-    return held_out_tensors(), held_out_tensors()[0]
+    return held_out_tensors(), held_out_tensors()[0], {}
 
 
 def denoiser_inputs(model):
@@ -53,7 +53,9 @@ def denoiser_inputs(model):
         noisy = (x + torch.from_numpy(rng.normal(0, sigma, x.shape).astype(np.float32))).clamp(0, 1)
         samples.append((noisy, torch.full((1, 1, *x.shape[-2:]), sigma)))
     assert all(s[0].shape[-1] % m == 0 and s[0].shape[-2] % m == 0 for s in samples)
-    return samples, samples[0]
+    # What the runtime needs and the config JSON lacks (properties of the torch module's config).
+    facts = {"multiple": str(model.config.multiple), "receptive_radius": str(model.config.receptive_radius)}
+    return samples, samples[0], facts
 
 
 # file stem -> (safetensors, input names, how to make held-out inputs and the example)
@@ -67,8 +69,8 @@ EXPORTS = {
 def export_one(stem: str, folder: Path) -> tuple[float, int]:
     source, names, make_inputs = EXPORTS[stem]
     model = load_model(WEIGHTS_DIR / source)
-    inputs, example = make_inputs(model)
-    path = export_onnx(model, folder / f"{stem}.onnx", example, input_names=names)
+    inputs, example, facts = make_inputs(model)
+    path = export_onnx(model, folder / f"{stem}.onnx", example, input_names=names, metadata=facts)
     diff = verify(model, path, inputs)
     shipped = ship_onnx(path, f"{stem}.onnx", source=source, parity=diff,
                         command=f".venv/bin/python scripts/export_onnx.py {stem}")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -45,7 +44,7 @@ NLM_H_PER_SIGMA = 1.2
 CHROMA_H_SHARE = 1.0
 MIN_H = 0.5  # below this the filter would change nothing visible: skip it
 
-DENOISER_WEIGHTS = "denoiser_unet.safetensors"
+DENOISER_WEIGHTS = "denoiser_unet.onnx"
 DEFAULT_MAX_TILE_PIXELS = 512 * 512
 MIN_SIGMA = 0.5  # levels: below this the network would change nothing visible
 
@@ -90,21 +89,36 @@ def denoiser_available() -> bool:
 
 @functools.lru_cache(maxsize=4)
 def load_denoiser(path: str | None = None):
-    """The denoiser network (eval mode), loaded once per process; ``path`` None = the shipped file."""
-    from ..models.registry import WEIGHTS_DIR, load_model, read_manifest
+    """The denoiser as an onnxruntime session (``runtime.LoadedModel``), opened once per process;
+    ``path`` None = the shipped ``denoiser_unet.onnx`` (sha256 checked), else an ``.onnx`` exported
+    from a `product-studio train denoiser` run (scripts/export_onnx.py)."""
+    from ..models.registry import WEIGHTS_DIR
+    from ..runtime import load_shipped, open_onnx
 
     if path is None:
-        target = WEIGHTS_DIR / DENOISER_WEIGHTS
-        if DENOISER_WEIGHTS not in read_manifest().get("weights", {}) or not target.exists():
-            raise ModelError(
-                f"the denoiser weights {DENOISER_WEIGHTS} are not installed in {WEIGHTS_DIR}; reinstall "
-                "product-studio, train them with scripts/train_denoiser.py --ship, or use method 'nlm'"
-            )
-        path = str(target)
-    model = load_model(Path(path), expect_family="denoiser")
-    if model.config.channels != 3:
-        raise ModelError(f"{path} holds {model.model_name!r}, a denoiser for {model.config.channels} channels, not colour", path=str(path))
+        model = load_shipped(WEIGHTS_DIR / DENOISER_WEIGHTS,
+                             hint="; train it with scripts/train_denoiser.py --ship, or use method 'nlm'")
+    else:
+        model = open_onnx(path, family="denoiser", hint="; give a file written by `product-studio train denoiser`")
+    if model.config.get("channels") != 3:
+        raise ModelError(f"{model.path} holds {model.model_name!r}, a denoiser for {model.config.get('channels')} channels, not colour",
+                         path=str(model.path))
+    if "multiple" not in model.metadata or "receptive_radius" not in model.metadata:
+        raise ModelError(f"{model.path} lacks the 'multiple' and 'receptive_radius' metadata; export it with scripts/export_onnx.py",
+                         path=str(model.path))
     return model
+
+
+def pad_to_multiple(x: np.ndarray, multiple: int) -> np.ndarray:
+    """An N×C×H×W array padded at the bottom and right so H and W are multiples of ``multiple``: by
+    reflection where the image is larger than the padding (as ``models/padding.py`` does), else by
+    repeating the edge. Crop back with ``[..., :h, :w]``."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if not (pad_h or pad_w):
+        return x
+    mode = "reflect" if min(h, w) > max(pad_h, pad_w) else "edge"
+    return np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode=mode)
 
 
 def denoise_cnn(
@@ -114,33 +128,21 @@ def denoise_cnn(
     sigma: float | None = None,
     model=None,
     max_tile_pixels: int = DEFAULT_MAX_TILE_PIXELS,
-    flip_ensemble: bool | None = None,
-    bf16: bool | None = None,
+    flip_ensemble: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Denoise RGB HxWx3 uint8 ``pixels`` with the CNN; returns a new RGB uint8 array of the same size.
+    """Denoise RGB HxWx3 uint8 ``pixels`` with the CNN (onnxruntime, float32); returns a new RGB
+    uint8 array of the same size.
 
     sigma: the noise std in levels (0..100), estimated with ``estimate_noise_sigma`` when None.
     strength: 0..1, scales the level the network is told (0.5 = as measured; 0 = unchanged).
     flip_ensemble: also denoise the mirror image and average the two (about +0.1 dB at sigma 25 on
-    the held-out photos, twice the time). bf16: run the convolutions in bfloat16 (half the time on
-    CPUs with bf16 instructions; -0.01 dB). None (the default) turns both on where
-    ``runtime.use_bf16`` says so (the CPU has bf16 instructions, or ``PRODUCT_STUDIO_BF16=1``),
-    where together they cost what one fp32 pass does and add 0.09 dB (docs/restoration.md), and
-    both off elsewhere, where emulated bf16 would be slower.
+    the held-out photos, twice the time).
     """
-    import torch
-
-    from ..models.padding import pad_to_multiple
-    from ..runtime import use_bf16
     from ..vision.tiling import run_tiled
 
     check_rgb(pixels)
     strength = check_number("strength", strength, 0.0, 1.0)
-    if bf16 is None:
-        bf16 = use_bf16()
-    if flip_ensemble is None:
-        flip_ensemble = bf16
     if sigma is None:
         sigma = estimate_noise_sigma(pixels) if strength > 0.0 and min(pixels.shape[:2]) >= 3 else 0.0
     else:
@@ -152,22 +154,21 @@ def denoise_cnn(
         model = load_denoiser()
     level = fed / 255.0
 
-    d = model.config.multiple
+    d = int(model.metadata["multiple"])
 
-    def network(tile: torch.Tensor) -> torch.Tensor:
+    def network(tile: np.ndarray) -> np.ndarray:
         h, w = tile.shape[-2:]
         tile = pad_to_multiple(tile, d)
         # Padded to the network's grid first, so the mirrored pass keeps every pixel's place on the
         # stride grid whatever the tile: tiled and one-piece results stay equal.
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(tile, level).float()
-            if flip_ensemble:
-                out = (out + model(tile.flip(-1), level).float().flip(-1)) / 2
+        sigma_map = np.full((1, 1, *tile.shape[-2:]), level, np.float32)
+        out = model.run(tile, sigma_map)[0]
+        if flip_ensemble:
+            out = (out + model.run(np.ascontiguousarray(tile[..., ::-1]), sigma_map)[0][..., ::-1]) / 2
         return out[..., :h, :w]
 
-    with torch.inference_mode():
-        out = run_tiled(pixels.astype(np.float32) / 255.0, network, max_tile_pixels=max_tile_pixels,
-                        overlap=model.config.receptive_radius + 4, align=d, progress=progress)
+    out = run_tiled(pixels.astype(np.float32) / 255.0, network, max_tile_pixels=max_tile_pixels,
+                    overlap=int(model.metadata["receptive_radius"]) + 4, align=d, progress=progress)
     return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
 
 

@@ -18,10 +18,10 @@ from product_studio.ops.upscale import load_upscaler
 
 @pytest.fixture
 def damaged_weights(tmp_path, monkeypatch):
-    """A copy of the shipped weights folder with the x2 upscaler (ONNX) and the denoiser truncated to half."""
+    """A copy of the shipped weights folder with the x2 upscaler and the denoiser (their ONNX files) truncated to half."""
     folder = tmp_path / "weights"
     shutil.copytree(registry.WEIGHTS_DIR, folder)
-    for name in ("upscaler_x2.onnx", "denoiser_unet.safetensors"):
+    for name in ("upscaler_x2.onnx", "denoiser_unet.onnx"):
         data = (folder / name).read_bytes()
         (folder / name).write_bytes(data[: len(data) // 2])
     monkeypatch.setattr(registry, "WEIGHTS_DIR", folder.resolve())
@@ -40,7 +40,7 @@ def photo() -> ImageItem:
 
 @pytest.mark.parametrize("op, options, file_name", [
     ("upscale", {"scale": 2}, "upscaler_x2.onnx"),
-    ("denoise", {}, "denoiser_unet.safetensors"),
+    ("denoise", {}, "denoiser_unet.onnx"),
 ])
 def test_a_damaged_model_is_an_error_naming_its_file(damaged_weights, op, options, file_name):
     with pytest.raises(ModelError) as info:
