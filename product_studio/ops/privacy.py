@@ -2,8 +2,8 @@
 
 Three registered steps:
 
-- ``blur_faces``: ``vision.faces.detect_faces`` (OpenCV Haar cascades: frontal, frontal alt2,
-  profile in both directions) finds faces; each padded box is destroyed irreversibly (reduced to
+- ``blur_faces``: ``vision.faces.find_faces`` (MTCNN in ONNX on the four right-angle turns and
+  +-25 degree tilts, down to 20 px) finds faces; each padded box is destroyed irreversibly (reduced to
   a few coarse cells, then blurred).
 - ``blur_personal_text``: OCR (``vision.ocr.read_text``, Chinese + English) reads the lines;
   ``ops.personal_text.find_personal_text`` matches phone numbers, e-mail addresses, street
@@ -13,7 +13,7 @@ Three registered steps:
 
 Metadata needs no step: every save strips it (see ``product_studio.metadata``).
 
-    >>> boxes = detect_faces(pixels)                       # [(x0, y0, x1, y1), ...]
+    >>> boxes = find_faces(pixels)                         # [(x0, y0, x1, y1), ...] any orientation
     >>> pixels = blur_regions(pixels, boxes)                # pixelated, padded boxes
     >>> from product_studio.vision.ocr import read_text
     >>> pixels = blur_personal_text(pixels, read_text(pixels, min_confidence=0.3))
@@ -31,7 +31,7 @@ from pydantic import Field
 
 from ..errors import UsageError
 from ..item import ImageItem, check_rgb
-from ..vision.faces import Box, boxes_overlap, detect_faces, load_face_cascades, merge_boxes
+from ..vision.faces import Box, boxes_overlap, find_faces, load_mtcnn, merge_boxes
 from .personal_text import (
     PERSONAL_KINDS,
     PersonalKind,
@@ -154,21 +154,22 @@ def blur_faces(
     *,
     method: BlurMethod = "pixelate",
     strength: int = 7,
-    min_size: int = 40,
-    checks: int = 2,
+    min_size: int = 20,
+    checks: int = 1,
 ) -> tuple[np.ndarray, list[Box]]:
     """Find the faces and blur them; returns (new pixels, the boxes blurred).
 
-    After blurring, the detector runs again (up to ``checks`` times, only when something was
+    ``vision.faces.find_faces`` (MTCNN over the four right-angle turns and +-25 degree tilts, plus
+    ``min_size`` px. After blurring, the detector runs again (up to ``checks`` times, only when something was
     found): a detection overlapping what was blurred -- typically a larger box taking in hair and
     the mosaic -- is blurred as well, so nothing the detector calls a face is left where a face was.
     """
     check_rgb(pixels, name="pixels")
-    boxes = detect_faces(pixels, min_size=min_size)
+    boxes = find_faces(pixels, min_size=min_size)
     out = blur_regions(pixels, boxes, method=method, strength=strength) if boxes else pixels
     done = list(boxes)
     for _ in range(checks if boxes else 0):
-        found = detect_faces(out, min_size=min_size)
+        found = find_faces(out, min_size=min_size)
         again = [b for b in found if any(boxes_overlap(b, old, 0.0) or _intersects(b, old) for old in done)]
         if not again:
             break
@@ -210,7 +211,7 @@ def blur_personal_text(
 class FaceOptions(OpOptions):
     method: BlurMethod = Field("pixelate", description="pixelate | gaussian (both irreversible)")
     strength: int = Field(7, ge=1, le=10, description="1 (light) .. 10 (coarsest); 7 leaves about 7 cells across a face")
-    min_size: int = Field(40, ge=8, le=4096, description="smallest face side looked for, in pixels")
+    min_size: int = Field(20, ge=8, le=4096, description="smallest face side looked for, in pixels")
 
 
 class PersonalTextOptions(OpOptions):
@@ -224,7 +225,7 @@ class PersonalTextOptions(OpOptions):
 class AnonymizeOptions(PersonalTextOptions):
     faces: bool = Field(True, description="blur faces")
     text: bool = Field(True, description="blur personal text")
-    min_size: int = Field(40, ge=8, le=4096, description="smallest face side looked for, in pixels")
+    min_size: int = Field(20, ge=8, le=4096, description="smallest face side looked for, in pixels")
 
 
 def _privacy_report(item: ImageItem) -> dict[str, Any]:
@@ -240,7 +241,7 @@ def _faces(item: ImageItem, *, method: str, strength: int, min_size: int) -> tup
     report = _privacy_report(out)
     report["faces"] = report["faces"] + len(boxes)
     out.metadata["privacy"] = report
-    return out, load_face_cascades().label
+    return out, load_mtcnn().label
 
 
 def _text(item: ImageItem, options: PersonalTextOptions) -> tuple[ImageItem, str]:

@@ -177,3 +177,210 @@ def boxes_overlap(a: Sequence[float], b: Sequence[float], threshold: float) -> b
             return True
     return False
 
+
+
+# --------------------------------------------------------------------------------------------
+# MTCNN (onnxruntime) in every orientation: what anonymize blurs with
+# --------------------------------------------------------------------------------------------
+
+MTCNN_FILES = ("mtcnn_pnet.onnx", "mtcnn_rnet.onnx", "mtcnn_onet.onnx")
+MTCNN_THRESHOLDS = (0.7, 0.8, 0.93)
+TURNED_THRESHOLDS = (0.7, 0.8, 0.98)  # the extra passes see the image 7 more times: stricter O-net
+TILTS = (-25.0, 25.0)
+
+
+@dataclass(frozen=True)
+class Mtcnn:
+    """MTCNN's three nets (Zhang et al. 2016; weights from facenet-pytorch 2.6.0, MIT, exported to
+    ONNX by scripts/export_mtcnn_onnx.py) as onnxruntime sessions, and a label for a step's log."""
+
+    pnet: Any
+    rnet: Any
+    onet: Any
+    label: str
+
+
+@functools.lru_cache(maxsize=1)
+def load_mtcnn() -> Mtcnn:
+    """The three MTCNN nets from the shipped weights (sha256 checked against manifest.json), loaded once."""
+    import onnxruntime as ort
+
+    from ..models.registry import shipped_weight_path, verify_shipped
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.log_severity_level = 3
+    sessions = []
+    for name in MTCNN_FILES:
+        path = shipped_weight_path(name)
+        verify_shipped(path)
+        sessions.append(ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]))
+    return Mtcnn(*sessions, label="mtcnn-onnx(facenet-pytorch 2.6.0, MIT)")
+
+
+def _nms(boxes: np.ndarray, threshold: float, mode: str = "union") -> np.ndarray:
+    """Indices kept by non-maximum suppression over rows (x0, y0, x1, y1, score, ...)."""
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    x0, y0, x1, y1, s = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]
+    area = (x1 - x0 + 1) * (y1 - y0 + 1)
+    order = np.argsort(s)[::-1]
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        iw = np.maximum(0.0, np.minimum(x1[i], x1[rest]) - np.maximum(x0[i], x0[rest]) + 1)
+        ih = np.maximum(0.0, np.minimum(y1[i], y1[rest]) - np.maximum(y0[i], y0[rest]) + 1)
+        inter = iw * ih
+        over = inter / np.minimum(area[i], area[rest]) if mode == "min" else inter / (area[i] + area[rest] - inter)
+        order = rest[over <= threshold]
+    return np.asarray(keep, np.int64)
+
+
+def _square(boxes: np.ndarray) -> np.ndarray:
+    out = boxes.copy()
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    side = np.maximum(w, h)
+    out[:, 0] = boxes[:, 0] + w * 0.5 - side * 0.5
+    out[:, 1] = boxes[:, 1] + h * 0.5 - side * 0.5
+    out[:, 2:4] = out[:, 0:2] + side[:, None]
+    return out
+
+
+def _refine(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    out = boxes.copy()
+    w, h = boxes[:, 2] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 1] + 1
+    out[:, 0:4] = boxes[:, 0:4] + reg[:, 0:4] * np.stack([w, h, w, h], axis=1)
+    return out
+
+
+def _crops(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """Square crops of ``image`` (float, HxWx3) at ``boxes``, zero-padded at the borders, as NCHW."""
+    h, w = image.shape[:2]
+    batch = np.zeros((len(boxes), 3, size, size), np.float32)
+    for k, (x0, y0, x1, y1) in enumerate(np.round(boxes[:, :4]).astype(int)):
+        bw, bh = x1 - x0 + 1, y1 - y0 + 1
+        if bw < 2 or bh < 2:
+            continue
+        patch = np.zeros((bh, bw, 3), np.float32)
+        sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x1 + 1), min(h, y1 + 1)
+        if sx1 <= sx0 or sy1 <= sy0:
+            continue
+        patch[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1]
+        batch[k] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1)
+    return batch
+
+
+def mtcnn_faces(
+    pixels: np.ndarray,
+    *,
+    min_size: int = 20,
+    thresholds: Sequence[float] = MTCNN_THRESHOLDS,
+    factor: float = 0.709,
+) -> np.ndarray:
+    """MTCNN's upright faces in an RGB image: rows (x0, y0, x1, y1, score), in input pixels.
+
+    The image pyramid starts where a ``min_size`` face fills P-net's 12 px window; R-net and O-net
+    (24 and 48 px crops) confirm. MTCNN finds faces tilted up to about 30 degrees either way.
+    """
+    check_rgb(pixels, name="pixels")
+    nets = load_mtcnn()
+    image = (pixels.astype(np.float32) - 127.5) * 0.0078125
+    h, w = image.shape[:2]
+    scale = 12.0 / min_size
+    found = []
+    side = min(h, w) * scale
+    while side >= 12:
+        sh, sw = int(h * scale + 1), int(w * scale + 1)
+        level = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+        reg, prob = nets.pnet.run(None, {"x": level.transpose(2, 0, 1)[None]})
+        ys, xs = np.nonzero(prob[0, 1] >= thresholds[0])
+        if len(ys):
+            q = np.stack([xs, ys], axis=1).astype(np.float32)
+            q0, q1 = np.floor((2 * q + 1) / scale), np.floor((2 * q + 12) / scale)
+            rows = np.concatenate([q0, q1, prob[0, 1, ys, xs, None], reg[0, :, ys, xs].reshape(len(ys), 4)], axis=1)
+            found.append(rows[_nms(rows, 0.5)])
+        scale *= factor
+        side *= factor
+    if not found:
+        return np.zeros((0, 5), np.float32)
+    boxes = np.concatenate(found)
+    boxes = boxes[_nms(boxes, 0.7)]
+    bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    shifted = boxes[:, :4] + boxes[:, 5:9] * np.stack([bw, bh, bw, bh], axis=1)
+    boxes = _square(np.concatenate([shifted, boxes[:, 4:5]], axis=1))
+    for stage, (net, size) in enumerate(((nets.rnet, 24), (nets.onet, 48)), start=1):
+        if not len(boxes):
+            break
+        outputs = net.run(None, {"x": _crops(image, boxes, size)})
+        reg, prob = outputs[0], outputs[-1][:, 1]
+        keep = prob > thresholds[stage]
+        boxes = np.concatenate([boxes[keep, :4], prob[keep, None]], axis=1)
+        boxes = _refine(boxes, reg[keep])
+        boxes = boxes[_nms(boxes, 0.7, "min" if stage == 2 else "union")]
+        if stage == 1:
+            boxes = _square(boxes)
+    return boxes.astype(np.float32)
+
+
+def find_faces(pixels: np.ndarray, *, min_size: int = 20, max_side: int = 1280, turned_side: int = 640) -> list[Box]:
+    """Boxes of the faces in every orientation: upright, turned 90/180/270 degrees (no EXIF
+    needed), tilted up to about 55 degrees, down to ``min_size`` px -- what ``anonymize`` blurs.
+
+    MTCNN runs on the four right-angle rotations and on tilts of +-25 degrees of the upright image
+    and of the one turned 90 degrees (with its own +-30 degree tolerance this covers every angle);
+    the image is first downscaled so its longer side is at most ``max_side``, never so far that a
+    ``min_size`` face falls under 12 px; the turned and tilted passes run on a copy whose longer
+    side is ``turned_side`` (faces from about ``long side / 50`` px up). A rotated face's box is the axis-aligned bound of its rotated square, mapped back to the input.
+    """
+    check_rgb(pixels, name="pixels")
+    if min_size < 8:
+        raise UsageError(f"min_size must be at least 8 pixels; got {min_size}")
+    if max_side < 64:
+        raise UsageError(f"max_side must be at least 64 pixels; got {max_side}")
+    h, w = pixels.shape[:2]
+    scale = min(1.0, max(max_side / max(h, w), 12.0 / min_size))
+    small = pixels if scale >= 1.0 else cv2.resize(pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    size = max(12, round(min_size * scale))
+    found: list[tuple[float, float, float, float]] = []
+    coarse = min(1.0, turned_side / max(sh, sw))
+    tiny = small if coarse >= 1.0 else cv2.resize(small, (round(sw * coarse), round(sh * coarse)), interpolation=cv2.INTER_AREA)
+    passes = [(small, 1.0, 0, 0.0, size)]  # upright, fine: faces down to min_size
+    passes += [(tiny, coarse, turns, angle, 12) for turns in range(4) for angle in ((0.0, *TILTS) if turns < 2 else (0.0,))][1:]
+    for base, factor, turns, angle, smallest in passes:
+        turned = np.ascontiguousarray(np.rot90(base, turns))
+        if angle:
+            th, tw = turned.shape[:2]
+            matrix = cv2.getRotationMatrix2D((tw / 2, th / 2), angle, 1.0)
+            cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+            nw, nh = int(th * sin + tw * cos) + 1, int(th * cos + tw * sin) + 1
+            matrix[0, 2] += nw / 2 - tw / 2
+            matrix[1, 2] += nh / 2 - th / 2
+            image = cv2.warpAffine(turned, matrix, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            back = cv2.invertAffineTransform(matrix)
+        else:
+            image, back = turned, None
+        strict = MTCNN_THRESHOLDS if (turns, angle) == (0, 0.0) else TURNED_THRESHOLDS
+        for x0, y0, x1, y1, _ in mtcnn_faces(image, min_size=smallest, thresholds=strict):
+            corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+            if back is not None:
+                corners = corners @ back[:, :2].T + back[:, 2]
+            corners = _unturn(corners, turns, base.shape[1], base.shape[0])
+            lo, hi = corners.min(axis=0) / (scale * factor), corners.max(axis=0) / (scale * factor)
+            found.append((float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
+    merged = merge_boxes(found)
+    return [(max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1))) for x0, y0, x1, y1 in merged]
+
+
+def _unturn(points: np.ndarray, turns: int, w: int, h: int) -> np.ndarray:
+    """Points in ``np.rot90(image, turns)`` mapped back to ``image`` (width w, height h)."""
+    x, y = points[:, 0], points[:, 1]
+    if turns % 4 == 0:
+        return points
+    if turns % 4 == 1:  # rot90 counter-clockwise: turned[i, j] = image[j, w - 1 - i]
+        return np.stack([w - y, x], axis=1)
+    if turns % 4 == 2:
+        return np.stack([w - x, h - y], axis=1)
+    return np.stack([y, h - x], axis=1)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from product_studio.errors import RecipeError, UsageError
+from product_studio.imageio import load_image
 from product_studio.item import ImageItem
 from product_studio.ops import apply_op, list_ops, privacy
 from product_studio.ops.privacy import blur_polygons, blur_regions
@@ -93,7 +94,7 @@ def test_steps_are_registered_and_report_counts_only():
     item = ImageItem(pixels=_on_canvas(face_photo("astronaut")))
     out = apply_op(item, "blur_faces", {"method": "gaussian", "strength": 8})
     assert out.metadata["privacy"]["faces"] == 1
-    assert out.log[-1].op == "blur_faces" and "haarcascades" in out.log[-1].model
+    assert out.log[-1].op == "blur_faces" and "mtcnn" in out.log[-1].model
     assert not np.array_equal(out.pixels, item.pixels)
     with pytest.raises(RecipeError, match="kinds"):
         apply_op(item, "blur_personal_text", {"kinds": ["dna"]})
@@ -112,3 +113,28 @@ def test_blur_faces_checks_its_own_work():
     )
     same, none = privacy.blur_faces(np.full((200, 200, 3), 200, np.uint8))
     assert none == [] and (same == 200).all()
+
+
+@pytest.mark.slow
+def test_anonymize_blurs_turned_tilted_and_small_faces_and_leaves_a_product_shot_alone():
+    import cv2
+
+    face = face_photo("astronaut")
+    turned = np.ascontiguousarray(np.rot90(face, 3))  # 90 degrees clockwise, no EXIF
+    h, w = face.shape[:2]
+    tilted = cv2.warpAffine(face, cv2.getRotationMatrix2D((w / 2, h / 2), -20, 1.0), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    small = cv2.resize(face[60:180, 70:190], (26, 26), interpolation=cv2.INTER_AREA)  # a 24 px face
+    tx, ty = cv2.getRotationMatrix2D((w / 2, h / 2), -20, 1.0) @ np.array([130.0, 115.0, 1.0])
+    for pixels, (cy, cx) in (  # where the face's centre (130, 115 in the upright crop) went
+        (_on_canvas(turned), (100 + 130, 400 + h - 115)),
+        (_on_canvas(tilted), (100 + round(ty), 400 + round(tx))),
+        (_on_canvas(small), (100 + 13, 400 + 13)),
+    ):
+        out = apply_op(ImageItem(pixels=pixels), "anonymize", {"text": False})
+        assert out.metadata["privacy"]["faces"] >= 1
+        changed = np.abs(out.pixels.astype(int) - pixels.astype(int)).sum(axis=2) > 0
+        centre = changed[cy - 4 : cy + 4, cx - 4 : cx + 4]
+        assert centre.mean() > 0.5, "the face's centre was left as it was"
+    shot = load_image(Path(__file__).resolve().parents[2] / "samples" / "coffee_cup.jpg").pixels
+    untouched = apply_op(ImageItem(pixels=shot), "anonymize", {"text": False})
+    assert np.array_equal(untouched.pixels, shot) and untouched.metadata["privacy"]["faces"] == 0
