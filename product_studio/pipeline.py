@@ -19,6 +19,7 @@ store, an S3 object) and what goes in its report; ``process`` never writes anyth
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 import threading
@@ -26,9 +27,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from PIL import Image as PILImage
+
 from . import storage
 from .errors import LimitError, StudioError, UsageError, FileTimeout
-from .imageio import encode_image, image_size, load_image
+from .imageio import encode_image, image_size, load_image, sniff_format
 from .item import ImageItem
 from .limits import Limits
 from .ops.layout import limit_size
@@ -214,7 +217,7 @@ def process(
         _check_time(limits, start, cancel)
     out = recipe.output
     encoded, quality = encode_image(final, format=out.format, quality=out.quality, max_bytes=out.max_bytes)
-    compliance = check_output(encoded, chosen, name=label, limits=limits) if chosen else None
+    compliance = check_output(encoded, chosen, name=label, limits=limits, item=final) if chosen else None
     if compliance is not None:
         compliance["fixes"] = fixes
     return Outcome(
@@ -259,13 +262,24 @@ def _check_time(limits: Limits, start: float, cancel: threading.Event | None) ->
                           "the file is skipped -- check it, or raise the limit")
 
 
-def check_output(data: bytes, preset: Any, *, name: str = "output", limits: Limits | None = None) -> dict[str, Any]:
+def check_output(
+    data: bytes, preset: Any, *, name: str = "output", limits: Limits | None = None, item: ImageItem | None = None
+) -> dict[str, Any]:
     """Check an encoded output file's bytes against a marketplace preset (its name or a Preset): the
-    report as a dict. The pixels are the file's, decoded again, so JPEG's losses are what is judged."""
+    report as a dict. The pixels are the file's, decoded again, so JPEG's losses are what is judged;
+    with ``item`` (the image ``data`` was just encoded from, as ``process`` has it), its pixels in
+    memory are judged instead and the file facts (bytes, format, mode, size) come from ``data``'s
+    header: no second decode, and the measurements the output-stage fixes made on ``item`` are reused."""
     from .marketplaces import Preset, check_image, load_preset
 
     chosen = preset if isinstance(preset, Preset) else load_preset(preset)
     limits = limits or Limits()
+    if item is not None:
+        with PILImage.open(io.BytesIO(data)) as header:  # the header only: no pixels decoded
+            file_mode, file_size = header.mode, header.size
+        file_format = sniff_format(data[:32])  # as load_image names it
+        if file_size == (item.width, item.height) and (item.alpha is None or file_mode in ("RGBA", "LA", "PA")):
+            return check_image(item, chosen, file_bytes=len(data), file_format=file_format, file_mode=file_mode).to_dict()
     decoded = load_image(data, name=f"{name} (output)",
                          max_pixels=max(limits.max_input_pixels, limits.max_output_pixels))
     return check_image(decoded, chosen, file_bytes=len(data), file_format=decoded.metadata["source_format"],

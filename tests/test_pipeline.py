@@ -11,7 +11,7 @@ from PIL import Image
 
 from product_studio.errors import ImageTooLargeError, LimitError, UnsupportedFormatError, FileTimeout
 from product_studio.limits import Limits
-from product_studio.pipeline import check_recipe, plan_recipe, process, source_side_limit
+from product_studio.pipeline import check_output, check_recipe, plan_recipe, process, source_side_limit
 from product_studio.recipe import Recipe
 
 
@@ -45,6 +45,16 @@ def test_process_decodes_runs_encodes_and_checks():
     assert [s["op"] for s in outcome.steps] == ["remove_background", "fit_to_canvas", "white_background"]
     assert outcome.compliance["preset"] == "amazon-main" and outcome.passed is bool(outcome.compliance["passed"])
     assert len(outcome.content_hash) == 64 and outcome.source.width == 400
+
+
+def test_the_output_check_on_the_pixels_in_memory_gives_the_decoded_files_verdicts():
+    """process judges the image it encoded (no second decode) with the file facts from the bytes:
+    every rule, file rules included, reaches the verdict a check of the decoded file reaches."""
+    outcome = process(png(product()), LAYOUT, Limits(), name="box.png")
+    again = check_output(outcome.data, "amazon-main")  # the file decoded again
+    verdicts = lambda report: [(r["name"], r["passed"], r["severity"]) for r in report["rules"]]  # noqa: E731
+    assert verdicts(outcome.compliance) == verdicts(again)
+    assert None not in [r["passed"] for r in again["rules"] if r["name"] in ("format", "file_bytes", "color_mode")]
 
 
 def test_process_reads_a_path(tmp_path):

@@ -10,6 +10,7 @@ fixes of the rules that fail (a rule's ``fix``: overlays inpainted, borders crop
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,22 @@ from .presets import Preset, load_preset
 from .rules import RULES, FixStage, RuleResult, Subject, rules_for
 
 MAX_FIX_ROUNDS = 2  # a fix may leave something another round finds (a watermark's remnant); then stop
+
+# The pixel measurements of the last Subject, per thread: ``process`` checks the output image that
+# its output-stage fixes just measured (text scan, layout), so a Subject of the very same item
+# (identity: items are never changed in place) starts with them instead of measuring again.
+_MEASURED = threading.local()
+_PIXEL_MEASURES = ("whiteness", "text_scan", "layout", "product")
+
+
+def measure(item: ImageItem, preset: Preset, **file: Any) -> Subject:
+    """A ``Subject`` for ``item``, reusing the pixel measurements the last one made on this very item."""
+    subject = Subject(item, preset, **file)
+    last = getattr(_MEASURED, "subject", None)
+    if last is not None and last.item is item:
+        subject.__dict__.update({k: v for k, v in last.__dict__.items() if k in _PIXEL_MEASURES})
+    _MEASURED.subject = subject
+    return subject
 
 
 @dataclass
@@ -83,7 +100,7 @@ def check_image(
     Pillow mode ("RGB", "CMYK", "L" ...); without it the decoded pixels (always RGB) are judged.
     """
     p = load_preset(preset) if not isinstance(preset, Preset) else preset
-    subject = Subject(item, p, file_bytes=file_bytes, file_format=file_format, file_mode=file_mode)
+    subject = measure(item, p, file_bytes=file_bytes, file_format=file_format, file_mode=file_mode)
     rules = [result for rule in rules_for(p) for result in rule.check(subject)]
     return ComplianceReport(preset=p.name, source=item.source, width=item.width, height=item.height, rules=rules)
 
@@ -133,7 +150,7 @@ def fix_failures(item: ImageItem, preset: Preset | str, *, stage: FixStage = "ou
     done: list[dict[str, Any]] = []
     for _ in range(MAX_FIX_ROUNDS):
         changed = False
-        subject = Subject(item, p)
+        subject = measure(item, p)
         for rule in fixable:
             failed = [r for r in rule.check(subject) if r.passed is False and r.severity == "required"]
             if not failed:
@@ -142,7 +159,7 @@ def fix_failures(item: ImageItem, preset: Preset | str, *, stage: FixStage = "ou
             done.append({"rule": rule.name, "fixed": fixed.item is not None, "note": fixed.note, **fixed.details})
             if fixed.item is not None:
                 item, changed = fixed.item, True
-                subject = Subject(item, p)
+                subject = measure(item, p)
         if not changed:
             break
     return item, done
