@@ -153,6 +153,11 @@ class LoadedModel:
         """The exported model's config (its ``config`` metadata as a dict; ``{}`` when absent)."""
         return json.loads(self.metadata.get("config", "{}"))
 
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """What the training run measured (its ``metrics`` metadata; a detector's ``threshold``)."""
+        return json.loads(self.metadata.get("metrics", "{}"))
+
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """Every output for ``inputs`` (float32 arrays, in the session's input order)."""
         names = [i.name for i in self.session.get_inputs()]

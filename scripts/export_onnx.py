@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from product_studio.models.registry import WEIGHTS_DIR, load_model  # noqa: E402
-from product_studio.train.export import export_onnx, ship_onnx, verify  # noqa: E402
+from product_studio.train.export import export_for_runtime, ship_onnx, verify  # noqa: E402
 
 
 def held_out_tensors(sizes=((64, 96), (72, 56))):
@@ -58,19 +58,54 @@ def denoiser_inputs(model):
     return samples, samples[0], facts
 
 
+def inpainter_inputs(model):
+    """(image, mask, trusted, base) on held-out crops with random strokes as holes; exports
+    ``GatedInpainter.refine`` (the Navier-Stokes pre-fill runs in OpenCV outside the network)."""
+    import cv2
+    import torch
+
+    from product_studio.models.inpainter import NS_RADIUS, navier_stokes_fill
+
+    if model.config.base != "navier-stokes":
+        raise SystemExit("only an inpainter over the Navier-Stokes pre-fill runs on onnxruntime (its prefill is not exported)")
+    rng = np.random.default_rng(1)
+    samples = []
+    for x in held_out_tensors():
+        h, w = x.shape[-2:]
+        hole = np.zeros((h, w), np.uint8)
+        for _ in range(4):
+            p0, p1 = rng.integers(0, (w, h), 2), rng.integers(0, (w, h), 2)
+            cv2.line(hole, tuple(int(v) for v in p0), tuple(int(v) for v in p1), 1, int(rng.integers(2, 7)))
+        mask = torch.from_numpy(hole).float()[None, None]
+        trusted = mask * torch.from_numpy((rng.random((h, w)) < 0.5).astype(np.float32))[None, None]
+        samples.append((x, mask, trusted, navier_stokes_fill(x, mask)))
+    facts = {"multiple": str(model.multiple), "ns_radius": str(NS_RADIUS)}
+    return samples, samples[0], facts
+
+
+def detector_inputs(model):
+    return held_out_tensors(), held_out_tensors()[0], {"multiple": str(model.multiple)}
+
+
 # file stem -> (safetensors, input names, how to make held-out inputs and the example)
 EXPORTS = {
     "upscaler_x2": ("upscaler_x2.safetensors", ("x",), upscaler_inputs),
     "upscaler_x4": ("upscaler_x4.safetensors", ("x",), upscaler_inputs),
     "denoiser_unet": ("denoiser_unet.safetensors", ("noisy", "sigma"), denoiser_inputs),
+    "inpainter": ("inpainter.safetensors", ("image", "mask", "trusted", "base"), inpainter_inputs),
+    "defect_detector": ("defect_detector.safetensors", ("x",), detector_inputs),
 }
 
 
 def export_one(stem: str, folder: Path) -> tuple[float, int]:
     source, names, make_inputs = EXPORTS[stem]
     model = load_model(WEIGHTS_DIR / source)
-    inputs, example, facts = make_inputs(model)
-    path = export_onnx(model, folder / f"{stem}.onnx", example, input_names=names, metadata=facts)
+    inputs, _, _ = make_inputs(model)
+    path = export_for_runtime(model, folder / f"{stem}.onnx")
+    if stem == "inpainter":
+        from product_studio.models.inpainter import InpainterRefine
+
+        model = InpainterRefine(model).eval()
     diff = verify(model, path, inputs)
     shipped = ship_onnx(path, f"{stem}.onnx", source=source, parity=diff,
                         command=f".venv/bin/python scripts/export_onnx.py {stem}")

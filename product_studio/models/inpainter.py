@@ -145,6 +145,20 @@ def navier_stokes_fill(image: torch.Tensor, mask: torch.Tensor, radius: int = NS
     return image * (1 - mask) + fill * mask
 
 
+class InpainterRefine(nn.Module):
+    """``GatedInpainter.refine`` as a module of its own: (image, mask, trusted, base) -> filled, what
+    scripts/export_onnx.py exports."""
+
+    def __init__(self, inpainter: "GatedInpainter") -> None:
+        super().__init__()
+        self.inpainter = inpainter
+        self.model_name, self.config = getattr(inpainter, "model_name", None), inpainter.config
+        self.metrics = getattr(inpainter, "metrics", None)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, trusted: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        return self.inpainter.refine(image, mask, trusted, base)
+
+
 class GatedInpainter(nn.Module):
     """Gated-convolution U-Net over a normalised-convolution pre-fill: (image, mask) → filled image."""
 
@@ -179,6 +193,12 @@ class GatedInpainter(nn.Module):
             base = navier_stokes_fill(image, mask)
         else:
             base = prefill(image, mask, self.config.prefill_scales)
+        return self.refine(image, mask, trusted, base)[..., :h, :w]
+
+    def refine(self, image: torch.Tensor, mask: torch.Tensor, trusted: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """The network's part of ``forward``: ``image``, 0/1 ``mask``, ``trusted`` and the pre-fill
+        ``base``, all padded to ``multiple``, in; the filled image (padded) out. What ONNX exports
+        (the pre-fill runs outside: OpenCV's Navier-Stokes is no tensor operation)."""
         parts = [base * 2 - 1, (image * (1 - mask)) * 2 - 1, mask]
         if self.config.content_input:
             trusted = (trusted > 0.5).to(image.dtype) * mask
@@ -193,8 +213,7 @@ class GatedInpainter(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], 1))
         out = (base + self.head(x)).clamp(0, 1)
-        out = image * (1 - mask) + out * mask
-        return out[..., :h, :w]
+        return image * (1 - mask) + out * mask
 
 
 @register_model("inpaint_gated_s")

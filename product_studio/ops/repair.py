@@ -43,8 +43,8 @@ DetectMethod = Literal["auto", "learned", "classical"]
 _METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 INPAINT_METHODS = ("auto", "learned", "telea", "ns")
 DETECT_METHODS = ("auto", "learned", "classical")
-INPAINTER_WEIGHTS = "inpainter.safetensors"
-DETECTOR_WEIGHTS = "defect_detector.safetensors"
+INPAINTER_WEIGHTS = "inpainter.onnx"
+DETECTOR_WEIGHTS = "defect_detector.onnx"
 CLASSICAL_THRESHOLD = 128  # grey levels of black-hat / top-hat response (best F1 on the validation photos, grid 12..128)
 CLASSICAL_SIZE = 5  # px: the structuring element (grid 5, 7, 9, 13); thinner or smaller structures are found
 
@@ -65,9 +65,15 @@ def _check_fill_mask(mask: np.ndarray, shape: tuple[int, int]) -> None:
 
 @functools.lru_cache(maxsize=4)
 def _load(file_name: str, family: str, path: str | None) -> Any:
-    from ..models.registry import load_model, shipped_weight_path
+    """An onnxruntime session (``runtime.LoadedModel``): the shipped file (sha256 checked) or ``path``."""
+    from ..models.registry import WEIGHTS_DIR
+    from ..runtime import load_shipped, open_onnx
 
-    return load_model(path or shipped_weight_path(file_name), expect_family=family)
+    hint = f"; give a file written by `product-studio train {family.replace('_', '-')}` and exported with scripts/export_onnx.py"
+    model = load_shipped(WEIGHTS_DIR / file_name) if path is None else open_onnx(path, family=family, hint=hint)
+    if "multiple" not in model.metadata:
+        raise ModelError(f"{model.path} lacks the 'multiple' metadata; export it with scripts/export_onnx.py", path=str(model.path))
+    return model
 
 
 def load_inpainter(path: str | os.PathLike | None = None) -> Any:
@@ -82,7 +88,7 @@ def load_defect_detector(path: str | os.PathLike | None = None) -> Any:
 
 @functools.lru_cache(maxsize=2)
 def learned_available(kind: Literal["inpainter", "detector"] = "inpainter") -> bool:
-    """Whether the shipped weights of ``kind`` load (torch installed, file present and intact).
+    """Whether the shipped model of ``kind`` loads (file present and intact).
     Answered once per process: a file that fails to load is not retried on every image."""
     try:
         (load_inpainter if kind == "inpainter" else load_defect_detector)()
@@ -95,10 +101,43 @@ def _tiles(length: int, core: int) -> list[int]:
     return list(range(0, length, core)) if length > core else [0]
 
 
-def _to_tensor(pixels: np.ndarray) -> Any:
-    import torch
+def _to_array(pixels: np.ndarray) -> np.ndarray:
+    """RGB HxWx3 uint8 -> float32 1x3xHxW in 0..1."""
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32)[None] * np.float32(1 / 255)
 
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float().div(255).unsqueeze(0)
+
+def _pad(x: np.ndarray, multiple: int) -> np.ndarray:
+    """N×C×H×W padded at the bottom and right to multiples of ``multiple`` (as models/padding.py:
+    reflection where the image is larger than the padding, else the edge repeated)."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if not (pad_h or pad_w):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "edge")
+
+
+def _navier_stokes_base(image: np.ndarray, mask: np.ndarray, radius: int) -> np.ndarray:
+    """The inpainter's pre-fill (models/inpainter.navier_stokes_fill) in numpy: ``mask`` (1×1×H×W,
+    0/1) of ``image`` (1×3×H×W in 0..1) filled by OpenCV's Navier-Stokes on an 8-bit copy."""
+    hole = mask[0, 0].astype(np.uint8)
+    if not hole.any():
+        return image
+    pixels = np.ascontiguousarray((np.clip(image[0], 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0))
+    fill = cv2.inpaint(pixels, hole, radius, cv2.INPAINT_NS).transpose(2, 0, 1)[None].astype(np.float32) / 255
+    return image * (1 - mask) + fill * mask
+
+
+def _run_inpainter(model: Any, image: np.ndarray, holes: np.ndarray, trust: np.ndarray) -> np.ndarray:
+    """The network on one window (1×C×h×w arrays): pad, pre-fill, refine, crop."""
+    h, w = image.shape[-2:]
+    m = int(model.metadata["multiple"])
+    image, holes, trust = (_pad(a, m) for a in (image, holes, trust))
+    holes = (holes > 0.5).astype(np.float32)
+    base = _navier_stokes_base(image, holes, int(model.metadata.get("ns_radius", 3)))
+    # A network that is not content-aware ignores ``trusted``; its export has no such input.
+    names = {i.name for i in model.session.get_inputs()}
+    feed = {k: v for k, v in (("image", image), ("mask", holes), ("trusted", trust), ("base", base)) if k in names}
+    return model.session.run(None, feed)[0][..., :h, :w]
 
 
 def learned_inpaint(
@@ -112,15 +151,13 @@ def learned_inpaint(
     real image (found stains, scratches, dust) that a content-aware network (``content_input``)
     may look through; None (user masks, text) fills from the surroundings only.
     flip_ensemble: also fill the mirror image and average the two (+0.12 dB in the hole on the
-    held-out repair benchmark, twice the time)."""
-    import torch
-
+    held-out repair benchmark, twice the time). The network runs on onnxruntime."""
     check_rgb(pixels)
     _check_fill_mask(mask, pixels.shape[:2])
     model = model if model is not None else load_inpainter()
     hole = mask > 0
     seen = None
-    if trusted is not None and getattr(model.config, "content_input", False):
+    if trusted is not None and model.config.get("content_input", False):
         _check_fill_mask(trusted, pixels.shape[:2])
         seen = (trusted > 0) & hole
     out = pixels.copy()
@@ -129,26 +166,25 @@ def learned_inpaint(
     if hole.all():
         raise UsageError("the mask covers the whole image, so there is nothing to fill it from; mark only the defects")
     h, w = hole.shape
-    with torch.inference_mode():
-        for y in _tiles(h, tile):
-            for x in _tiles(w, tile):
-                if not hole[y : y + tile, x : x + tile].any():
-                    continue
-                y0, x0 = max(0, y - margin), max(0, x - margin)
-                y1, x1 = min(h, y + tile + margin), min(w, x + tile + margin)
-                image = _to_tensor(pixels[y0:y1, x0:x1])
-                holes = torch.from_numpy(hole[y0:y1, x0:x1]).float()[None, None]
-                trust = None if seen is None else torch.from_numpy(seen[y0:y1, x0:x1]).float()[None, None]
-                filled = model(image, holes, trust)
-                if flip_ensemble:
-                    mirrored = model(image.flip(-1), holes.flip(-1), None if trust is None else trust.flip(-1))
-                    filled = (filled + mirrored.flip(-1)) / 2
-                window = np.clip(np.rint(filled[0].permute(1, 2, 0).numpy() * 255), 0, 255).astype(np.uint8)
-                cy, cx = y - y0, x - x0
-                core = window[cy : cy + min(tile, h - y), cx : cx + min(tile, w - x)]
-                region = out[y : y + tile, x : x + tile]
-                sel = hole[y : y + tile, x : x + tile]
-                region[sel] = core[sel]
+    for y in _tiles(h, tile):
+        for x in _tiles(w, tile):
+            if not hole[y : y + tile, x : x + tile].any():
+                continue
+            y0, x0 = max(0, y - margin), max(0, x - margin)
+            y1, x1 = min(h, y + tile + margin), min(w, x + tile + margin)
+            image = _to_array(pixels[y0:y1, x0:x1])
+            holes = hole[y0:y1, x0:x1].astype(np.float32)[None, None]
+            trust = np.zeros_like(holes) if seen is None else seen[y0:y1, x0:x1].astype(np.float32)[None, None]
+            filled = _run_inpainter(model, image, holes, trust)
+            if flip_ensemble:
+                mirrored = _run_inpainter(model, *(np.ascontiguousarray(a[..., ::-1]) for a in (image, holes, trust)))
+                filled = (filled + mirrored[..., ::-1]) / 2
+            window = np.clip(np.rint(filled[0].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
+            cy, cx = y - y0, x - x0
+            core = window[cy : cy + min(tile, h - y), cx : cx + min(tile, w - x)]
+            region = out[y : y + tile, x : x + tile]
+            sel = hole[y : y + tile, x : x + tile]
+            region[sel] = core[sel]
     return out
 
 
@@ -218,21 +254,22 @@ def resolve_inpaint_method(method: InpaintMethod, *, see_through: bool = False) 
 
 
 def defect_probability(pixels: np.ndarray, *, model: Any = None, tile: int = 512, margin: int = 32) -> np.ndarray:
-    """The learned detector's per-pixel defect probability (HxW float32, 0..1), in overlapping tiles."""
-    import torch
-
+    """The learned detector's per-pixel defect probability (HxW float32, 0..1), in overlapping tiles
+    (onnxruntime)."""
     check_rgb(pixels)
     model = model if model is not None else load_defect_detector()
+    m = int(model.metadata["multiple"])
     h, w = pixels.shape[:2]
     prob = np.zeros((h, w), np.float32)
-    with torch.inference_mode():
-        for y in _tiles(h, tile):
-            for x in _tiles(w, tile):
-                y0, x0 = max(0, y - margin), max(0, x - margin)
-                y1, x1 = min(h, y + tile + margin), min(w, x + tile + margin)
-                p = torch.sigmoid(model(_to_tensor(pixels[y0:y1, x0:x1])))[0, 0].numpy()
-                cy, cx = y - y0, x - x0
-                prob[y : y + tile, x : x + tile] = p[cy : cy + min(tile, h - y), cx : cx + min(tile, w - x)]
+    for y in _tiles(h, tile):
+        for x in _tiles(w, tile):
+            y0, x0 = max(0, y - margin), max(0, x - margin)
+            y1, x1 = min(h, y + tile + margin), min(w, x + tile + margin)
+            window = _to_array(pixels[y0:y1, x0:x1])
+            logits = model.run(_pad(window, m))[0][0, 0, : y1 - y0, : x1 - x0]
+            p = 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
+            cy, cx = y - y0, x - x0
+            prob[y : y + tile, x : x + tile] = p[cy : cy + min(tile, h - y), cx : cx + min(tile, w - x)]
     return prob
 
 
@@ -428,7 +465,7 @@ def _fill(item: ImageItem, mask: np.ndarray, method: InpaintMethod, radius: int,
 def _model_label(model: Any) -> str:
     from ..version import __version__
 
-    return f"{model.model_name} ({os.path.basename(getattr(model, 'weight_path', '') or '')}, product-studio {__version__})"
+    return f"{model.model_name} ({os.path.basename(str(getattr(model, 'path', '') or ''))}, product-studio {__version__})"
 
 
 class RepairDefectsOptions(OpOptions):

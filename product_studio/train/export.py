@@ -69,6 +69,10 @@ def export_onnx(
 
         facts.setdefault("model", name)
         facts.setdefault("family", model_entry(name).family)
+    # What load_model read from the safetensors (a detector's threshold, a classifier's classes).
+    for key in ("metrics", "class_names"):
+        if getattr(model, key, None) is not None:
+            facts.setdefault(key, json.dumps(getattr(model, key), sort_keys=True, default=float))
         facts.setdefault("config", config_to_json(config))
     del graph.metadata_props[:]
     for key, value in sorted(facts.items()):
@@ -130,3 +134,35 @@ def config_of(path: str | Path) -> dict[str, Any]:
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return json.loads(session.get_modelmeta().custom_metadata_map.get("config", "{}"))
+
+
+def export_for_runtime(model: Any, path: str | Path) -> Path:
+    """Export a network of a family the runtime runs (upscaler, denoiser, inpainter, defect detector)
+    the way ops/ call it: the inputs each op feeds, the facts it needs in the metadata (``multiple``,
+    ``receptive_radius``, ``ns_radius``), free height and width. The inpainter is exported from its
+    pre-fill on (``GatedInpainter.refine``): its Navier-Stokes pre-fill runs in OpenCV at run time."""
+    import torch
+
+    from ..models.registry import model_entry
+
+    family = model_entry(model.model_name).family
+    x = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    if family == "upscaler":
+        return export_onnx(model, path, x)
+    if family == "denoiser":
+        facts = {"multiple": str(model.config.multiple), "receptive_radius": str(model.config.receptive_radius)}
+        return export_onnx(model, path, (x, torch.full((1, 1, 64, 96), 0.1)), input_names=("noisy", "sigma"), metadata=facts)
+    if family == "inpainter":
+        from ..models.inpainter import NS_RADIUS, InpainterRefine, navier_stokes_fill
+
+        if model.config.base != "navier-stokes":
+            raise UsageError(f"{model.model_name}: only an inpainter over the Navier-Stokes pre-fill runs on onnxruntime; "
+                             "train one with base navier-stokes")
+        mask = (torch.rand(1, 1, 64, 96, generator=torch.Generator().manual_seed(1)) < 0.2).float()
+        example = (x, mask, mask * 0.0, navier_stokes_fill(x, mask))
+        facts = {"multiple": str(model.multiple), "ns_radius": str(NS_RADIUS)}
+        return export_onnx(InpainterRefine(model).eval(), path, example,
+                           input_names=("image", "mask", "trusted", "base"), metadata=facts)
+    if family == "defect_detector":
+        return export_onnx(model, path, x, metadata={"multiple": str(model.multiple)})
+    raise UsageError(f"no runtime export for the {family} family (model {model.model_name!r})")

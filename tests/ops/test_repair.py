@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from PIL import Image
 
 from product_studio.errors import ModelError, RecipeError, UnsupportedFormatError, UsageError
 from product_studio.item import ImageItem
-from product_studio.models import create_model, save_model
+from product_studio.models import create_model
 from product_studio.ops import apply_op, list_ops
 from product_studio.ops.repair import (
     detect_defects,
@@ -181,9 +183,20 @@ def test_inpaint_step_rejects_bad_options(options, words):
 # ---- the learned inpainter (a fresh tiny network: its output is the pre-fill, no training needed) ------------
 
 
+def as_onnx(model):
+    """``model`` exported the way the runtime runs it, opened with onnxruntime (ops/ run no torch)."""
+    import tempfile
+
+    from product_studio.runtime import open_onnx
+    from product_studio.train.export import export_for_runtime
+
+    pytest.importorskip("onnx")
+    return open_onnx(export_for_runtime(model, Path(tempfile.mkdtemp()) / f"{model.model_name}.onnx"))
+
+
 def tiny_inpainter():
     torch.manual_seed(0)
-    return create_model("inpaint_gated_tiny").eval()
+    return as_onnx(create_model("inpaint_gated_tiny", base="navier-stokes").eval())
 
 
 def test_learned_inpaint_in_tiles_fills_across_tile_borders_and_keeps_the_rest():
@@ -212,9 +225,12 @@ def test_inpaint_learned_uses_the_given_model_and_an_empty_mask_is_the_identity(
 
 
 def test_loading_weights_that_are_missing_or_of_the_wrong_family_is_a_model_error(tmp_path):
-    with pytest.raises(ModelError, match="weight file not found"):
-        load_inpainter(tmp_path / "missing.safetensors")
-    path = save_model(create_model("defect_unet_tiny"), tmp_path / "detector.safetensors")
+    from product_studio.train.export import export_for_runtime
+
+    pytest.importorskip("onnx")
+    with pytest.raises(ModelError, match="model file not found"):
+        load_inpainter(tmp_path / "missing.onnx")
+    path = export_for_runtime(create_model("defect_unet_tiny").eval(), tmp_path / "detector.onnx")
     with pytest.raises(ModelError, match="not an inpainter; give a file written by `product-studio train inpainter`"):
         load_inpainter(path)
     assert load_defect_detector(path).model_name == "defect_unet_tiny"
@@ -258,7 +274,7 @@ def test_auto_detection_uses_the_shipped_network_and_finds_the_scratch_and_speck
 
 def test_learned_detection_with_a_given_model_gives_a_mask_and_checks_its_options():
     torch.manual_seed(0)
-    model = create_model("defect_unet_tiny").eval()
+    model = as_onnx(create_model("defect_unet_tiny").eval())
     damaged, _ = grey_with_defects()
     found = detect_defects(damaged, method="learned", model=model, threshold=0.5)
     assert found.shape == damaged.shape[:2] and found.dtype == np.uint8 and set(np.unique(found)) <= {0, 255}
@@ -336,5 +352,5 @@ def test_repair_defects_step_finds_and_fills():
     learned = apply_op(ImageItem(pixels=damaged), "repair_defects", {})
     assert learned.metadata["defect_detector"] == "learned"  # auto = learned when the shipped weights load
     assert learned.metadata["inpaint_method"] == "learned"  # auto, for found defects: the network looks through them
-    assert learned.log[-1].model.startswith("defect_unet_s (defect_detector.safetensors") and " + inpaint_gated" in learned.log[-1].model
+    assert learned.log[-1].model.startswith("defect_unet_s (defect_detector.onnx") and " + inpaint_gated" in learned.log[-1].model
     assert {"repair_defects", "remove_text", "inpaint"} <= {op.name for op in list_ops()}
