@@ -11,6 +11,8 @@ Targets (the builders are tests/test_hostile_inputs.py's, so the tests and this 
   recipe/from_dict     random JSON-like structures, half of them shaped like recipes
   recipe/from_yaml     random text and bytes as a YAML file
   upload/route         multipart posts of mutated/random bytes with hostile file names and presets
+  recipe/route         random recipes posted to a running server (uvicorn on loopback): /v1/process/json and
+                       /v1/process's recipe field; a 5xx or a status its OpenAPI document does not list is a crash
 
 A crash is an exception that is not a StudioError (for the route: a 5xx or a status outside
 200/400/413/415/422); a hang is an iteration over 5 s. The process runs under an address-space cap
@@ -187,10 +189,68 @@ def upload_target(tmp: Path) -> tuple[Target, object]:
     return Target("upload/route (multipart)", make, run), client
 
 
+def recipe_route_target(tmp: Path) -> tuple[Target, object]:
+    """Random recipes (random_recipe: half shaped like recipes) posted to a running server (uvicorn on loopback,
+    in this process) with a small valid image: as JSON to /v1/process/json and as the recipe form field of
+    /v1/process. A crash is a 5xx or a status the OpenAPI document does not list for the route."""
+    import base64
+    import io
+
+    import httpx
+    import numpy as np
+    import importlib.util
+
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("server_conftest", REPO / "tests" / "server" / "conftest.py")
+    server_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(server_conftest)
+    LiveServer = server_conftest.LiveServer  # noqa: N806 - uvicorn in a thread, as the server tests run it
+
+    from product_studio.server import Settings
+
+    live = LiveServer(Settings(data_dir=tmp / "live", cpu_slots=1, max_upload_bytes=3_000_000, request_timeout_s=30))
+    live.__enter__()
+    client = httpx.Client(base_url=live.url, timeout=60)
+    document = client.get("/openapi.json").json()["paths"]
+    listed = {route: {int(c) for c in document[route]["post"]["responses"]} for route in ("/v1/process", "/v1/process/json")}
+    buf = io.BytesIO()
+    pixels = np.full((48, 48, 3), 235, np.uint8)
+    pixels[12:36, 16:32] = (180, 40, 40)
+    Image.fromarray(pixels).save(buf, "PNG")
+    image = buf.getvalue()
+
+    statuses: dict[int, int] = {}
+
+    def make(rng, _i):
+        return rng.choice(["/v1/process/json", "/v1/process"]), random_recipe(rng)
+
+    def run(case):
+        route, recipe = case
+        if route == "/v1/process/json":
+            r = client.post(route, content=json.dumps({"image_base64": base64.b64encode(image).decode(), "recipe": recipe},
+                                                      default=str, allow_nan=True), headers={"Content-Type": "application/json"})
+        else:
+            r = client.post(route, files={"file": ("fuzz.png", image, "image/png")},
+                            data={"recipe": json.dumps(recipe, default=str, allow_nan=True)})
+        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        if r.status_code >= 500 or r.status_code not in listed[route]:
+            raise RuntimeError(f"HTTP {r.status_code} from {route}: {r.text[:200]}")
+
+    def close():
+        client.close()
+        live.__exit__(None, None, None)
+
+    target = Target("recipe/route (live server)", make, run)
+    target.statuses = statuses  # type: ignore[attr-defined]
+    return target, close
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--iterations", type=int, default=2000, help="iterations per target (default 2000)")
     parser.add_argument("--upload-iterations", type=int, default=None, help="for the upload route (default: n / 4)")
+    parser.add_argument("--route-iterations", type=int, default=None, help="recipes posted to the live server (default: n / 10)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--memory-mb", type=int, default=1536, help="address space allowed above the size after imports")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
@@ -201,6 +261,8 @@ def main() -> int:
         targets = build_targets(tmp)
         upload, client = upload_target(tmp)
         targets.append(upload)
+        posted, stop_server = recipe_route_target(tmp)
+        targets.append(posted)
         vsz = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
         cap = vsz + args.memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
@@ -208,6 +270,8 @@ def main() -> int:
         rows = []
         for target in targets:
             count = (args.upload_iterations or max(1, args.iterations // 4)) if target is upload else args.iterations
+            if target is posted:
+                count = args.route_iterations or max(1, args.iterations // 10)
             t0 = time.perf_counter()
             for i in range(count):
                 target.step(rng, i)
@@ -216,6 +280,7 @@ def main() -> int:
                          "per_iteration_ms": round((time.perf_counter() - t0) * 1000 / max(1, count), 2),
                          "peak_rss_mb": round(peak_rss_mb(), 1), "examples": target.examples})
         client.__exit__(None, None, None)
+        stop_server()
     held = all(r["crashes"] == 0 or not any("MemoryError" in e for e in r["examples"]) for r in rows)
     summary = {"address_space_cap_mb": round(cap / 2**20), "rss_after_imports_mb": round(start_rss, 1),
                "memory_cap_held": held, "total_iterations": sum(r["iterations"] for r in rows[1:]),
@@ -230,6 +295,8 @@ def main() -> int:
         print(f"\naddress-space cap {summary['address_space_cap_mb']} MB (RSS after imports {summary['rss_after_imports_mb']} MB); "
               f"memory cap held: {'yes' if held else 'NO'}; fuzz iterations (without the baseline): {summary['total_iterations']}; "
               f"crashes {summary['total_crashes']}, hangs {summary['total_hangs']}")
+        print(f"recipe/route statuses: {dict(sorted(posted.statuses.items()))}; "
+              f"5xx: {sum(n for code, n in posted.statuses.items() if code >= 500)}")
         for r in rows:
             for example in r["examples"]:
                 print(f"\n[{r['target']}] {example}")

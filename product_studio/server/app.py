@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartParser
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..version import __version__
 from ..errors import StudioError
@@ -73,6 +76,10 @@ ERROR_STATUSES = {
 }
 
 
+# The media types of an uploaded image part (the server judges the format by the bytes, not by this header).
+IMAGE_MEDIA_TYPES = "image/jpeg, image/png, image/webp, image/tiff, image/bmp, image/gif"
+
+
 def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     """The error statuses an operation can answer, from what it takes: a key (401), a body (400, 413, 422),
     an uploaded image (415), a path id (404), image work in a CPU slot (413, 415, 429, 504)."""
@@ -98,6 +105,49 @@ def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[in
     return statuses
 
 
+# Rules between fields, and choices the API narrows, in the request bodies (the routes check them: 400).
+_ONLY = {"type": "null"}  # in `properties`: absent or null
+_THRESHOLD = {"exclusiveMinimum": 0, "exclusiveMaximum": 256}  # ops/repair.py's RepairDefectsOptions.threshold
+_RECIPE_TEXT = {"type": "string", "format": "recipe-json", "contentMediaType": "application/json",
+                "contentSchema": {"$ref": "#/components/schemas/Recipe"}}
+BODY_RULES: dict[str, dict[str, Any]] = {
+    # a mask file (mode absent or mask), or mode auto/text without one; repair_defects' threshold range
+    "Body_repair_v1_repair_post": {"properties": {"threshold": _THRESHOLD}, "oneOf": [
+        {"required": ["mask"], "properties": {"mode": {"enum": ["mask"]}}},
+        {"required": ["mode"], "properties": {"mode": {"enum": ["auto", "text"]}}, "not": {"required": ["mask"]}}]},
+    # the multipart recipe: a Recipe as JSON text (format recipe-json names that; the API fuzzer's hooks draw them)
+    "Body_process_v1_process_post": {"properties": {"recipe": _RECIPE_TEXT}},
+    "Body_create_job_v1_jobs_post": {"properties": {"recipe": _RECIPE_TEXT}},
+    "Body_repair_mask_v1_repair_mask_post": {"properties": {"threshold": _THRESHOLD}},
+    # method=mask reads a local mask file (mask_path), which the API does not take
+    "Body_remove_bg_v1_remove_bg_post": {"properties": {"method": {"enum": ["u2netp", "grabcut"]}}},
+    # exactly one of image_base64 (a non-empty base64 image file) and image_url
+    "ProcessJSON": {
+        "properties": {"image_base64": {"anyOf": [{"type": "string", "format": "byte", "minLength": 1}, _ONLY]}},
+        "oneOf": [{"required": ["image_base64"], "properties": {"image_base64": {"type": "string"}, "image_url": _ONLY}},
+                  {"required": ["image_url"], "properties": {"image_url": {"type": "string"}, "image_base64": _ONLY}}]},
+}
+
+
+def _allowed_methods(document: dict[str, Any], path: str) -> str:
+    """The methods the document gives ``path`` (HEAD with GET), for a 405's Allow header."""
+    methods: set[str] = set()
+    for template, operations in document.get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            methods |= {m.upper() for m in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+def _drop_null(field: dict[str, Any]) -> None:
+    """``anyOf: [X, {type: null}]`` becomes X (title, description and default kept) in place."""
+    branches = [b for b in field.get("anyOf", ()) if b.get("type") != "null"]
+    if "anyOf" in field and len(branches) == 1:
+        del field["anyOf"]
+        field.update(branches[0])
+
+
 def _openapi_with_errors(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, made true about errors: every operation lists the error statuses it can answer,
     each with the one error body the server sends (``ErrorOut``), 422 included (FastAPI would promise a
@@ -115,12 +165,34 @@ def _openapi_with_errors(app: FastAPI) -> dict[str, Any]:
                 responses[str(status)] = {"description": ERROR_STATUSES[status], "content": error}
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+    uploads: dict[str, list[str]] = {}  # Body_ component -> its file fields
     for name, body in components.items():  # a single uploaded file is never empty (400 "the uploaded file is empty")
         if name.startswith("Body_"):  # (a job's files may be: an empty one is reported as that file's failure)
-            for field in body.get("properties", {}).values():
-                for part in (field, *field.get("anyOf", ())):
+            for field_name, field in body.get("properties", {}).items():
+                _drop_null(field)  # a form field is absent or text: multipart has no null
+                if field.get("type") == "string" and field_name in body.get("required", ()):
+                    field.setdefault("minLength", 1)  # an empty value is a missing field (422) in a form
+                if field.get("type") == "array" and field_name in body.get("required", ()):
+                    field["minItems"] = 1  # (FastAPI answers 422 "Field required" for no part at all)
+                for part in (field, *field.get("anyOf", ()), field.get("items") or {}):
                     if part.get("format") == "binary" or part.get("contentMediaType") == "application/octet-stream":
-                        part["minLength"] = 1
+                        uploads.setdefault(name, []).append(field_name)
+                        if part is not field.get("items"):
+                            part["minLength"] = 1
+    for operations in schema.get("paths", {}).values():  # each file part is an image: say which media types
+        for operation in operations.values():
+            form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
+            ref = (form or {}).get("schema", {}).get("$ref", "")
+            for field_name in uploads.get(ref.rsplit("/", 1)[-1], ()):
+                form.setdefault("encoding", {})[field_name] = {"contentType": IMAGE_MEDIA_TYPES}
+    for name, rules in BODY_RULES.items():  # what one field's schema cannot say
+        if name in components:
+            for key, value in rules.items():
+                if key == "properties":
+                    for field, patch in value.items():
+                        components[name]["properties"][field].update(patch)
+                else:
+                    components[name][key] = value
     app.openapi_schema = schema
     return schema
 
@@ -174,6 +246,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: {err.get('msg')}" for err in exc.errors()
         )
         return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:  # Starlette names the first route's methods; a path may have several routes
+            allowed = _allowed_methods(app.openapi(), request.url.path)
+            exc = StarletteHTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allowed})
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RecursionError)
     async def too_deep(_request: Request, _exc: RecursionError) -> JSONResponse:

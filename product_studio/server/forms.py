@@ -61,6 +61,7 @@ def _form_parameter(name: str, declared: list[tuple[str, FieldInfo]], *, several
     choices = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else ()
     if choices and not all(isinstance(c, str) for c in choices):  # Literal[2, 4]: a form sends text; the model checks
         annotation = type(choices[0])
+        bounds = {**bounds, "json_schema_extra": {"enum": list(choices)}}  # the document names the choices
     descriptions = {i.description for _, i in declared}
     description = info.description if len(descriptions) == 1 else "; ".join(f"{op}: {i.description}" for op, i in declared)
     if several and len(declared) < 2:

@@ -9,6 +9,7 @@ the request names a file: the model is the shipped one.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import Any, Literal
 
@@ -25,9 +26,27 @@ MAX_IMAGES = 64
 MAX_CANDIDATES = 1024
 
 
+def category_pattern(names: tuple[str, ...]) -> str:
+    """A regular expression for what ``resolve_category`` takes: an index, or a name (or one part of a name
+    like 'T-shirt/top' that no other name has), plural 's'/'es' allowed, in any case, with any punctuation."""
+    keys = [re.sub(r"[^0-9a-z]+", "", n.lower()) for n in names]
+    parts = [re.sub(r"[^0-9a-z]+", "", p.lower()) for n in names for p in re.split(r"[/|,;]", n)]
+    words = sorted({k for k in keys + [p for p in parts if parts.count(p) == 1] if k})
+    gap = "[^0-9A-Za-z]*"
+    spelled = [gap.join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in w) + f"{gap}(?:[sS]|[eE]{gap}[sS])?" for w in words]
+    index = f"0*[0-{len(names) - 1}]" if len(names) <= 10 else "[0-9]+"  # (more names: the range is the route's 400)
+    return f"^(?:\\s*{index}\\s*|{gap}(?:{'|'.join(spelled)}){gap})$"
+
+
+def _category_schema(schema: dict[str, Any]) -> None:
+    from ...models.classifier import FASHION_MNIST_CLASSES  # the shipped GAN's classes; torch only when asked
+
+    schema["pattern"] = category_pattern(FASHION_MNIST_CLASSES)
+
+
 class GenerateIn(BaseModel):
     category: str = Field(..., description="category name (any case and punctuation: 'sneaker', 't-shirt', 'ankle boot') or index",
-                          max_length=100, examples=["sneaker"])
+                          max_length=100, examples=["sneaker"], json_schema_extra=_category_schema)
     n: int = Field(16, ge=1, le=MAX_CANDIDATES, description=f"images to make (candidates with keep_best); at most {MAX_IMAGES} returned")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="same seed, same images")
     truncation: float | None = Field(None, gt=0.0, le=10.0, description="truncation trick: redraw latent values beyond ±truncation")
