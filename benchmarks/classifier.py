@@ -32,7 +32,7 @@ from product_studio.models.registry import load_model, read_manifest, shipped_we
 from product_studio.train.datasets import ArrayDataset, fashion_mnist_datasets
 from product_studio.train.gan_evaluation import METRIC_WEIGHTS
 from product_studio.train.metrics import accuracy, confusion_matrix, plot_confusion_matrix, predict_logits
-from product_studio.understand.classify import DEFAULT_WEIGHTS, load_default_classifier
+from product_studio.understand.classify import DEFAULT_WEIGHTS, load_torch_classifier
 
 ANCHORS = [  # REFERENCE.md: zalandoresearch/fashion-mnist benchmark table (their runs)
     ("2-layer CNN (published)", "87.6–93.2%"),
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--images-dir", default=str(ROOT / "docs" / "images"))
     args = parser.parse_args()
 
-    model = load_default_classifier()
+    model = load_torch_classifier()
     torch.set_num_threads(args.threads)
     data = fashion_mnist_datasets()
     test = data["test"]

@@ -151,9 +151,9 @@ def matching_classifier(gan: Any) -> Any:
     config = gan.config
     if (config.image_size, config.channels) != (28, 1) or tuple(config.class_names) != FASHION_MNIST_CLASSES:
         return None
-    from ..understand.classify import load_default_classifier
+    from ..understand.classify import load_torch_classifier
 
-    return load_default_classifier()
+    return load_torch_classifier()
 
 
 def generate_images(

@@ -85,9 +85,63 @@ def _cut_out_alpha(item: ImageItem, method: str) -> np.ndarray:
 # ---- the shipped model ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClassifierShape:
+    """What an exported classifier takes (the torch config's ``in_channels`` and ``image_size``)."""
+
+    in_channels: int
+    image_size: int
+
+
+@dataclass(frozen=True)
+class OnnxClassifier:
+    """A shipped classifier exported to ONNX (``scripts/export_classifier_onnx.py``), run with onnxruntime:
+    no torch at run time. Its metadata carries the class names, input shape and the ``ood`` threshold
+    copied from the safetensors, so it decides "unknown" as the torch model does."""
+
+    loaded: Any  # runtime.LoadedModel
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return self.loaded.metadata
+
+    @property
+    def class_names(self) -> list[str]:
+        import json
+
+        return json.loads(self.metadata.get("class_names", "[]"))
+
+    @property
+    def config(self) -> ClassifierShape:
+        return ClassifierShape(int(self.metadata.get("in_channels", 1)), int(self.metadata.get("image_size", FMNIST_SIZE)))
+
+    @property
+    def model_name(self) -> str:
+        return self.loaded.model_name
+
+    @property
+    def weight_path(self) -> Path:
+        return self.loaded.path
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Logits (N×classes) of a float32 batch N×C×S×S in [0, 1]."""
+        return self.loaded.run(np.asarray(batch, dtype=np.float32))[0]
+
+
 @lru_cache(maxsize=1)
-def load_default_classifier() -> Any:
-    """The shipped Fashion-MNIST classifier (sha256-checked), loaded once per process."""
+def load_default_classifier() -> OnnxClassifier:
+    """The shipped Fashion-MNIST classifier as ONNX on onnxruntime (sha256-checked), loaded once per process."""
+    from ..models.registry import WEIGHTS_DIR
+    from ..runtime import load_shipped
+
+    onnx_name = Path(DEFAULT_WEIGHTS).with_suffix(".onnx").name
+    return OnnxClassifier(load_shipped(WEIGHTS_DIR / onnx_name, threads=2,
+                                       hint=" (or export it with scripts/export_classifier_onnx.py)"))
+
+
+@lru_cache(maxsize=1)
+def load_torch_classifier() -> Any:
+    """The same shipped classifier as a torch module (Grad-CAM, training, benchmarks: needs torch)."""
     import torch
 
     from ..models.registry import load_model, shipped_weight_path
@@ -96,7 +150,18 @@ def load_default_classifier() -> Any:
     return load_model(shipped_weight_path(DEFAULT_WEIGHTS))
 
 
+def _input_array(image28: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(image28).astype(np.float32) / 255.0
+    if x.ndim == 2:
+        x = x[None]
+    elif x.ndim == 3 and x.shape[-1] in (1, 3):
+        x = x.transpose(2, 0, 1)
+    return x[None]
+
+
 def _input_tensor(image28: np.ndarray, model: Any) -> Any:
+    if isinstance(model, OnnxClassifier):
+        return _input_array(image28)
     import torch
 
     x = torch.from_numpy(np.ascontiguousarray(image28)).float().div(255.0)
@@ -108,7 +173,14 @@ def _input_tensor(image28: np.ndarray, model: Any) -> Any:
 
 
 def predict_probabilities(model: Any, batch: Any, *, flip_tta: bool = True) -> Any:
-    """Softmax probabilities (N×classes) for a float batch in [0, 1], averaged with the mirror image."""
+    """Softmax probabilities (N×classes) for a float batch in [0, 1], averaged with the mirror image
+    (a numpy array for an ``OnnxClassifier``, a torch tensor for a torch module)."""
+    if isinstance(model, OnnxClassifier):
+        x = np.asarray(batch, dtype=np.float32)
+        probs = _softmax(model.logits(x))
+        if flip_tta:
+            probs = (probs + _softmax(model.logits(np.ascontiguousarray(x[..., ::-1])))) / 2
+        return probs
     import torch
 
     with torch.no_grad():
@@ -118,6 +190,17 @@ def predict_probabilities(model: Any, batch: Any, *, flip_tta: bool = True) -> A
     return probs
 
 
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def _top(probs: Any, names: list[str], top_k: int) -> list[tuple[str, float]]:
+    p = np.asarray(probs, dtype=np.float64)
+    order = np.argsort(-p, kind="stable")[: min(top_k, len(names))]
+    return [(names[int(i)], round(float(p[int(i)]), 6)) for i in order]
+
+
 def classify_image(image28: np.ndarray, *, top_k: int = 3, model: Any = None) -> list[tuple[str, float]]:
     """Top-k ``(label, probability)`` for an image already in the model's domain (e.g. 28×28 uint8)."""
     if top_k < 1:
@@ -125,8 +208,7 @@ def classify_image(image28: np.ndarray, *, top_k: int = 3, model: Any = None) ->
     model = model or load_default_classifier()
     probs = predict_probabilities(model, _input_tensor(image28, model))[0]
     names = list(model.class_names) or [str(i) for i in range(len(probs))]
-    order = probs.argsort(descending=True)[: min(top_k, len(names))]
-    return [(names[int(i)], round(float(probs[int(i)]), 6)) for i in order]
+    return _top(probs, names, top_k)
 
 
 @dataclass(frozen=True)
@@ -174,7 +256,8 @@ def ood_scores(model: Any, batch: Any) -> Any:
     """The in-taxonomy score (N floats, higher = more like the training categories) of a float batch in [0, 1]:
     the maximum softmax probability with flip TTA, as ``classify`` predicts. Models trained with outlier
     exposure (``train.outliers``) give non-category images a flat softmax, so a low maximum."""
-    return predict_probabilities(model, batch).max(1).values
+    probs = predict_probabilities(model, batch)
+    return probs.max(1) if isinstance(model, OnnxClassifier) else probs.max(1).values
 
 
 def ood_settings(model: Any) -> dict[str, Any] | None:
@@ -245,9 +328,7 @@ def classify_product(item: ImageItem, *, top_k: int = 3, model: Any = None, cut_
     image = model_input(item, ModelInput.of(model), cut_out=cut_out)
     probs = predict_probabilities(model, _input_tensor(image, model))[0]
     names = list(model.class_names) or [str(i) for i in range(len(probs))]
-    order = probs.argsort(descending=True)[: min(top_k, len(names))]
-    top = [(names[int(i)], round(float(probs[int(i)]), 6)) for i in order]
-    return decide(model, top, float(probs.max()))
+    return decide(model, _top(probs, names, top_k), float(probs.max()))
 
 
 # ---- Grad-CAM -------------------------------------------------------------------------------------------
@@ -258,6 +339,8 @@ def grad_cam(model: Any, image: np.ndarray, *, class_index: int | None = None) -
     import torch
     from torch.nn import functional as F
 
+    if isinstance(model, OnnxClassifier):  # gradients need the torch module of the same weights
+        model = load_torch_classifier()
     x = _input_tensor(image, model)
     model.eval()
     with torch.enable_grad():
@@ -354,5 +437,7 @@ __all__ = [
     "explain_item",
     "grad_cam",
     "load_default_classifier",
+    "load_torch_classifier",
+    "OnnxClassifier",
     "to_fashion_mnist",
 ]

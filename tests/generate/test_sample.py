@@ -21,7 +21,7 @@ from product_studio.generate.sample import (
 from product_studio.models import create_model
 from product_studio.models.classifier import FASHION_MNIST_CLASSES
 from product_studio.train.gan_evaluation import classifier_features, generate_balanced
-from product_studio.understand.classify import load_default_classifier
+from product_studio.understand.classify import load_torch_classifier
 
 
 @pytest.mark.parametrize(
@@ -103,7 +103,7 @@ def shipped():
 
 def test_the_shipped_model_makes_the_requested_category(shipped):
     assert shipped.model_name == "cgan_fmnist_28" and tuple(shipped.config.class_names) == FASHION_MNIST_CLASSES
-    classifier = load_default_classifier()
+    classifier = load_torch_classifier()
     images, labels = generate_balanced(shipped, 500, seed=123)
     _, predicted = classifier_features(classifier, images)
     consistency = (predicted == labels.numpy()).mean()
@@ -114,7 +114,7 @@ def test_the_shipped_model_makes_the_requested_category(shipped):
 
 
 def test_the_keep_best_gate_raises_class_consistency(shipped):
-    classifier = load_default_classifier()
+    classifier = load_torch_classifier()
     plain = generate_images(shipped, "shirt", n=40, seed=11)
     kept = generate_images(shipped, "shirt", n=160, seed=11, keep_best=40)
     rate = [(classifier(torch.from_numpy(x[..., :1]).permute(0, 3, 1, 2).float() / 255).argmax(1) == 6).float().mean().item()
