@@ -11,7 +11,8 @@ The same code path as ``product-studio train classifier --data fashion-mnist`` (
 with the default ``ClassifierRecipe``): the last 5,000 training images are the validation split,
 the best-on-validation EMA weights are kept, and the test set is scored once, at the end.
 A killed run resumes from its last checkpoint when started again with the same --out.
-``--ship`` copies the best weights into product_studio/weights/ and writes their manifest entry.
+``--ship`` copies the best weights into product_studio/weights/ and writes their manifest entry, then exports
+them to ONNX (``scripts/export_classifier_onnx.py``: what classify runs) with a parity check.
 
 The shipped classifier has a third cycle: one epoch at peak lr 0.01 from the second cycle's weights with
 outlier exposure (the recipe's default, train/outliers.py), which adds the "unknown" threshold:
@@ -85,6 +86,17 @@ def ship(out: Path, recipe: ClassifierRecipe, summary: dict, previous: str | Non
         **({"ood": summary["ood"]} if "ood" in summary else {}),
     })
     print(f"shipped {target} ({target.stat().st_size} bytes) and updated {MANIFEST_PATH}")
+    # The runtime runs the ONNX export (onnxruntime, no torch): export it and check parity now.
+    import tempfile
+
+    from export_classifier_onnx import PARITY_IMAGES, export_classifier
+
+    from product_studio.train.datasets import load_fashion_mnist
+
+    with tempfile.TemporaryDirectory() as tmp:
+        figures, size = export_classifier(recipe.model, Path(tmp), load_fashion_mnist("test")[0][:PARITY_IMAGES])
+    print(f"shipped {recipe.model}.onnx ({size} bytes): max |logit diff| {figures['max_abs_logit_diff']:.2e}, "
+          f"same argmax {figures['same_argmax']:.2%}, same unknown {figures['same_unknown']:.2%}")
 
 
 if __name__ == "__main__":
