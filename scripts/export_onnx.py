@@ -112,6 +112,20 @@ def export_one(stem: str, folder: Path) -> tuple[float, int]:
     return diff, shipped.stat().st_size
 
 
+def ship_exported(safetensors_name: str) -> None:
+    """What a training script's ``--ship`` calls after shipping ``safetensors_name``: export the
+    runtime's ONNX copy of it, check parity on held-out inputs and ship it (a name with no runtime
+    ONNX is left alone)."""
+    stems = [stem for stem, (source, _, _) in EXPORTS.items() if source == safetensors_name]
+    if not stems:
+        print(f"{safetensors_name}: no runtime ONNX to export")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for stem in stems:
+            diff, size = export_one(stem, Path(tmp))
+            print(f"exported {stem}.onnx ({size:,} bytes), max |torch - onnxruntime| {diff:.2e} on held-out inputs")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", help=f"which (default all): {', '.join(EXPORTS)}")

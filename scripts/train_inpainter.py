@@ -189,6 +189,9 @@ def ship(kind: str, args: argparse.Namespace, summary: dict) -> None:
         entry["training_seconds"] = round(entry["training_seconds"] + sum(c["seconds"] or 0.0 for c in earlier), 1)
     target = ship_weights(summary["weights"], d["file"] if args.model == d["model"] else f"{args.model}.safetensors", entry)
     print(f"shipped {target}")
+    from export_onnx import ship_exported  # scripts/export_onnx.py: the runtime runs the ONNX copy
+
+    ship_exported(target.name)
     print(json.dumps(metrics, indent=2))
 
 

@@ -74,6 +74,9 @@ def ship(out: Path, recipe: UpscalerRecipe, summary: dict) -> None:
         },
     })
     print(f"shipped {target} ({target.stat().st_size} bytes) and updated {MANIFEST_PATH}")
+    from export_onnx import ship_exported  # scripts/export_onnx.py: the runtime runs the ONNX copy
+
+    ship_exported(target.name)
 
 
 if __name__ == "__main__":
