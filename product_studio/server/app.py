@@ -108,17 +108,20 @@ def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[in
 # Rules between fields, and choices the API narrows, in the request bodies (the routes check them: 400).
 _ONLY = {"type": "null"}  # in `properties`: absent or null
 _THRESHOLD = {"exclusiveMinimum": 0, "exclusiveMaximum": 256}  # ops/repair.py's RepairDefectsOptions.threshold
+# grey levels for the classical detector, a probability for the learned one (auto: the learned one, shipped)
+_LEARNED_THRESHOLD = {"anyOf": [{"required": ["detector"], "properties": {"detector": {"enum": ["classical"]}}},
+                                {"properties": {"threshold": {"exclusiveMaximum": 1}}}]}
 _RECIPE_TEXT = {"type": "string", "format": "recipe-json", "contentMediaType": "application/json",
                 "contentSchema": {"$ref": "#/components/schemas/Recipe"}}
 BODY_RULES: dict[str, dict[str, Any]] = {
     # a mask file (mode absent or mask), or mode auto/text without one; repair_defects' threshold range
-    "Body_repair_v1_repair_post": {"properties": {"threshold": _THRESHOLD}, "oneOf": [
+    "Body_repair_v1_repair_post": {"properties": {"threshold": _THRESHOLD}, **_LEARNED_THRESHOLD, "oneOf": [
         {"required": ["mask"], "properties": {"mode": {"enum": ["mask"]}}},
         {"required": ["mode"], "properties": {"mode": {"enum": ["auto", "text"]}}, "not": {"required": ["mask"]}}]},
     # the multipart recipe: a Recipe as JSON text (format recipe-json names that; the API fuzzer's hooks draw them)
     "Body_process_v1_process_post": {"properties": {"recipe": _RECIPE_TEXT}},
     "Body_create_job_v1_jobs_post": {"properties": {"recipe": _RECIPE_TEXT}},
-    "Body_repair_mask_v1_repair_mask_post": {"properties": {"threshold": _THRESHOLD}},
+    "Body_repair_mask_v1_repair_mask_post": {"properties": {"threshold": _THRESHOLD}, **_LEARNED_THRESHOLD},
     # method=mask reads a local mask file (mask_path), which the API does not take
     "Body_remove_bg_v1_remove_bg_post": {"properties": {"method": {"enum": ["u2netp", "grabcut"]}}},
     # exactly one of image_base64 (a non-empty base64 image file) and image_url
