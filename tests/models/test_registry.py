@@ -126,7 +126,11 @@ def test_the_shipped_weights_match_the_manifest():
         path = registry.WEIGHTS_DIR / name
         assert path.stat().st_size <= 8 * 1024 * 1024  # small enough for git; the GAN (float16) is the largest
         assert registry.sha256_file(path) == entry["sha256"]
-        assert {"command", "data", "metrics"} <= set(entry)
+        if "exported_from" in entry or ("data" not in entry and name.endswith(".onnx")):  # an export of a shipped safetensors (train/export.ship_onnx), with its parity
+            assert {"command", "exported_from", "exported_from_sha256", "parity_max_abs_diff"} <= set(entry)
+            assert manifest[entry["exported_from"]]["sha256"] == entry["exported_from_sha256"]
+        else:
+            assert {"command", "data", "metrics"} <= set(entry)
 
 
 def test_a_tampered_shipped_weight_is_refused(tmp_path, monkeypatch):
