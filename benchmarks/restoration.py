@@ -255,7 +255,7 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, default=768, help="held-out photos are shrunk to this longer side first")
     parser.add_argument("--sigmas", default="15,25,50", help="noise levels (0..255)")
     parser.add_argument("--skip-bm3d", action="store_true", help="leave BM3D out (it takes minutes)")
-    parser.add_argument("--denoiser", default=None, help="score this denoiser weight file instead of the shipped one")
+    parser.add_argument("--denoiser", default=None, help="score this denoiser (an .onnx exported with scripts/export_onnx.py) instead of the shipped one")
     parser.add_argument("--pictures", action="store_true", help="write docs/images/restore_*.png")
     args = parser.parse_args()
     args.sigmas = [float(s) for s in args.sigmas.split(",")]
