@@ -177,7 +177,7 @@ def test_interrupted_item_with_changed_input_is_redone(folder, tmp_path):
 def test_leftover_part_files_are_removed(folder, tmp_path):
     out = tmp_path / "out"
     run(folder, out)
-    junk = out / "sub" / ".p9.jpg.abc123.part"
+    junk = out / "sub" / ".p9.jpg.abc12345.part"
     junk.parent.mkdir()
     junk.write_bytes(b"half")
     report = run(folder, out)
