@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 from PIL import Image
 from run_cli import cli
+from small_disk import remount, small_disk
 
 
 @pytest.fixture
 def disk(tmp_path):
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with small_disk(tmp_path / "disk", "400k") as folder:
+        yield folder
 
 
 @pytest.fixture
@@ -34,7 +28,7 @@ def photos(tmp_path):
 @pytest.mark.parametrize("state, cause", [("ro", "the file system is read-only"), ("full", "the disk is full")])
 def test_process_to_an_unwritable_folder_is_one_line(disk, photos, state, cause):
     if state == "ro":
-        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        remount(disk, "ro")
     done = cli("upscale", str(photos), "-o", str(disk / "out"), "--scale", "2", "--method", "bicubic", "-q")
     assert done.returncode == 1, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
