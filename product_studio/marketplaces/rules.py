@@ -511,11 +511,34 @@ def _white_frame_edges(item: ImageItem, edges: dict[str, int], kinds: dict[str, 
     return white
 
 
+def _product_edges(item: ImageItem, edges: dict[str, int], kinds: dict[str, str]) -> set[str]:
+    """The "line" edges that are a product's own straight outline, not a line drawn on the margin: a drawn
+    line has the margin's colour again just inside it, a product edge has the product there (a carton or a
+    square product centred on white reads as an inset line on all four sides)."""
+    h, w = item.pixels.shape[:2]
+    found = set()
+    for edge, depth in edges.items():
+        if kinds.get(edge) != "line" or depth < 8:
+            continue
+        band = max(4, depth // 8)
+        outer = {"top": (slice(0, depth - band), slice(None)), "bottom": (slice(h - depth + band, h), slice(None)),
+                 "left": (slice(None), slice(0, depth - band)), "right": (slice(None), slice(w - depth + band, w))}[edge]
+        inner = {"top": (slice(depth + 2, depth + 2 + band), slice(depth, w - depth)),
+                 "bottom": (slice(h - depth - 2 - band, h - depth - 2), slice(depth, w - depth)),
+                 "left": (slice(depth, h - depth), slice(depth + 2, depth + 2 + band)),
+                 "right": (slice(depth, h - depth), slice(w - depth - 2 - band, w - depth - 2))}[edge]
+        a, b = item.pixels[outer].reshape(-1, 3), item.pixels[inner].reshape(-1, 3)
+        if a.size and b.size and float(np.abs(np.median(a, 0) - np.median(b, 0)).max()) > 40:
+            found.add(edge)
+    return found
+
+
 @register_rule("border", applies=_prohibits("border"), expected=lambda p: "no frame, line or band added along the edges",
                show=_edges_shown, fix=_crop_border, fix_stage="source")
 def _border(s: Subject) -> Verdict:
     b = s.layout.border
     white = _white_frame_edges(s.item, b.edges, b.kinds, b.boxes) if b.found and len(b.boxes) == len(b.edges) else set()
+    white |= _product_edges(s.item, b.edges, b.kinds) if b.found else set()
     if white:
         kept = [e for e in b.edges if e not in white]
         b = replace(b, edges={e: b.edges[e] for e in kept}, kinds={e: b.kinds[e] for e in kept if e in b.kinds},

@@ -23,9 +23,13 @@ def train(data: Path, out: Path) -> subprocess.Popen:
 
 
 def ctrl_c_once_training(proc: subprocess.Popen, out: Path) -> tuple[int, str]:
+    history = out / "history.csv"
+    before = history.stat().st_mtime_ns if history.exists() else None  # a resumed run finds the old one
     deadline = time.monotonic() + 120
-    while not (out / "history.csv").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.5)  # history.csv: written at the first epoch's end, so steps are running
+    while proc.poll() is None and time.monotonic() < deadline:
+        if history.exists() and history.stat().st_mtime_ns != before:
+            break  # history.csv: written at each epoch's end, so this run's steps are running
+        time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     return proc.returncode, err

@@ -29,17 +29,17 @@ def test_process_fetch_and_rate_over_http(live, photo_jpeg):
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["output"]["format"] == "jpeg" and body["output"]["width"] == body["output"]["height"]
-        assert [s["op"] for s in body["steps"]] == ["upscale", "enhance", "remove_background", "fit_to_canvas", "white_background"]
+        assert [s["op"] for s in body["steps"]] == ["enhance", "remove_background", "fit_to_canvas", "white_background"]
         assert body["compliance"]["rules"] and body["compliance"]["preset"] == "amazon-main"
         assert body["compliance"]["passed"] is True, body["compliance"]["failed"]
         out = c.get(body["output"]["url"])
         assert out.status_code == 200 and out.headers["content-type"] == "image/jpeg" and out.content[:3] == b"\xff\xd8\xff"
         assert body["input"]["url"] is None and c.get(f"/v1/results/{body['id']}/input").status_code == 404  # not kept
         fb = c.post("/v1/feedback", json={"result_id": body["id"], "verdict": "reject", "comment": "shadow too dark"})
-        assert fb.status_code == 200 and fb.json()["ops"][0] == "upscale" and fb.json()["models"][0].startswith("u2netp@")
+        assert fb.status_code == 200 and fb.json()["ops"][0] == "enhance" and fb.json()["models"][0].startswith("u2netp@")
         report = c.get("/v1/feedback/report").json()
         assert report["total"]["votes"] == 1 and report["total"]["accepted"] == 0
-        assert {r["key"] for r in report["by_op"]} == {"upscale", "enhance", "remove_background", "fit_to_canvas", "white_background"}
+        assert {r["key"] for r in report["by_op"]} == {"enhance", "remove_background", "fit_to_canvas", "white_background"}
         assert c.post("/v1/feedback", json={"result_id": "f" * 32, "verdict": "accept"}).status_code == 404
         assert c.post("/v1/feedback", json={"result_id": body["id"], "verdict": "meh"}).status_code == 422
 
