@@ -30,7 +30,8 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "product_studio" / "weights"
 def main(wheel: str) -> None:
     with zipfile.ZipFile(wheel) as zf:
         source = zf.read("facenet_pytorch/models/mtcnn.py").decode()
-        states = {k: torch.load(io.BytesIO(zf.read(f"facenet_pytorch/data/{k}.pt")), map_location="cpu") for k in ("pnet", "rnet", "onet")}
+        states = {k: torch.load(io.BytesIO(zf.read(f"facenet_pytorch/data/{k}.pt")), map_location="cpu", weights_only=True)
+              for k in ("pnet", "rnet", "onet")}
     source = re.sub(r"^from \.utils.*$", "", source, flags=re.M)
     space: dict = {"__name__": "mtcnn_nets", "__file__": "mtcnn.py"}
     exec(compile(source, "facenet_pytorch/models/mtcnn.py", "exec"), space)  # the wheel's own class definitions
